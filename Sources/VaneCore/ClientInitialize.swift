@@ -1,0 +1,110 @@
+/// How names are hashed in a client initialize response.
+public enum NameHashing: String, Sendable {
+    case djb2, sha256, none
+
+    public func hash(_ name: String) -> String {
+        switch self {
+        case .djb2: return StatsigHash.djb2(name)
+        case .sha256: return StatsigHash.sha256Base64(name)
+        case .none: return name
+        }
+    }
+}
+
+/// Builds the `/v1/initialize` response for client SDKs: every gate, config, experiment and layer
+/// evaluated for one user, in the shape the Statsig SDKs' `get_client_initialize_response` produce.
+public struct ClientInitializeFormatter: Sendable {
+    public let evaluator: Evaluator
+    public let hashing: NameHashing
+
+    public init(evaluator: Evaluator, hashing: NameHashing) {
+        self.evaluator = evaluator
+        self.hashing = hashing
+    }
+
+    public func response(for user: StatsigUser, sdkType: String = "vane", sdkVersion: String = "1.0") -> JSONValue {
+        let rules = evaluator.rules
+        var gates: [String: JSONValue] = [:]
+        var configs: [String: JSONValue] = [:]
+        var layers: [String: JSONValue] = [:]
+        for spec in rules.gates.values.map(\.spec) {
+            if let (k, v) = entry(spec, user) { gates[k] = v }
+        }
+        for spec in rules.configs.values.map(\.spec) {
+            if let (k, v) = entry(spec, user) { configs[k] = v }
+        }
+        for spec in rules.layers.values.map(\.spec) {
+            if let (k, v) = entry(spec, user) { layers[k] = v }
+        }
+        var evaluatedKeys: [String: JSONValue] = [:]
+        if let id = user.userID { evaluatedKeys["userID"] = .string(id) }
+        if !user.customIDs.isEmpty { evaluatedKeys["customIDs"] = .object(user.customIDs.mapValues { .string($0) }) }
+        return [
+            "feature_gates": .object(gates), "dynamic_configs": .object(configs), "layer_configs": .object(layers),
+            "sdkParams": [:], "has_updates": true, "generator": "vane", "evaluated_keys": .object(evaluatedKeys),
+            "time": .int(rules.time), "user": user.toJSON(), "hash_used": .string(hashing.rawValue),
+            "sdkInfo": ["sdkType": .string(sdkType), "sdkVersion": .string(sdkVersion)],
+        ]
+    }
+
+    private func exposures(_ list: [SecondaryExposure]) -> JSONValue {
+        .array(list.map { e in
+            ["gate": .string(hashing.hash(e.gate)), "gateValue": .string(e.gateValue), "ruleID": .string(e.ruleID)]
+        })
+    }
+
+    private func entry(_ spec: Spec, _ user: StatsigUser) -> (String, JSONValue)? {
+        let name = hashing.hash(spec.name)
+        if spec.type == "feature_gate" {
+            if spec.entity == "segment" || spec.entity == "holdout" { return nil }
+            let r = evaluator.checkGate(user, spec.name)
+            return (name, [
+                "name": .string(name), "rule_id": .string(r.ruleID), "secondary_exposures": exposures(r.secondaryExposures),
+                "value": .bool(r.value), "id_type": .string(spec.idType),
+            ])
+        }
+        guard spec.type == "dynamic_config" else { return nil }
+        let r = spec.entity == "layer" ? evaluator.getLayer(user, spec.name) : evaluator.getConfig(user, spec.name)
+        var o: [String: JSONValue] = [
+            "name": .string(name), "rule_id": .string(r.ruleID), "secondary_exposures": exposures(r.secondaryExposures),
+            "value": r.jsonValue, "group": .string(r.ruleID), "passed": .bool(r.value),
+            "is_device_based": .bool(spec.idType.lowercased() == "stableid"),
+        ]
+        if spec.entity != "layer" { o["id_type"] = .string(spec.idType) }
+        switch spec.entity {
+        case "experiment":
+            o["is_user_in_experiment"] = .bool(r.isExperimentGroup)
+            o["is_experiment_active"] = .bool(spec.isActive == true)
+            if let g = r.groupName { o["group_name"] = .string(g) }
+            if spec.hasSharedParams == true {
+                o["is_in_layer"] = true
+                o["explicit_parameters"] = .array((spec.explicitParameters ?? []).map { .string($0) })
+                if let layer = evaluator.rules.layerExperiments.first(where: { $0.value.contains(spec.name) })?.key,
+                    let layerSpec = evaluator.rules.spec(layer, kind: .layer)
+                {
+                    var merged = layerSpec.defaultValue.objectValue ?? [:]
+                    for (k, v) in r.jsonValue.objectValue ?? [:] { merged[k] = v }
+                    o["value"] = .object(merged)
+                }
+            }
+        case "layer":
+            o["explicit_parameters"] = .array((spec.explicitParameters ?? []).map { .string($0) })
+            if let delegate = r.allocatedExperiment, !delegate.isEmpty,
+                let delegateSpec = evaluator.rules.spec(delegate, kind: .config)
+            {
+                let d = evaluator.getConfig(user, delegate)
+                o["allocated_experiment_name"] = .string(hashing.hash(delegate))
+                o["is_user_in_experiment"] = .bool(d.isExperimentGroup)
+                o["is_experiment_active"] = .bool(delegateSpec.isActive == true)
+                o["explicit_parameters"] = .array((delegateSpec.explicitParameters ?? []).map { .string($0) })
+                if let g = d.groupName { o["group_name"] = .string(g) }
+            }
+            o["undelegated_secondary_exposures"] = exposures(r.undelegatedSecondaryExposures)
+        case "autotune":
+            if let g = r.groupName { o["group_name"] = .string(g) }
+        default:
+            break
+        }
+        return (name, .object(o))
+    }
+}

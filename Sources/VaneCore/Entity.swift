@@ -1,0 +1,178 @@
+/// What the console edits: gates, dynamic configs, experiments, layers and segments, in shapes
+/// that follow Statsig's Console API. `SpecCompiler` turns them into the SDK rules format.
+public enum EntityKind: String, Codable, Sendable, CaseIterable {
+    case gate
+    case dynamicConfig = "dynamic_config"
+    case experiment
+    case layer
+    case segment
+
+    /// The path segment under /console/v1/.
+    public var collection: String {
+        switch self {
+        case .gate: return "gates"
+        case .dynamicConfig: return "dynamic_configs"
+        case .experiment: return "experiments"
+        case .layer: return "layers"
+        case .segment: return "segments"
+        }
+    }
+
+    public var displayName: String {
+        switch self {
+        case .gate: return "Gate"
+        case .dynamicConfig: return "Dynamic Config"
+        case .experiment: return "Experiment"
+        case .layer: return "Layer"
+        case .segment: return "Segment"
+        }
+    }
+}
+
+public struct EntityCondition: Codable, Sendable, Hashable {
+    public var type: String
+    public var `operator`: String?
+    public var targetValue: JSONValue?
+    public var field: String?
+    /// The unit the condition reads (Statsig's console calls it customID); defaults to the entity's idType.
+    public var idType: String?
+    public var additionalValues: [String: JSONValue]?
+
+    public init(
+        type: String, operator: String? = nil, targetValue: JSONValue? = nil, field: String? = nil,
+        idType: String? = nil, additionalValues: [String: JSONValue]? = nil
+    ) {
+        self.type = type
+        self.operator = `operator`
+        self.targetValue = targetValue
+        self.field = field
+        self.idType = idType
+        self.additionalValues = additionalValues
+    }
+
+    enum CodingKeys: String, CodingKey { case type, `operator`, targetValue, field, idType, customID, additionalValues }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        type = try c.decode(String.self, forKey: .type)
+        `operator` = try c.decodeIfPresent(String.self, forKey: .operator)
+        targetValue = try c.decodeIfPresent(JSONValue.self, forKey: .targetValue)
+        field = try c.decodeIfPresent(String.self, forKey: .field)
+        idType = try c.decodeIfPresent(String.self, forKey: .idType) ?? c.decodeIfPresent(String.self, forKey: .customID)
+        additionalValues = try c.decodeIfPresent([String: JSONValue].self, forKey: .additionalValues)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(type, forKey: .type)
+        try c.encodeIfPresent(`operator`, forKey: .operator)
+        try c.encodeIfPresent(targetValue, forKey: .targetValue)
+        try c.encodeIfPresent(field, forKey: .field)
+        try c.encodeIfPresent(idType, forKey: .idType)
+        try c.encodeIfPresent(additionalValues, forKey: .additionalValues)
+    }
+}
+
+public struct EntityRule: Codable, Sendable, Hashable {
+    public var id: String?
+    public var name: String
+    public var passPercentage: Double
+    public var conditions: [EntityCondition]
+    /// Environments the rule applies in; nil means all of them.
+    public var environments: [String]?
+    /// Dynamic configs: the value served when the rule passes.
+    public var returnValue: JSONValue?
+    public var salt: String?
+    public var idType: String?
+    // Kept for rule sets imported from Statsig, where experiments and layers arrive as raw rules.
+    public var groupName: String?
+    public var isExperimentGroup: Bool?
+    public var configDelegate: String?
+
+    public init(
+        id: String? = nil, name: String, passPercentage: Double = 100, conditions: [EntityCondition],
+        environments: [String]? = nil, returnValue: JSONValue? = nil, salt: String? = nil, idType: String? = nil,
+        groupName: String? = nil, isExperimentGroup: Bool? = nil, configDelegate: String? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.passPercentage = passPercentage
+        self.conditions = conditions
+        self.environments = environments
+        self.returnValue = returnValue
+        self.salt = salt
+        self.idType = idType
+        self.groupName = groupName
+        self.isExperimentGroup = isExperimentGroup
+        self.configDelegate = configDelegate
+    }
+}
+
+public struct ExperimentGroup: Codable, Sendable, Hashable {
+    public var id: String?
+    public var name: String
+    /// Share of the experiment's traffic, in percent.
+    public var size: Double
+    public var parameterValues: [String: JSONValue]
+
+    public init(id: String? = nil, name: String, size: Double, parameterValues: [String: JSONValue] = [:]) {
+        self.id = id
+        self.name = name
+        self.size = size
+        self.parameterValues = parameterValues
+    }
+}
+
+public enum ExperimentStatus: String, Codable, Sendable {
+    case setup, active
+    case decisionMade = "decision_made"
+    case abandoned
+}
+
+public struct Entity: Codable, Sendable, Hashable {
+    public var kind: EntityKind
+    public var name: String
+    public var description: String?
+    public var isEnabled: Bool?
+    public var idType: String?
+    public var salt: String?
+    public var rules: [EntityRule]?
+    public var defaultValue: JSONValue?
+    public var tags: [String]?
+
+    // Experiments
+    public var groups: [ExperimentGroup]?
+    /// Percent of eligible units in the experiment (of the layer's units when in a layer).
+    public var allocation: Double?
+    public var targetingGate: String?
+    public var layer: String?
+    public var status: ExperimentStatus?
+    public var launchedGroup: String?
+    public var layerBuckets: [Int]?
+    public var hypothesis: String?
+    public var startTime: Int64?
+    public var endTime: Int64?
+
+    // Segments
+    /// "rule_based" or "id_list".
+    public var segmentType: String?
+    public var idList: String?
+
+    // Preserved from imports
+    public var isActive: Bool?
+    public var hasSharedParams: Bool?
+    public var explicitParameters: [String]?
+    public var imported: Bool?
+
+    public var createdTime: Int64?
+    public var lastModifiedTime: Int64?
+    public var lastModifierName: String?
+    public var version: Int64?
+
+    public init(kind: EntityKind, name: String) {
+        self.kind = kind
+        self.name = name
+    }
+
+    public var effectiveIdType: String { idType ?? "userID" }
+}

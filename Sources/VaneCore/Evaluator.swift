@@ -1,0 +1,303 @@
+import Foundation
+
+public struct SecondaryExposure: Sendable, Hashable {
+    public var gate: String
+    public var gateValue: String
+    public var ruleID: String
+
+    public init(gate: String, gateValue: String, ruleID: String) {
+        self.gate = gate
+        self.gateValue = gateValue
+        self.ruleID = ruleID
+    }
+
+    public func toJSON() -> JSONValue {
+        ["gate": .string(gate), "gateValue": .string(gateValue), "ruleID": .string(ruleID)]
+    }
+}
+
+public enum EvaluationReason: String, Sendable {
+    case network = "Network"
+    case unrecognized = "Unrecognized"
+    case unsupported = "Unsupported"
+}
+
+/// The outcome of evaluating a gate, config, experiment or layer, with the fields the SDKs report.
+public struct EvaluationResult: Sendable {
+    public var value: Bool = false
+    public var jsonValue: JSONValue = .object([:])
+    public var ruleID: String = ""
+    public var groupName: String?
+    public var isExperimentGroup = false
+    public var idType = ""
+    public var secondaryExposures: [SecondaryExposure] = []
+    /// nil while it is the same list as `secondaryExposures` (no delegation happened).
+    var undelegated: [SecondaryExposure]?
+    public var explicitParameters: [String] = []
+    public var allocatedExperiment: String?
+    public var reason: EvaluationReason = .network
+    public var version: Int64?
+
+    public var undelegatedSecondaryExposures: [SecondaryExposure] { undelegated ?? secondaryExposures }
+}
+
+public enum SpecKind: Sendable {
+    case gate, config, layer
+}
+
+/// An immutable, evaluable set of rules: what one `download_config_specs` payload describes,
+/// plus the ID lists it references.
+public struct RuleSet: Sendable {
+    public let time: Int64
+    public let defaultEnvironment: String?
+    let gates: [String: CompiledSpec]
+    let configs: [String: CompiledSpec]
+    let layers: [String: CompiledSpec]
+    public let layerExperiments: [String: [String]]
+    /// ID list name → set of 8-character hashed entries.
+    public let idLists: [String: Set<String>]
+    public let unsupported: [UnsupportedSpec]
+
+    public init(
+        time: Int64, gates: [Spec], configs: [Spec], layers: [Spec], layerExperiments: [String: [String]] = [:],
+        idLists: [String: Set<String>] = [:], defaultEnvironment: String? = nil
+    ) {
+        var unsupported: [UnsupportedSpec] = []
+        func compile(_ specs: [Spec]) -> [String: CompiledSpec] {
+            var out: [String: CompiledSpec] = [:]
+            for s in specs {
+                switch CompiledSpec.compile(s) {
+                case .success(let c): out[s.name] = c
+                case .failure(let u): unsupported.append(u)
+                }
+            }
+            return out
+        }
+        self.time = time
+        self.gates = compile(gates)
+        self.configs = compile(configs)
+        self.layers = compile(layers)
+        self.layerExperiments = layerExperiments
+        self.idLists = idLists
+        self.unsupported = unsupported
+        self.defaultEnvironment = defaultEnvironment
+    }
+
+    public var gateSpecs: [Spec] { gates.values.map(\.spec) }
+    public var configSpecs: [Spec] { configs.values.map(\.spec) }
+    public var layerSpecs: [Spec] { layers.values.map(\.spec) }
+
+    public func spec(_ name: String, kind: SpecKind) -> Spec? {
+        table(kind)[name]?.spec
+    }
+
+    func table(_ kind: SpecKind) -> [String: CompiledSpec] {
+        switch kind {
+        case .gate: return gates
+        case .config: return configs
+        case .layer: return layers
+        }
+    }
+
+    func isUnsupported(_ name: String) -> Bool { unsupported.contains { $0.name == name } }
+}
+
+/// Statsig's evaluation algorithm, bit-exact with the reference server SDK (see
+/// docs/evaluation.md for the few places where Vane returns a clean false instead of an error).
+public struct Evaluator: Sendable {
+    public let rules: RuleSet
+    /// Stands in for `now` in `current_time` conditions; tests pin it.
+    public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    public init(rules: RuleSet) { self.rules = rules }
+
+    public func checkGate(_ user: StatsigUser, _ name: String) -> EvaluationResult {
+        evaluateTop(user, name, .gate)
+    }
+
+    public func getConfig(_ user: StatsigUser, _ name: String) -> EvaluationResult {
+        evaluateTop(user, name, .config)
+    }
+
+    public func getLayer(_ user: StatsigUser, _ name: String) -> EvaluationResult {
+        evaluateTop(user, name, .layer)
+    }
+
+    private func evaluateTop(_ user: StatsigUser, _ name: String, _ kind: SpecKind) -> EvaluationResult {
+        var user = user
+        if user.statsigEnvironment["tier"] == nil, let env = rules.defaultEnvironment {
+            user.statsigEnvironment["tier"] = .string(env)
+        }
+        var result = EvaluationResult()
+        evaluate(user, name, kind, &result, nested: false, depth: 0)
+        return result
+    }
+
+    private func evaluate(
+        _ user: StatsigUser, _ name: String, _ kind: SpecKind, _ result: inout EvaluationResult, nested: Bool,
+        depth: Int
+    ) {
+        guard depth < 64, let spec = rules.table(kind)[name] else {
+            result.value = false
+            result.jsonValue = .object([:])
+            result.ruleID = ""
+            result.reason = rules.isUnsupported(name) ? .unsupported : .unrecognized
+            return
+        }
+        guard spec.spec.enabled else {
+            finalize(spec, &result, passed: false, rule: nil, nested: nested)
+            return
+        }
+        for rule in spec.rules {
+            let matched = evaluateRule(user, rule, &result, depth: depth)
+            guard matched else { continue }
+            if let delegate = rule.rule.configDelegate, let experiment = rules.configs[delegate] {
+                result.undelegated = result.secondaryExposures
+                evaluate(user, delegate, .config, &result, nested: true, depth: depth + 1)
+                result.explicitParameters = experiment.spec.explicitParameters ?? []
+                result.allocatedExperiment = delegate
+                finalizeExposures(&result)
+                return
+            }
+            let passed = passesRollout(user, rule, spec.spec.salt)
+            finalize(spec, &result, passed: passed, rule: rule.rule, nested: nested)
+            return
+        }
+        finalize(spec, &result, passed: false, rule: nil, nested: nested)
+    }
+
+    private func finalize(
+        _ spec: CompiledSpec, _ result: inout EvaluationResult, passed: Bool, rule: Rule?, nested: Bool
+    ) {
+        result.value = passed
+        result.idType = spec.spec.idType
+        if let v = spec.spec.version { result.version = v }
+        result.reason = .network
+        if let rule {
+            result.jsonValue = passed ? rule.returnValue : spec.spec.defaultValue
+            result.groupName = rule.groupName
+            result.isExperimentGroup = rule.isExperimentGroup ?? false
+            result.ruleID = rule.id
+        } else {
+            result.jsonValue = spec.spec.defaultValue
+            result.groupName = nil
+            result.isExperimentGroup = false
+            result.ruleID = spec.spec.enabled ? "default" : "disabled"
+        }
+        if !nested { finalizeExposures(&result) }
+    }
+
+    private func finalizeExposures(_ result: inout EvaluationResult) {
+        let cleanedUndelegated = result.undelegated.map(Self.clean)
+        result.secondaryExposures = Self.clean(result.secondaryExposures)
+        result.undelegated = cleanedUndelegated
+    }
+
+    /// De-duplicated on gate|value|rule, with segment exposures dropped, as the SDK does.
+    static func clean(_ exposures: [SecondaryExposure]) -> [SecondaryExposure] {
+        if exposures.isEmpty { return exposures }
+        var seen = Set<SecondaryExposure>()
+        var out: [SecondaryExposure] = []
+        for e in exposures where !e.gate.hasPrefix("segment:") {
+            if seen.insert(e).inserted { out.append(e) }
+        }
+        return out
+    }
+
+    private func passesRollout(_ user: StatsigUser, _ rule: CompiledRule, _ specSalt: String) -> Bool {
+        let pct = rule.rule.passPercentage
+        if pct == 100 { return true }
+        if pct == 0 { return false }
+        let unit = user.unitID(for: rule.rule.idType) ?? ""
+        let hash = StatsigHash.unitHash(specSalt + "." + rule.salt + "." + unit)
+        return Double(hash % 10000) < pct * 100
+    }
+
+    /// All conditions are evaluated (no short-circuit), so every gate condition records its exposure.
+    private func evaluateRule(
+        _ user: StatsigUser, _ rule: CompiledRule, _ result: inout EvaluationResult, depth: Int
+    ) -> Bool {
+        var all = true
+        for c in rule.conditions where !evaluateCondition(user, c, &result, depth: depth) {
+            all = false
+        }
+        result.value = all
+        return all
+    }
+
+    private func evaluateCondition(
+        _ user: StatsigUser, _ c: CompiledCondition, _ result: inout EvaluationResult, depth: Int
+    ) -> Bool {
+        let value: JSONValue?
+        switch c.type {
+        case .public:
+            return true
+        case .pass_gate, .fail_gate:
+            let gate = c.raw.targetValue.stringValue ?? PythonValue.str(c.raw.targetValue) ?? ""
+            evaluate(user, gate, .gate, &result, nested: true, depth: depth + 1)
+            let passed = result.value
+            result.secondaryExposures.append(
+                SecondaryExposure(gate: gate, gateValue: passed ? "true" : "false", ruleID: result.ruleID))
+            return c.type == .pass_gate ? passed : !passed
+        case .multi_pass_gate, .multi_fail_gate:
+            if c.gateNames.isEmpty { return false }
+            for gate in c.gateNames {
+                // Each gate is evaluated on its own, and only its top-level exposure is kept.
+                var own = EvaluationResult()
+                evaluate(user, gate, .gate, &own, nested: false, depth: depth + 1)
+                result.secondaryExposures.append(
+                    SecondaryExposure(gate: gate, gateValue: own.value ? "true" : "false", ruleID: own.ruleID))
+                if c.type == .multi_pass_gate ? own.value : !own.value { return true }
+            }
+            return false
+        case .ip_based:
+            var v = userField(user, c.field)
+            if v == nil, c.field == "country", user.ip != nil {
+                v = nil  // No IP-to-country table is shipped: see docs/evaluation.md.
+            }
+            guard let v else { return false }
+            value = v
+        case .ua_based:
+            value = userField(user, c.field) ?? UserAgent.field(c.field, of: user.userAgent)
+        case .user_field:
+            value = userField(user, c.field)
+        case .current_time:
+            value = .int(clock())
+        case .environment_field:
+            value = user.statsigEnvironment[c.field] ?? user.statsigEnvironment[c.field.lowercased()]
+        case .user_bucket:
+            let unit = user.unitID(for: c.idType) ?? ""
+            value = .int(Int64(StatsigHash.unitHash(c.salt + "." + unit) % 1000))
+        case .unit_id:
+            value = user.unitID(for: c.idType).map { .string($0) }
+        case .target_app:
+            value = nil
+        }
+        guard let op = c.op else { return false }
+        return Operators.apply(op, value ?? .null, c, idLists: rules.idLists)
+    }
+
+    /// user_field lookup: the known fields, then custom (exact, casefolded), then privateAttributes.
+    private func userField(_ user: StatsigUser, _ field: String) -> JSONValue? {
+        var value: String?
+        switch field.lowercased() {
+        case "userid", "user_id": value = user.userID
+        case "email": value = user.email
+        case "ip", "ipaddress", "ip_address": value = user.ip
+        case "useragent", "user_agent": value = user.userAgent
+        case "country": value = user.country
+        case "locale": value = user.locale
+        case "appversion", "app_version": value = user.appVersion
+        default: value = nil
+        }
+        if let value, !value.isEmpty { return .string(value) }
+        let empty: JSONValue? = value.map { .string($0) }
+        func usable(_ v: JSONValue?) -> JSONValue? {
+            guard let v, !v.isNull, v != .string("") else { return nil }
+            return v
+        }
+        if let v = usable(user.custom[field] ?? user.custom[PythonValue.casefold(field)]) { return v }
+        if let v = usable(user.privateAttributes[field] ?? user.privateAttributes[field.lowercased()]) { return v }
+        return user.custom[field] ?? user.privateAttributes[field] ?? empty
+    }
+}

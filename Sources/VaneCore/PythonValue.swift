@@ -1,0 +1,98 @@
+/// Python's conversions as Statsig's reference SDK applies them to user values and targets.
+/// Matching them is what keeps string operators bit-exact with the SDK.
+public enum PythonValue {
+    /// `str(value)` for a JSON value; nil for null.
+    public static func str(_ value: JSONValue) -> String? {
+        switch value {
+        case .null: return nil
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        case .double(let d): return repr(d)
+        case .bool(let b): return b ? "True" : "False"
+        case .array, .object: return reprContainer(value)
+        }
+    }
+
+    /// Python's float repr: shortest round-trip digits, always with a decimal point or exponent.
+    public static func repr(_ d: Double) -> String {
+        if d.isNaN { return "nan" }
+        if d.isInfinite { return d < 0 ? "-inf" : "inf" }
+        if d == d.rounded(), abs(d) < 1e16 { return String(Int64(d)) + ".0" }
+        var s = "\(d)"
+        // Swift writes 1e+16 as Python does, but 5e-324 style exponents need two digits.
+        if let e = s.firstIndex(of: "e") {
+            let mantissa = s[..<e]
+            var exp = s[s.index(after: e)...]
+            var sign = "+"
+            if exp.first == "-" || exp.first == "+" { sign = String(exp.first!); exp = exp.dropFirst() }
+            let digits = exp.count < 2 ? "0" + exp : String(exp)
+            s = mantissa + "e" + sign + digits
+        }
+        return s
+    }
+
+    private static func reprContainer(_ value: JSONValue) -> String {
+        switch value {
+        case .null: return "None"
+        case .string(let s): return "'" + s + "'"
+        case .array(let a): return "[" + a.map(reprContainer).joined(separator: ", ") + "]"
+        case .object(let o):
+            return "{" + o.keys.sorted().map { "'\($0)': " + reprContainer(o[$0]!) }.joined(separator: ", ") + "}"
+        default: return str(value) ?? "None"
+        }
+    }
+
+    /// Python's `float(x)` for strings: surrounding whitespace, underscores between digits, inf and nan.
+    /// Returns nil where Python would raise (the SDK then reports an error; Vane treats it as false).
+    public static func parseFloat(_ s: String) -> Double? {
+        let trimmed = s.trimmingWhitespace()
+        if trimmed.isEmpty { return nil }
+        if let d = Double(trimmed) {
+            // Swift accepts hex floats ("0x1p3"), Python does not.
+            if trimmed.lowercased().contains("x") { return nil }
+            return d
+        }
+        if trimmed.contains("_") {
+            let chars = Array(trimmed)
+            for (i, c) in chars.enumerated() where c == "_" {
+                guard i > 0, i + 1 < chars.count, chars[i - 1].isASCII, chars[i - 1].isNumber,
+                    chars[i + 1].isASCII, chars[i + 1].isNumber
+                else { return nil }
+            }
+            return Double(trimmed.replacingOccurrences(of: "_", with: ""))
+        }
+        return nil
+    }
+
+    /// Python's `int(x)`: ints, integral floats truncated, and integer strings.
+    public static func parseInt(_ value: JSONValue) -> Int64? {
+        switch value {
+        case .int(let i): return i
+        case .double(let d): return d.isFinite && abs(d) < 9.2e18 ? Int64(d.rounded(.towardZero)) : nil
+        case .bool(let b): return b ? 1 : 0
+        case .string(let s): return Int64(s.trimmingWhitespace())
+        default: return nil
+        }
+    }
+
+    /// `str.casefold()`, which for the characters seen in IDs and attributes is lower-casing.
+    @inline(__always)
+    public static func casefold(_ s: String) -> String {
+        if s.utf8.allSatisfy({ $0 < 0x80 && !(0x41...0x5A).contains($0) }) { return s }
+        return s.lowercased().replacingOccurrences(of: "ß", with: "ss")
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var scalars = Substring(self)
+        while let f = scalars.first, f.isWhitespace { scalars = scalars.dropFirst() }
+        while let l = scalars.last, l.isWhitespace { scalars = scalars.dropLast() }
+        return String(scalars)
+    }
+
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
+        guard !target.isEmpty, self.contains(target) else { return self }
+        return self.split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}
