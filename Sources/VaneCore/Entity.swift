@@ -106,6 +106,27 @@ public struct EntityRule: Codable, Sendable, Hashable {
         self.isExperimentGroup = isExperimentGroup
         self.configDelegate = configDelegate
     }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, passPercentage, conditions, environments, returnValue, salt, idType, groupName, isExperimentGroup
+        case configDelegate
+    }
+
+    /// passPercentage defaults to 100 and conditions to none, as in Statsig's console.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decodeIfPresent(String.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? id ?? "rule"
+        passPercentage = try c.decodeIfPresent(Double.self, forKey: .passPercentage) ?? 100
+        conditions = try c.decodeIfPresent([EntityCondition].self, forKey: .conditions) ?? []
+        environments = try c.decodeIfPresent([String].self, forKey: .environments)
+        returnValue = try c.decodeIfPresent(JSONValue.self, forKey: .returnValue)
+        salt = try c.decodeIfPresent(String.self, forKey: .salt)
+        idType = try c.decodeIfPresent(String.self, forKey: .idType)
+        groupName = try c.decodeIfPresent(String.self, forKey: .groupName)
+        isExperimentGroup = try c.decodeIfPresent(Bool.self, forKey: .isExperimentGroup)
+        configDelegate = try c.decodeIfPresent(String.self, forKey: .configDelegate)
+    }
 }
 
 public struct ExperimentGroup: Codable, Sendable, Hashable {

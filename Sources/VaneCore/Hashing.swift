@@ -79,3 +79,20 @@ public enum StatsigHash {
         return out
     }
 }
+
+extension StatsigHash {
+    /// Hex SHA-256, used to store API keys without storing the keys.
+    public static func sha256Hex(_ s: String) -> String {
+        SHA256.hash(data: Array(s.utf8)).map { b in
+            let h = String(b, radix: 16)
+            return b < 16 ? "0" + h : h
+        }.joined()
+    }
+
+    /// A random token from the URL-safe alphabet, for keys and file IDs.
+    public static func randomToken(length: Int = 32) -> String {
+        let chars = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        var rng = SystemRandomNumberGenerator()
+        return String((0..<length).map { _ in chars[Int(rng.next(upperBound: UInt32(chars.count)))] })
+    }
+}

@@ -1,0 +1,94 @@
+import Hummingbird
+import Logging
+import Prometheus
+import VaneCore
+import VaneStore
+
+public struct AppConfig: Sendable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8787
+    /// Largest request body accepted, before and after decompression.
+    public var maxBodyBytes: Int = 10 * 1024 * 1024
+    /// Base URL SDKs use to reach this server (for ID-list file URLs); the Host header when nil.
+    public var publicURL: String?
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+}
+
+/// Everything a running Vane needs, built once: the store, caches, ingest and the HTTP router.
+public struct VaneServices: Sendable {
+    public let store: any VaneStore
+    public let metrics: PrometheusCollectorRegistry
+    let cache: ConfigCache
+    let writer: GroupCommitWriter
+    let resolver: KeyResolver
+
+    public init(store: any VaneStore, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.store = store
+        self.metrics = metrics
+        self.cache = ConfigCache(store: store)
+        self.resolver = KeyResolver(store: store)
+        let counters = IngestCounters(registry: metrics)
+        self.writer = GroupCommitWriter(store: store) { events in counters.record(events) }
+    }
+}
+
+struct IngestCounters: Sendable {
+    let registry: PrometheusCollectorRegistry
+
+    func record(_ events: [EventRecord]) {
+        var bySource: [String: Int] = [:]
+        for e in events { bySource[e.source, default: 0] += 1 }
+        for (source, n) in bySource {
+            registry.makeCounter(name: "vane_events_ingested_total", labels: [("source", source)]).increment(by: Int64(n))
+        }
+    }
+}
+
+public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<VaneRequestContext> {
+    let router = Router(context: VaneRequestContext.self)
+    router.add(middleware: JSONErrorMiddleware())
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: LogRequestsMiddleware(.debug))
+
+    router.get("health") { _, _ in jsonResponse(["status": "ok"]) }
+    router.get("metrics") { _, _ in
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.emitToBuffer())))
+    }
+
+    let body = BodyReader(limit: config.maxBodyBytes)
+    let ingest = EventIngest(writer: services.writer)
+    SDKController(
+        store: services.store, cache: services.cache, ingest: ingest, body: body, resolver: services.resolver,
+        publicURL: config.publicURL
+    ).register(on: router)
+    ConsoleController(
+        service: ConsoleService(store: services.store, cache: services.cache), store: services.store,
+        cache: services.cache, body: body, resolver: services.resolver
+    ).register(on: router)
+    return router
+}
+
+public func buildApplication(_ services: VaneServices, config: AppConfig, logger: Logger) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(services, config: config),
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "vane"),
+        logger: logger)
+}
+
+extension VaneServices {
+    /// `vane import statsig FILE`: the same import the console API runs, with the audit entry
+    /// credited to the command line.
+    public func importStatsig(project: String = "default", document: JSONValue) async throws
+        -> (imported: [String: [String]], skipped: [(name: String, reason: String)])
+    {
+        let result = try await ConsoleService(store: store, cache: cache)
+            .importStatsig(project, document: document, actor: "vane import (command line)")
+        var imported: [String: [String]] = [:]
+        for e in result.entities { imported[e.kind.collection, default: []].append(e.name) }
+        return (imported, result.skipped.map { ($0.name, $0.reason) })
+    }
+}

@@ -1,0 +1,68 @@
+import Synchronization
+import VaneCore
+import VaneStore
+
+/// The compiled rules per project and environment scope: the evaluator's rule set and the
+/// serialised `download_config_specs` payload. Rebuilt lazily after any configuration change.
+final class ConfigCache: Sendable {
+    struct Compiled: Sendable {
+        let ruleSet: RuleSet
+        let evaluator: Evaluator
+        /// The full download_config_specs body.
+        let dcs: [UInt8]
+        let time: Int64
+    }
+
+    private struct Key: Hashable {
+        let project: String
+        let environment: String?
+    }
+
+    private struct State {
+        var entries: [Key: Compiled] = [:]
+        var generation: [String: Int] = [:]
+    }
+
+    private let store: any VaneStore
+    private let state = Mutex(State())
+
+    init(store: any VaneStore) { self.store = store }
+
+    /// Call after any change to a project's entities or ID lists.
+    func invalidate(project: String) {
+        state.withLock { s in
+            s.generation[project, default: 0] += 1
+            s.entries = s.entries.filter { $0.key.project != project }
+        }
+    }
+
+    func compiled(project: String, environment: String?) async throws -> Compiled {
+        let key = Key(project: project, environment: environment)
+        let (hit, generation) = state.withLock { s in (s.entries[key], s.generation[project, default: 0]) }
+        if let hit { return hit }
+        let entities = try await store.entities(project: project, kind: nil)
+        let idLists = try await store.idListEntries(project: project)
+        let time = try await store.configTime(project: project)
+        let out = SpecCompiler(environment: environment).compile(entities)
+        let defaultEnvironment = environment ?? "production"
+        let ruleSet = RuleSet(
+            time: time, gates: out.gates, configs: out.configs, layers: out.layers, layerExperiments: out.layerExperiments,
+            idLists: idLists, defaultEnvironment: defaultEnvironment)
+        let dcs: JSONValue = [
+            "has_updates": true, "time": .int(time),
+            "feature_gates": .array(out.gates.map { $0.toJSON() }),
+            "dynamic_configs": .array(out.configs.map { $0.toJSON() }),
+            "layer_configs": .array(out.layers.map { $0.toJSON() }),
+            "layers": .object(out.layerExperiments.mapValues { .array($0.map { .string($0) }) }),
+            "default_environment": .string(defaultEnvironment),
+            "sdk_flags": [:], "sdk_configs": [:],
+            // Zero rates: SDKs send none of their own diagnostics events to Vane.
+            "diagnostics": ["initialize": 0, "dcs": 0, "idlist": 0, "logevent": 0, "api_call": 0],
+        ]
+        let compiled = Compiled(ruleSet: ruleSet, evaluator: Evaluator(rules: ruleSet), dcs: dcs.serializedBytes(), time: time)
+        state.withLock { s in
+            if s.generation[project, default: 0] == generation { s.entries[key] = compiled }
+        }
+        return compiled
+    }
+}

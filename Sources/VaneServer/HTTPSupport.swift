@@ -1,0 +1,195 @@
+import CompressNIO
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import VaneCore
+import VaneStore
+
+/// Every request error Vane reports: a status and a message, sent as `{"error": "..."}`.
+public struct APIError: Error, HTTPResponseError, CustomStringConvertible, Sendable {
+    public let status: HTTPResponse.Status
+    public let message: String
+
+    public init(_ status: HTTPResponse.Status, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public var description: String { "\(status.code) \(message)" }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        jsonResponse(["error": .string(message)], status: status)
+    }
+
+    static func badRequest(_ m: String) -> APIError { APIError(.badRequest, m) }
+    static func notFound(_ m: String) -> APIError { APIError(.notFound, m) }
+    static func unauthorized(_ m: String) -> APIError { APIError(.unauthorized, m) }
+}
+
+public struct VaneRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The API key the request authenticated with, once an auth middleware has run.
+    public var key: APIKey?
+
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+    }
+
+    public var project: String { key?.project ?? "default" }
+}
+
+func jsonResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+    jsonResponse(bytes: value.serializedBytes(), status: status)
+}
+
+func jsonResponse(bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+    var headers = HTTPFields()
+    headers[.contentType] = "application/json; charset=utf-8"
+    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+}
+
+/// Reads request bodies with a size limit applied before and after inflating, so a small
+/// gzip bomb is refused like a large body.
+struct BodyReader: Sendable {
+    let limit: Int
+
+    func bytes(_ request: Request, forceGzip: Bool = false) async throws -> ByteBuffer {
+        var buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch let e as HTTPError where e.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, "request body is larger than the \(limit / 1_048_576) MB limit")
+        }
+        let encoding = request.headers[.contentEncoding]?.lowercased().trimmingCharacters(in: .whitespaces)
+        let algorithm: CompressionAlgorithm?
+        switch encoding {
+        case "gzip"?, "x-gzip"?: algorithm = .gzip()
+        case "deflate"?: algorithm = .zlib()
+        case nil, "identity"?, ""?: algorithm = forceGzip ? .gzip() : nil
+        case let other?: throw APIError(.unsupportedMediaType, "unsupported Content-Encoding '\(other)': use gzip, deflate or none")
+        }
+        if let algorithm {
+            do {
+                buffer = try buffer.decompress(with: algorithm, maxSize: limit + 1)
+            } catch {
+                throw APIError.badRequest("body could not be decompressed (\(encoding ?? "gzip")): it is not valid compressed data")
+            }
+            if buffer.readableBytes > limit {
+                throw APIError(.contentTooLarge, "decompressed body is larger than the \(limit / 1_048_576) MB limit")
+            }
+        }
+        return buffer
+    }
+
+    func json(_ request: Request, forceGzip: Bool = false, allowEmpty: Bool = false) async throws -> JSONValue {
+        let buffer = try await bytes(request, forceGzip: forceGzip)
+        if buffer.readableBytes == 0 {
+            if allowEmpty { return .object([:]) }
+            throw APIError.badRequest("request body is empty: expected a JSON object")
+        }
+        do {
+            return try buffer.withUnsafeReadableBytes { try JSONValue.parse(UnsafeRawBufferPointer($0).bindMemory(to: UInt8.self)) }
+        } catch let e as JSONParseError {
+            throw APIError.badRequest("malformed JSON: \(e.description)")
+        }
+    }
+
+    func object(_ request: Request, forceGzip: Bool = false, allowEmpty: Bool = false) async throws -> [String: JSONValue] {
+        guard case .object(let o) = try await json(request, forceGzip: forceGzip, allowEmpty: allowEmpty) else {
+            throw APIError.badRequest("request body must be a JSON object")
+        }
+        return o
+    }
+
+    /// Decodes a Codable body, turning decoding errors into messages that name the field.
+    func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        let value = try await json(request)
+        return try decodeValue(type, value)
+    }
+}
+
+func decodeValue<T: Decodable>(_ type: T.Type, _ value: JSONValue) throws -> T {
+    do {
+        return try JSONDecoder().decode(T.self, from: Data(value.serializedBytes()))
+    } catch let DecodingError.typeMismatch(expected, ctx) {
+        throw APIError.badRequest("\(fieldPath(ctx.codingPath)) has the wrong type: expected \(typeName(expected))")
+    } catch let DecodingError.keyNotFound(key, ctx) {
+        throw APIError.badRequest("\(fieldPath(ctx.codingPath + [key])) is required")
+    } catch let DecodingError.valueNotFound(expected, ctx) {
+        throw APIError.badRequest("\(fieldPath(ctx.codingPath)) must not be null: expected \(typeName(expected))")
+    } catch let DecodingError.dataCorrupted(ctx) {
+        throw APIError.badRequest("\(fieldPath(ctx.codingPath)) is invalid: \(ctx.debugDescription)")
+    }
+}
+
+private func fieldPath(_ path: [any CodingKey]) -> String {
+    var s = ""
+    for k in path {
+        if let i = k.intValue { s += "[\(i)]" } else { s += s.isEmpty ? k.stringValue : "." + k.stringValue }
+    }
+    return s.isEmpty ? "body" : s
+}
+
+private func typeName(_ t: Any.Type) -> String {
+    switch t {
+    case is String.Type: return "a string"
+    case is Double.Type, is Int.Type, is Int64.Type: return "a number"
+    case is Bool.Type: return "true or false"
+    default:
+        let n = String(describing: t)
+        if n.hasPrefix("Array") { return "a list" }
+        if n.hasPrefix("Dictionary") { return "an object" }
+        return n
+    }
+}
+
+func encodeToJSON<T: Encodable>(_ value: T) -> JSONValue {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    guard let data = try? encoder.encode(value), let v = try? JSONValue.parse(Array(data)) else { return .null }
+    return v
+}
+
+/// Turns every error into a JSON body; unexpected ones become 500s that are logged, not crashes.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let e as APIError {
+            return jsonResponse(["error": .string(e.message)], status: e.status)
+        } catch let e as StoreError {
+            let status: HTTPResponse.Status = e.code == .notFound ? .notFound : e.code == .conflict ? .conflict : .badRequest
+            return jsonResponse(["error": .string(e.description)], status: status)
+        } catch let e as ValidationError {
+            return jsonResponse(["error": .string(e.description)], status: .badRequest)
+        } catch let e as HTTPError {
+            let message: String
+            switch e.status {
+            case .notFound: message = "no such endpoint: \(request.method) \(request.uri.path)"
+            case .methodNotAllowed: message = "\(request.method) is not allowed on \(request.uri.path)"
+            case .contentTooLarge: message = "request body is too large"
+            default: message = e.body ?? e.status.reasonPhrase
+            }
+            return jsonResponse(["error": .string(message)], status: e.status)
+        } catch {
+            context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            return jsonResponse(["error": "internal error: the request could not be completed"], status: .internalServerError)
+        }
+    }
+}
+
+extension Request {
+    /// A header by name, case-insensitively.
+    func header(_ name: String) -> String? {
+        HTTPField.Name(name).flatMap { headers[$0] }
+    }
+
+    func query(_ name: String) -> String? {
+        uri.queryParameters[Substring(name)].map(String.init)
+    }
+}
+
+enum Clock {
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}

@@ -1,0 +1,74 @@
+import Synchronization
+
+/// Coalesces concurrent event writes into shared transactions. A caller's `write` returns only
+/// after the transaction holding its events has committed, so acknowledging then is safe; while one
+/// transaction is being written, everything that arrives queues for the next one.
+public final class GroupCommitWriter: Sendable {
+    private struct Pending {
+        var events: [EventRecord]
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var queue: [Pending] = []
+        var queuedEvents = 0
+        var writing = false
+    }
+
+    private let store: any VaneStore
+    private let state = Mutex(State())
+    /// Caps one transaction so a flood cannot build an unbounded one.
+    private let maxEventsPerCommit: Int
+    /// Called after each commit with the events it stored (live stream, metrics).
+    private let onCommit: @Sendable ([EventRecord]) -> Void
+
+    public init(store: any VaneStore, maxEventsPerCommit: Int = 20_000, onCommit: @escaping @Sendable ([EventRecord]) -> Void = { _ in }) {
+        self.store = store
+        self.maxEventsPerCommit = maxEventsPerCommit
+        self.onCommit = onCommit
+    }
+
+    public func write(_ events: [EventRecord]) async throws {
+        guard !events.isEmpty else { return }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let startWriter = state.withLock { s -> Bool in
+                s.queue.append(Pending(events: events, continuation: continuation))
+                s.queuedEvents += events.count
+                if s.writing { return false }
+                s.writing = true
+                return true
+            }
+            if startWriter {
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while true {
+            let batch: [Pending] = state.withLock { s in
+                guard !s.queue.isEmpty else {
+                    s.writing = false
+                    return []
+                }
+                var taken: [Pending] = []
+                var count = 0
+                while let first = s.queue.first, taken.isEmpty || count + first.events.count <= maxEventsPerCommit {
+                    taken.append(s.queue.removeFirst())
+                    count += first.events.count
+                }
+                s.queuedEvents -= count
+                return taken
+            }
+            if batch.isEmpty { return }
+            let events = batch.flatMap(\.events)
+            do {
+                try await store.insertEvents(events)
+                onCommit(events)
+                for p in batch { p.continuation.resume() }
+            } catch {
+                for p in batch { p.continuation.resume(throwing: error) }
+            }
+        }
+    }
+}

@@ -1,0 +1,223 @@
+import VaneCore
+
+public enum KeyKind: String, Sendable, Codable, CaseIterable {
+    case server, client, console
+
+    public var prefix: String {
+        switch self {
+        case .server: return "secret-"
+        case .client: return "client-"
+        case .console: return "console-"
+        }
+    }
+
+    public static func of(_ key: String) -> KeyKind? {
+        allCases.first { key.hasPrefix($0.prefix) }
+    }
+}
+
+public struct APIKey: Sendable, Hashable, Codable {
+    public var id: String
+    public var project: String
+    public var kind: KeyKind
+    /// Enough of the key to recognise it in a list; the key itself is stored only as a hash.
+    public var displayPrefix: String
+    /// nil: every environment.
+    public var environment: String?
+    public var description: String
+    public var createdAt: Int64
+    public var revokedAt: Int64?
+
+    public init(
+        id: String, project: String, kind: KeyKind, displayPrefix: String, environment: String?, description: String,
+        createdAt: Int64, revokedAt: Int64? = nil
+    ) {
+        self.id = id
+        self.project = project
+        self.kind = kind
+        self.displayPrefix = displayPrefix
+        self.environment = environment
+        self.description = description
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// A key as it is handed out once, in full.
+public struct IssuedKey: Sendable {
+    public var key: APIKey
+    public var secret: String
+}
+
+public struct AuditEntry: Sendable, Codable, Hashable {
+    public var id: Int64?
+    public var time: Int64
+    public var actor: String
+    /// created | updated | deleted | started | decision_made | abandoned | ids_changed | imported
+    public var action: String
+    public var kind: String
+    public var name: String
+    public var environment: String?
+    public var before: JSONValue?
+    public var after: JSONValue?
+    public var description: String
+
+    public init(
+        time: Int64, actor: String, action: String, kind: String, name: String, environment: String? = nil,
+        before: JSONValue? = nil, after: JSONValue? = nil, description: String
+    ) {
+        self.time = time
+        self.actor = actor
+        self.action = action
+        self.kind = kind
+        self.name = name
+        self.environment = environment
+        self.before = before
+        self.after = after
+        self.description = description
+    }
+}
+
+public struct AuditQuery: Sendable {
+    public var kind: String?
+    public var name: String?
+    public var actor: String?
+    public var limit: Int = 100
+    public var beforeID: Int64?
+    public init(kind: String? = nil, name: String? = nil, actor: String? = nil, limit: Int = 100, beforeID: Int64? = nil) {
+        self.kind = kind
+        self.name = name
+        self.actor = actor
+        self.limit = limit
+        self.beforeID = beforeID
+    }
+}
+
+public struct IDListInfo: Sendable, Codable, Hashable {
+    public var name: String
+    /// Number of IDs in the list.
+    public var count: Int
+    /// Bytes in the list file that SDKs download.
+    public var fileSize: Int
+    public var fileID: String
+    public var creationTime: Int64
+    public var updatedAt: Int64
+}
+
+public struct IDListChange: Sendable, Codable, Hashable {
+    public var id: String
+    public var op: String  // "+" or "-"
+    public var time: Int64
+    public var source: String
+}
+
+public struct EventRecord: Sendable, Hashable {
+    public var id: Int64?
+    public var project: String
+    public var eventName: String
+    public var user: JSONValue
+    public var userID: String?
+    public var stableID: String?
+    public var customIDs: [String: String]
+    public var environment: String?
+    /// A number or a string, as the SDKs allow.
+    public var value: JSONValue?
+    public var metadata: JSONValue?
+    public var secondaryExposures: JSONValue?
+    public var time: Int64
+    public var receivedAt: Int64
+    /// sdk | http_api | segment
+    public var source: String
+    public var sdkType: String?
+
+    public init(
+        id: Int64? = nil, project: String, eventName: String, user: JSONValue, userID: String?, stableID: String?,
+        customIDs: [String: String], environment: String?, value: JSONValue?, metadata: JSONValue?,
+        secondaryExposures: JSONValue?, time: Int64, receivedAt: Int64, source: String, sdkType: String?
+    ) {
+        self.id = id
+        self.project = project
+        self.eventName = eventName
+        self.user = user
+        self.userID = userID
+        self.stableID = stableID
+        self.customIDs = customIDs
+        self.environment = environment
+        self.value = value
+        self.metadata = metadata
+        self.secondaryExposures = secondaryExposures
+        self.time = time
+        self.receivedAt = receivedAt
+        self.source = source
+        self.sdkType = sdkType
+    }
+}
+
+public struct EventQuery: Sendable {
+    public var eventName: String?
+    public var userID: String?
+    public var since: Int64?
+    public var until: Int64?
+    public var source: String?
+    public var limit: Int
+    /// Continue after this (time, id) position, newest first.
+    public var cursor: EventCursor?
+
+    public init(
+        eventName: String? = nil, userID: String? = nil, since: Int64? = nil, until: Int64? = nil,
+        source: String? = nil, limit: Int = 100, cursor: EventCursor? = nil
+    ) {
+        self.eventName = eventName
+        self.userID = userID
+        self.since = since
+        self.until = until
+        self.source = source
+        self.limit = limit
+        self.cursor = cursor
+    }
+}
+
+public struct EventCursor: Sendable, Hashable {
+    public var time: Int64
+    public var id: Int64
+
+    public init(time: Int64, id: Int64) {
+        self.time = time
+        self.id = id
+    }
+
+    public var token: String { "\(time)_\(id)" }
+
+    public init?(token: String) {
+        let parts = token.split(separator: "_")
+        guard parts.count == 2, let t = Int64(parts[0]), let i = Int64(parts[1]) else { return nil }
+        self.init(time: t, id: i)
+    }
+}
+
+public struct EventPage: Sendable {
+    public var events: [EventRecord]
+    public var nextCursor: EventCursor?
+}
+
+public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Code: Sendable { case notFound, conflict, invalid }
+    public let code: Code
+    public let description: String
+
+    public static func notFound(_ m: String) -> StoreError { StoreError(code: .notFound, description: m) }
+    public static func conflict(_ m: String) -> StoreError { StoreError(code: .conflict, description: m) }
+    public static func invalid(_ m: String) -> StoreError { StoreError(code: .invalid, description: m) }
+}
+
+/// Keys to create on first start instead of random ones (for scripted setups and tests).
+public struct PresetKeys: Sendable {
+    public var server: String?
+    public var client: String?
+    public var console: String?
+    public init(server: String? = nil, client: String? = nil, console: String? = nil) {
+        self.server = server
+        self.client = client
+        self.console = console
+    }
+}

@@ -1,0 +1,68 @@
+import GRDB
+
+/// Ordered schema migrations for the SQLite store. Never edit a shipped migration: add one.
+enum SQLiteMigrations {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("001_projects_keys") { db in
+            try db.execute(sql: """
+                CREATE TABLE projects (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL, config_time INTEGER NOT NULL);
+                CREATE TABLE environments (
+                    project_id TEXT NOT NULL, name TEXT NOT NULL, position INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, name));
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY, project_id TEXT NOT NULL, kind TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE,
+                    display_prefix TEXT NOT NULL, environment TEXT, description TEXT NOT NULL,
+                    created_at INTEGER NOT NULL, revoked_at INTEGER);
+                """)
+        }
+        m.registerMigration("002_entities_audit") { db in
+            try db.execute(sql: """
+                CREATE TABLE entities (
+                    project_id TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, definition TEXT NOT NULL,
+                    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, kind, name));
+                CREATE TABLE custom_id_types (
+                    project_id TEXT NOT NULL, name TEXT NOT NULL, created_at INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, name));
+                CREATE TABLE audit_log (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, project_id TEXT NOT NULL, at INTEGER NOT NULL,
+                    actor TEXT NOT NULL, action TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+                    environment TEXT, before_json TEXT, after_json TEXT, description TEXT NOT NULL);
+                CREATE INDEX audit_log_by_entity ON audit_log (project_id, kind, name, id);
+                """)
+        }
+        m.registerMigration("003_id_lists") { db in
+            try db.execute(sql: """
+                CREATE TABLE id_lists (
+                    project_id TEXT NOT NULL, name TEXT NOT NULL, file_id TEXT NOT NULL,
+                    creation_time INTEGER NOT NULL, member_count INTEGER NOT NULL DEFAULT 0,
+                    line_count INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, name));
+                CREATE TABLE id_list_members (
+                    project_id TEXT NOT NULL, list TEXT NOT NULL, unit_id TEXT NOT NULL, hashed TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, list, unit_id));
+                -- The append-only log SDKs download: one fixed-width line ("+" or "-", 8 chars, "\\n") per change.
+                CREATE TABLE id_list_log (
+                    project_id TEXT NOT NULL, list TEXT NOT NULL, file_id TEXT NOT NULL, line INTEGER NOT NULL,
+                    op TEXT NOT NULL, hashed TEXT NOT NULL, unit_id TEXT NOT NULL, source TEXT NOT NULL, at INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, list, file_id, line));
+                """)
+        }
+        m.registerMigration("004_events") { db in
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, project_id TEXT NOT NULL, event_name TEXT NOT NULL,
+                    user_id TEXT, stable_id TEXT, custom_ids TEXT, user_json TEXT NOT NULL, environment TEXT,
+                    value_num REAL, value_text TEXT, metadata TEXT, secondary_exposures TEXT,
+                    time INTEGER NOT NULL, received_at INTEGER NOT NULL, source TEXT NOT NULL, sdk_type TEXT);
+                CREATE INDEX events_by_time ON events (project_id, time, id);
+                CREATE INDEX events_by_name ON events (project_id, event_name, time);
+                CREATE INDEX events_by_user ON events (project_id, user_id, time);
+                """)
+        }
+        return m
+    }
+}

@@ -1,0 +1,486 @@
+import Foundation
+import GRDB
+import VaneCore
+
+/// The embedded store: one SQLite file in WAL mode. Commits are fully synchronous, so an
+/// acknowledged write survives a crash or power loss; group commit keeps that affordable.
+public final class SQLiteStore: VaneStore {
+    let db: any DatabaseWriter
+    static let defaultEnvironments = ["development", "staging", "production"]
+
+    /// Opens (creating if needed) `vane.sqlite` in `directory` and migrates it.
+    public convenience init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        config.busyMode = .timeout(10)
+        let pool = try DatabasePool(path: directory + "/vane.sqlite", configuration: config)
+        try self.init(writer: pool)
+    }
+
+    /// An in-memory store, for tests.
+    public convenience init() throws {
+        try self.init(writer: try DatabaseQueue())
+    }
+
+    init(writer: any DatabaseWriter) throws {
+        self.db = writer
+        try SQLiteMigrations.migrator.migrate(writer)
+    }
+
+    // MARK: - Projects and keys
+
+    public func bootstrap(preset: PresetKeys, now: Int64) async throws -> [IssuedKey] {
+        try await db.write { db in
+            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM projects") ?? 0 > 0 { return [] }
+            try db.execute(sql: "INSERT INTO projects (id, name, created_at, config_time) VALUES ('default', 'default', ?, ?)",
+                           arguments: [now, now])
+            for (i, env) in Self.defaultEnvironments.enumerated() {
+                try db.execute(sql: "INSERT INTO environments (project_id, name, position) VALUES ('default', ?, ?)",
+                               arguments: [env, i])
+            }
+            var issued: [IssuedKey] = []
+            for (kind, secret) in [(KeyKind.server, preset.server), (.client, preset.client), (.console, preset.console)] {
+                issued.append(try Self.insertKey(db, project: "default", kind: kind, secret: secret, environment: nil,
+                                                 description: "Created on first start", now: now))
+            }
+            return issued
+        }
+    }
+
+    static func insertKey(
+        _ db: Database, project: String, kind: KeyKind, secret: String?, environment: String?, description: String,
+        now: Int64
+    ) throws -> IssuedKey {
+        let secret = secret ?? kind.prefix + StatsigHash.randomToken(length: 40)
+        let key = APIKey(
+            id: StatsigHash.randomToken(length: 12), project: project, kind: kind,
+            displayPrefix: String(secret.prefix(kind.prefix.count + 4)), environment: environment,
+            description: description, createdAt: now)
+        try db.execute(
+            sql: """
+                INSERT INTO api_keys (id, project_id, kind, key_hash, display_prefix, environment, description, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [key.id, project, kind.rawValue, StatsigHash.sha256Hex(secret), key.displayPrefix, environment,
+                        description, now])
+        return IssuedKey(key: key, secret: secret)
+    }
+
+    static func apiKey(_ row: Row) -> APIKey {
+        APIKey(
+            id: row["id"], project: row["project_id"], kind: KeyKind(rawValue: row["kind"]) ?? .server,
+            displayPrefix: row["display_prefix"], environment: row["environment"], description: row["description"],
+            createdAt: row["created_at"], revokedAt: row["revoked_at"])
+    }
+
+    public func key(matching secret: String) async throws -> APIKey? {
+        let hash = StatsigHash.sha256Hex(secret)
+        return try await db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", arguments: [hash])
+                .map(Self.apiKey)
+        }
+    }
+
+    public func keys(project: String) async throws -> [APIKey] {
+        try await db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM api_keys WHERE project_id = ? ORDER BY created_at, id", arguments: [project])
+                .map(Self.apiKey)
+        }
+    }
+
+    public func createKey(project: String, kind: KeyKind, environment: String?, description: String, now: Int64) async throws
+        -> IssuedKey
+    {
+        try await db.write { db in
+            try Self.insertKey(db, project: project, kind: kind, secret: nil, environment: environment,
+                               description: description, now: now)
+        }
+    }
+
+    public func revokeKey(project: String, id: String, now: Int64) async throws -> Bool {
+        try await db.write { db in
+            try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE project_id = ? AND id = ? AND revoked_at IS NULL",
+                           arguments: [now, project, id])
+            return db.changesCount > 0
+        }
+    }
+
+    public func environments(project: String) async throws -> [String] {
+        try await db.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM environments WHERE project_id = ? ORDER BY position", arguments: [project])
+        }
+    }
+
+    // MARK: - Entities
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+
+    static func encode(_ entity: Entity) throws -> String {
+        String(decoding: try encoder.encode(entity), as: UTF8.self)
+    }
+
+    static func decode(_ text: String) throws -> Entity {
+        try JSONDecoder().decode(Entity.self, from: Data(text.utf8))
+    }
+
+    public func entities(project: String, kind: EntityKind?) async throws -> [Entity] {
+        try await db.read { db in
+            let rows: [String]
+            if let kind {
+                rows = try String.fetchAll(db, sql: "SELECT definition FROM entities WHERE project_id = ? AND kind = ? ORDER BY name",
+                                           arguments: [project, kind.rawValue])
+            } else {
+                rows = try String.fetchAll(db, sql: "SELECT definition FROM entities WHERE project_id = ? ORDER BY kind, name",
+                                           arguments: [project])
+            }
+            return try rows.map(Self.decode)
+        }
+    }
+
+    public func entity(project: String, kind: EntityKind, name: String) async throws -> Entity? {
+        try await db.read { db in
+            try String.fetchOne(db, sql: "SELECT definition FROM entities WHERE project_id = ? AND kind = ? AND name = ?",
+                                arguments: [project, kind.rawValue, name]).map(Self.decode)
+        }
+    }
+
+    public func save(project: String, entity: Entity, mustBeNew: Bool, audit: AuditEntry) async throws {
+        try await db.write { db in
+            if mustBeNew,
+                try Bool.fetchOne(db, sql: "SELECT 1 FROM entities WHERE project_id = ? AND kind = ? AND name = ?",
+                                  arguments: [project, entity.kind.rawValue, entity.name]) == true
+            {
+                throw StoreError.conflict("a \(entity.kind.displayName.lowercased()) named '\(entity.name)' already exists")
+            }
+            try Self.upsert(db, project: project, entity: entity, now: audit.time)
+            try Self.appendAudit(db, project: project, audit)
+            try Self.bumpConfigTime(db, project: project, now: audit.time)
+        }
+    }
+
+    public func saveAll(project: String, entities: [Entity], audit: AuditEntry) async throws {
+        try await db.write { db in
+            for e in entities { try Self.upsert(db, project: project, entity: e, now: audit.time) }
+            try Self.appendAudit(db, project: project, audit)
+            try Self.bumpConfigTime(db, project: project, now: audit.time)
+        }
+    }
+
+    static func upsert(_ db: Database, project: String, entity: Entity, now: Int64) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO entities (project_id, kind, name, definition, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (project_id, kind, name) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at
+                """,
+            arguments: [project, entity.kind.rawValue, entity.name, try encode(entity), now, now])
+    }
+
+    public func delete(project: String, kind: EntityKind, name: String, audit: AuditEntry) async throws -> Bool {
+        try await db.write { db in
+            try db.execute(sql: "DELETE FROM entities WHERE project_id = ? AND kind = ? AND name = ?",
+                           arguments: [project, kind.rawValue, name])
+            guard db.changesCount > 0 else { return false }
+            try Self.appendAudit(db, project: project, audit)
+            try Self.bumpConfigTime(db, project: project, now: audit.time)
+            return true
+        }
+    }
+
+    static func bumpConfigTime(_ db: Database, project: String, now: Int64) throws {
+        try db.execute(sql: "UPDATE projects SET config_time = MAX(?, config_time + 1) WHERE id = ?", arguments: [now, project])
+    }
+
+    public func configTime(project: String) async throws -> Int64 {
+        try await db.read { db in
+            try Int64.fetchOne(db, sql: "SELECT config_time FROM projects WHERE id = ?", arguments: [project]) ?? 0
+        }
+    }
+
+    public func customIDTypes(project: String) async throws -> [String] {
+        try await db.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM custom_id_types WHERE project_id = ? ORDER BY name", arguments: [project])
+        }
+    }
+
+    public func addCustomIDType(project: String, name: String, audit: AuditEntry) async throws {
+        try await db.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO custom_id_types (project_id, name, created_at) VALUES (?, ?, ?)",
+                           arguments: [project, name, audit.time])
+            guard db.changesCount > 0 else { throw StoreError.conflict("custom ID type '\(name)' already exists") }
+            try Self.appendAudit(db, project: project, audit)
+        }
+    }
+
+    public func removeCustomIDType(project: String, name: String, audit: AuditEntry) async throws -> Bool {
+        try await db.write { db in
+            try db.execute(sql: "DELETE FROM custom_id_types WHERE project_id = ? AND name = ?", arguments: [project, name])
+            guard db.changesCount > 0 else { return false }
+            try Self.appendAudit(db, project: project, audit)
+            return true
+        }
+    }
+
+    // MARK: - ID lists
+
+    static func idListInfo(_ row: Row) -> IDListInfo {
+        IDListInfo(
+            name: row["name"], count: row["member_count"], fileSize: (row["line_count"] as Int) * 10,
+            fileID: row["file_id"], creationTime: row["creation_time"], updatedAt: row["updated_at"])
+    }
+
+    public func createIDList(project: String, name: String, now: Int64, audit: AuditEntry) async throws -> IDListInfo {
+        try await db.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM id_lists WHERE project_id = ? AND name = ?", arguments: [project, name]) == true {
+                throw StoreError.conflict("an ID list named '\(name)' already exists")
+            }
+            let fileID = StatsigHash.randomToken(length: 24)
+            try db.execute(
+                sql: "INSERT INTO id_lists (project_id, name, file_id, creation_time, updated_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [project, name, fileID, now, now])
+            try Self.appendAudit(db, project: project, audit)
+            return IDListInfo(name: name, count: 0, fileSize: 0, fileID: fileID, creationTime: now, updatedAt: now)
+        }
+    }
+
+    public func deleteIDList(project: String, name: String, audit: AuditEntry) async throws -> Bool {
+        try await db.write { db in
+            try db.execute(sql: "DELETE FROM id_lists WHERE project_id = ? AND name = ?", arguments: [project, name])
+            guard db.changesCount > 0 else { return false }
+            try db.execute(sql: "DELETE FROM id_list_members WHERE project_id = ? AND list = ?", arguments: [project, name])
+            try db.execute(sql: "DELETE FROM id_list_log WHERE project_id = ? AND list = ?", arguments: [project, name])
+            try Self.appendAudit(db, project: project, audit)
+            return true
+        }
+    }
+
+    public func idLists(project: String) async throws -> [IDListInfo] {
+        try await db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM id_lists WHERE project_id = ? ORDER BY name", arguments: [project])
+                .map(Self.idListInfo)
+        }
+    }
+
+    public func idList(project: String, name: String) async throws -> IDListInfo? {
+        try await db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM id_lists WHERE project_id = ? AND name = ?", arguments: [project, name])
+                .map(Self.idListInfo)
+        }
+    }
+
+    public func changeIDList(
+        project: String, name: String, add: [String], remove: [String], source: String, now: Int64, audit: AuditEntry?
+    ) async throws -> (added: Int, removed: Int) {
+        try await db.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT file_id, line_count FROM id_lists WHERE project_id = ? AND name = ?",
+                                             arguments: [project, name])
+            else { throw StoreError.notFound("no ID list named '\(name)'") }
+            let fileID: String = row["file_id"]
+            var line: Int = row["line_count"]
+            var added = 0
+            var removed = 0
+            func log(_ op: String, _ id: String, _ hashed: String) throws {
+                try db.execute(
+                    sql: """
+                        INSERT INTO id_list_log (project_id, list, file_id, line, op, hashed, unit_id, source, at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [project, name, fileID, line, op, hashed, id, source, now])
+                line += 1
+            }
+            for id in add {
+                let hashed = StatsigHash.idListEntry(id)
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO id_list_members (project_id, list, unit_id, hashed, updated_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [project, name, id, hashed, now])
+                if db.changesCount > 0 {
+                    added += 1
+                    try log("+", id, hashed)
+                }
+            }
+            for id in remove {
+                try db.execute(sql: "DELETE FROM id_list_members WHERE project_id = ? AND list = ? AND unit_id = ?",
+                               arguments: [project, name, id])
+                if db.changesCount > 0 {
+                    removed += 1
+                    try log("-", id, StatsigHash.idListEntry(id))
+                }
+            }
+            try db.execute(
+                sql: """
+                    UPDATE id_lists SET line_count = ?, updated_at = ?,
+                        member_count = (SELECT COUNT(*) FROM id_list_members WHERE project_id = ? AND list = ?)
+                    WHERE project_id = ? AND name = ?
+                    """,
+                arguments: [line, now, project, name, project, name])
+            if let audit, added + removed > 0 { try Self.appendAudit(db, project: project, audit) }
+            return (added, removed)
+        }
+    }
+
+    public func recentIDListChanges(project: String, name: String, limit: Int) async throws -> [IDListChange] {
+        try await db.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT unit_id, op, at, source FROM id_list_log WHERE project_id = ? AND list = ? ORDER BY at DESC, line DESC LIMIT ?",
+                arguments: [project, name, limit]
+            ).map { IDListChange(id: $0["unit_id"], op: $0["op"], time: $0["at"], source: $0["source"]) }
+        }
+    }
+
+    public func idListFile(project: String, name: String, fileID: String, from offset: Int) async throws -> [UInt8]? {
+        try await db.read { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM id_lists WHERE project_id = ? AND name = ? AND file_id = ?",
+                                    arguments: [project, name, fileID]) == true
+            else { return nil }
+            let firstLine = max(0, offset) / 10
+            var bytes: [UInt8] = []
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT op, hashed FROM id_list_log WHERE project_id = ? AND list = ? AND file_id = ? AND line >= ? ORDER BY line",
+                arguments: [project, name, fileID, firstLine])
+            while let row = try rows.next() {
+                bytes.append(contentsOf: (row["op"] as String).utf8)
+                bytes.append(contentsOf: (row["hashed"] as String).utf8)
+                bytes.append(0x0A)
+            }
+            let skip = max(0, offset) - firstLine * 10
+            return skip > 0 ? Array(bytes.dropFirst(skip)) : bytes
+        }
+    }
+
+    public func idListFileOwner(fileID: String) async throws -> (project: String, name: String)? {
+        try await db.read { db in
+            try Row.fetchOne(db, sql: "SELECT project_id, name FROM id_lists WHERE file_id = ?", arguments: [fileID])
+                .map { ($0["project_id"], $0["name"]) }
+        }
+    }
+
+    public func idListEntries(project: String) async throws -> [String: Set<String>] {
+        try await db.read { db in
+            var out: [String: Set<String>] = [:]
+            for name in try String.fetchAll(db, sql: "SELECT name FROM id_lists WHERE project_id = ?", arguments: [project]) {
+                out[name] = []
+            }
+            let rows = try Row.fetchCursor(db, sql: "SELECT list, hashed FROM id_list_members WHERE project_id = ?", arguments: [project])
+            while let row = try rows.next() {
+                out[row["list"], default: []].insert(row["hashed"])
+            }
+            return out
+        }
+    }
+
+    // MARK: - Audit log
+
+    static func appendAudit(_ db: Database, project: String, _ a: AuditEntry) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO audit_log (project_id, at, actor, action, kind, name, environment, before_json, after_json, description)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [project, a.time, a.actor, a.action, a.kind, a.name, a.environment, a.before?.serialized(),
+                        a.after?.serialized(), a.description])
+    }
+
+    public func auditLog(project: String, query: AuditQuery) async throws -> [AuditEntry] {
+        try await db.read { db in
+            var sql = "SELECT * FROM audit_log WHERE project_id = ?"
+            var args: StatementArguments = [project]
+            if let k = query.kind { sql += " AND kind = ?"; args += [k] }
+            if let n = query.name { sql += " AND name = ?"; args += [n] }
+            if let a = query.actor { sql += " AND actor = ?"; args += [a] }
+            if let b = query.beforeID { sql += " AND id < ?"; args += [b] }
+            sql += " ORDER BY id DESC LIMIT ?"
+            args += [max(1, min(query.limit, 1000))]
+            return try Row.fetchAll(db, sql: sql, arguments: args).map { row in
+                var e = AuditEntry(
+                    time: row["at"], actor: row["actor"], action: row["action"], kind: row["kind"], name: row["name"],
+                    environment: row["environment"],
+                    before: (row["before_json"] as String?).flatMap { try? JSONValue.parse($0) },
+                    after: (row["after_json"] as String?).flatMap { try? JSONValue.parse($0) },
+                    description: row["description"])
+                e.id = row["id"]
+                return e
+            }
+        }
+    }
+
+    // MARK: - Events
+
+    public func insertEvents(_ events: [EventRecord]) async throws {
+        guard !events.isEmpty else { return }
+        try await db.write { db in
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO events (project_id, event_name, user_id, stable_id, custom_ids, user_json, environment,
+                    value_num, value_text, metadata, secondary_exposures, time, received_at, source, sdk_type)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for e in events {
+                var num: Double? = nil
+                var text: String? = nil
+                switch e.value {
+                case .int(let i)?: num = Double(i)
+                case .double(let d)?: num = d
+                case .string(let s)?: text = s
+                case .bool(let b)?: text = b ? "true" : "false"
+                default: break
+                }
+                let customIDs: String? = e.customIDs.isEmpty ? nil : JSONValue.object(e.customIDs.mapValues { .string($0) }).serialized()
+                try statement.execute(arguments: [
+                    e.project, e.eventName, e.userID, e.stableID, customIDs, e.user.serialized(), e.environment, num, text,
+                    e.metadata?.serialized(), e.secondaryExposures?.serialized(), e.time, e.receivedAt, e.source, e.sdkType,
+                ])
+            }
+        }
+    }
+
+    static func eventRecord(_ row: Row) -> EventRecord {
+        var value: JSONValue? = nil
+        if let n = row["value_num"] as Double? { value = JSONValue.number(n) } else if let t = row["value_text"] as String? { value = .string(t) }
+        let customIDs = (row["custom_ids"] as String?).flatMap { try? JSONValue.parse($0).objectValue }?
+            .compactMapValues(\.stringValue) ?? [:]
+        return EventRecord(
+            id: row["id"], project: row["project_id"], eventName: row["event_name"],
+            user: (try? JSONValue.parse(row["user_json"] as String)) ?? .object([:]), userID: row["user_id"],
+            stableID: row["stable_id"], customIDs: customIDs, environment: row["environment"], value: value,
+            metadata: (row["metadata"] as String?).flatMap { try? JSONValue.parse($0) },
+            secondaryExposures: (row["secondary_exposures"] as String?).flatMap { try? JSONValue.parse($0) },
+            time: row["time"], receivedAt: row["received_at"], source: row["source"], sdkType: row["sdk_type"])
+    }
+
+    public func events(project: String, query: EventQuery) async throws -> EventPage {
+        try await db.read { db in
+            var sql = "SELECT * FROM events WHERE project_id = ?"
+            var args: StatementArguments = [project]
+            if let n = query.eventName { sql += " AND event_name = ?"; args += [n] }
+            if let u = query.userID { sql += " AND user_id = ?"; args += [u] }
+            if let s = query.source { sql += " AND source = ?"; args += [s] }
+            if let s = query.since { sql += " AND time >= ?"; args += [s] }
+            if let u = query.until { sql += " AND time < ?"; args += [u] }
+            if let c = query.cursor { sql += " AND (time < ? OR (time = ? AND id < ?))"; args += [c.time, c.time, c.id] }
+            let limit = max(1, min(query.limit, 1000))
+            sql += " ORDER BY time DESC, id DESC LIMIT ?"
+            args += [limit + 1]
+            var records = try Row.fetchAll(db, sql: sql, arguments: args).map(Self.eventRecord)
+            var next: EventCursor? = nil
+            if records.count > limit {
+                records.removeLast()
+                let last = records[records.count - 1]
+                next = EventCursor(time: last.time, id: last.id ?? 0)
+            }
+            return EventPage(events: records, nextCursor: next)
+        }
+    }
+
+    public func eventCount(project: String) async throws -> Int {
+        try await db.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE project_id = ?", arguments: [project]) ?? 0
+        }
+    }
+}

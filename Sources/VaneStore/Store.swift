@@ -1,0 +1,57 @@
+import VaneCore
+
+/// Everything Vane persists, behind one protocol so SQLite (embedded) and PostgreSQL (multi-node)
+/// implementations pass the same test suite. Every method that changes configuration writes its
+/// audit entry in the same transaction.
+public protocol VaneStore: Sendable {
+    // Projects and keys
+    /// Creates project `default` with its environments and keys when the store is empty.
+    /// Returns the keys it created (to print once), or [] when the project already existed.
+    func bootstrap(preset: PresetKeys, now: Int64) async throws -> [IssuedKey]
+    func key(matching secret: String) async throws -> APIKey?
+    func keys(project: String) async throws -> [APIKey]
+    func createKey(project: String, kind: KeyKind, environment: String?, description: String, now: Int64) async throws -> IssuedKey
+    func revokeKey(project: String, id: String, now: Int64) async throws -> Bool
+    func environments(project: String) async throws -> [String]
+
+    // Configuration entities
+    func entities(project: String, kind: EntityKind?) async throws -> [Entity]
+    func entity(project: String, kind: EntityKind, name: String) async throws -> Entity?
+    /// Inserts or replaces; `mustBeNew` makes an existing name a conflict.
+    func save(project: String, entity: Entity, mustBeNew: Bool, audit: AuditEntry) async throws
+    func delete(project: String, kind: EntityKind, name: String, audit: AuditEntry) async throws -> Bool
+    /// Saves several entities in one transaction (imports).
+    func saveAll(project: String, entities: [Entity], audit: AuditEntry) async throws
+    /// Epoch ms of the last configuration change; strictly increasing.
+    func configTime(project: String) async throws -> Int64
+
+    func customIDTypes(project: String) async throws -> [String]
+    func addCustomIDType(project: String, name: String, audit: AuditEntry) async throws
+    func removeCustomIDType(project: String, name: String, audit: AuditEntry) async throws -> Bool
+
+    // ID lists
+    func createIDList(project: String, name: String, now: Int64, audit: AuditEntry) async throws -> IDListInfo
+    func deleteIDList(project: String, name: String, audit: AuditEntry) async throws -> Bool
+    func idLists(project: String) async throws -> [IDListInfo]
+    func idList(project: String, name: String) async throws -> IDListInfo?
+    /// Adds and removes IDs; IDs already in (or not in) the list are no-ops. Returns the counts applied.
+    func changeIDList(
+        project: String, name: String, add: [String], remove: [String], source: String, now: Int64, audit: AuditEntry?
+    ) async throws -> (added: Int, removed: Int)
+    func recentIDListChanges(project: String, name: String, limit: Int) async throws -> [IDListChange]
+    /// The list file SDKs download (`+id8\n` / `-id8\n` lines), from a byte offset.
+    func idListFile(project: String, name: String, fileID: String, from offset: Int) async throws -> [UInt8]?
+    /// The project and list a file ID belongs to (file URLs carry only the unguessable file ID).
+    func idListFileOwner(fileID: String) async throws -> (project: String, name: String)?
+    /// Hashed entries of every list, for server-side evaluation.
+    func idListEntries(project: String) async throws -> [String: Set<String>]
+
+    // Audit log
+    func auditLog(project: String, query: AuditQuery) async throws -> [AuditEntry]
+
+    // Events
+    /// One transaction for the whole batch: the unit of group commit.
+    func insertEvents(_ events: [EventRecord]) async throws
+    func events(project: String, query: EventQuery) async throws -> EventPage
+    func eventCount(project: String) async throws -> Int
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import VaneCore
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks you can rerun. Build with -c release for meaningful figures.",
+        subcommands: [BenchEval.self])
+}
+
+/// Evaluations per second of a realistic rule set against SHA-256 hashes per second of comparable
+/// inputs, in the same process and run, so the ratio holds on a noisy machine.
+struct BenchEval: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "eval")
+
+    @Option(help: "Number of users.") var users: Int = 100_000
+    @Option(help: "Repetitions; the best of each is reported.") var rounds: Int = 3
+
+    func run() async throws {
+        let rules = BenchRules.make()
+        let evaluator = Evaluator(rules: rules)
+        let population = (0..<users).map { i in
+            StatsigUser(
+                userID: "user-\(i)", email: i % 7 == 0 ? "u\(i)@company.com" : "u\(i)@example.org",
+                country: ["US", "CA", "DE", "FR", "BR", "IN"][i % 6], appVersion: "2.\(i % 10).\(i % 3)",
+                custom: ["plan": i % 3 == 0 ? "pro" : "free"])
+        }
+        let gateNames = rules.gateSpecs.map(\.name).filter { !$0.hasPrefix("segment:") }.sorted()
+        let experimentNames = rules.configSpecs.map(\.name).sorted()
+        let evaluationsPerRound = users * (gateNames.count + experimentNames.count)
+        let inputs = population.map { "gate_salt_17.rule_salt_2.\($0.userID!)" }
+
+        var bestEval = Double.infinity
+        var bestHash = Double.infinity
+        var checksum = 0
+        let clock = ContinuousClock()
+        for _ in 0..<rounds {
+            let evalTime = clock.measure {
+                for user in population {
+                    for g in gateNames where evaluator.checkGate(user, g).value { checksum &+= 1 }
+                    for e in experimentNames where evaluator.getConfig(user, e).isExperimentGroup { checksum &+= 1 }
+                }
+            }
+            bestEval = min(bestEval, evalTime.seconds)
+            // The same number of hashes as evaluations, over inputs of the same shape.
+            let hashTime = clock.measure {
+                var acc: UInt64 = 0
+                for _ in 0..<(gateNames.count + experimentNames.count) {
+                    for s in inputs { acc &+= StatsigHash.unitHash(s) }
+                }
+                checksum &+= Int(acc & 1)
+            }
+            bestHash = min(bestHash, hashTime.seconds)
+        }
+        let evalRate = Double(evaluationsPerRound) / bestEval
+        let hashRate = Double(evaluationsPerRound) / bestHash
+        print("rule set: \(gateNames.count) gates (3 rules each), \(experimentNames.count) experiments; \(users) users")
+        print(String(format: "evaluations/s: %.0f", evalRate))
+        print(String(format: "sha256 hashes/s: %.0f", hashRate))
+        print(String(format: "evaluations per hash: %.3f (goal >= 0.5)", evalRate / hashRate))
+        print("checksum \(checksum)")
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// 50 gates with 3 rules each (an email allow-list, a country rule at 50%, a 10% rollout) and
+/// 10 two-group experiments, the shape of a real product's rule set.
+enum BenchRules {
+    static func make() -> RuleSet {
+        var gates: [Spec] = []
+        for g in 0..<50 {
+            gates.append(Spec(
+                name: "gate_\(g)", type: "feature_gate", entity: "feature_gate", salt: "gate_salt_\(g)", defaultValue: false,
+                rules: [
+                    Rule(id: "employees_\(g)", passPercentage: 100,
+                         conditions: [Condition(type: "user_field", operator: "str_ends_with_any",
+                                                targetValue: ["@company.com"], field: "email")], returnValue: true),
+                    Rule(id: "north_america_\(g)", passPercentage: 50,
+                         conditions: [Condition(type: "user_field", operator: "any", targetValue: ["US", "CA"], field: "country"),
+                                      Condition(type: "user_field", operator: "version_gte", targetValue: "2.3.0", field: "appVersion")],
+                         returnValue: true),
+                    Rule(id: "rollout_\(g)", passPercentage: 10, conditions: [.public], returnValue: true),
+                ]))
+        }
+        var experiments: [Spec] = []
+        for e in 0..<10 {
+            let salt = "exp_salt_\(e)"
+            experiments.append(Spec(
+                name: "experiment_\(e)", type: "dynamic_config", entity: "experiment", salt: salt, defaultValue: [:],
+                rules: [
+                    Rule(id: "control_\(e)", passPercentage: 100,
+                         conditions: [Condition(type: "user_bucket", operator: "lt", targetValue: 500, additionalValues: ["salt": .string(salt)])],
+                         returnValue: ["variant": "control"], groupName: "Control", isExperimentGroup: true),
+                    Rule(id: "test_\(e)", passPercentage: 100,
+                         conditions: [Condition(type: "user_bucket", operator: "lt", targetValue: 1000, additionalValues: ["salt": .string(salt)])],
+                         returnValue: ["variant": "test"], groupName: "Test", isExperimentGroup: true),
+                ], isActive: true))
+        }
+        return RuleSet(time: 1, gates: gates, configs: experiments, layers: [])
+    }
+}

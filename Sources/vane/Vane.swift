@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import VaneCore
+import VaneServer
+import VaneStore
+
+@main
+struct Vane: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vane",
+        abstract: "Vane: a self-hosted, Statsig-compatible experimentation server.",
+        subcommands: [Serve.self, Import.self, Bench.self])
+}
+
+struct DataDirOption: ParsableArguments {
+    @Option(name: .long, help: "Directory of the embedded SQLite store.")
+    var dataDir: String = "./vane-data"
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server on the embedded SQLite store.")
+
+    @OptionGroup var data: DataDirOption
+    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port: Int = 8787
+    @Option(help: "Base URL SDKs reach this server at (used in ID-list file URLs); defaults to the request's Host.")
+    var publicURL: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+
+    func run() async throws {
+        var logger = Logger(label: "vane")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let store = try SQLiteStore(directory: data.dataDir)
+        let env = ProcessInfo.processInfo.environment
+        let issued = try await store.bootstrap(
+            preset: PresetKeys(server: env["VANE_SERVER_SECRET"], client: env["VANE_CLIENT_KEY"], console: env["VANE_CONSOLE_KEY"]),
+            now: Int64(Date().timeIntervalSince1970 * 1000))
+        if !issued.isEmpty {
+            print("Created project 'default' with environments development, staging, production.")
+            print("Its keys are shown only this once; keep them somewhere safe:")
+            for k in issued { print("  \(k.key.kind.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(k.secret)") }
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let services = VaneServices(store: store, metrics: registry)
+        var config = AppConfig()
+        config.host = host
+        config.port = port
+        config.publicURL = publicURL
+        logger.info("starting", metadata: ["dataDir": "\(data.dataDir)", "address": "\(host):\(port)"])
+        try await buildApplication(services, config: config, logger: logger).runService()
+    }
+}
+
+struct Import: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Import rules into the store.", subcommands: [ImportStatsig.self])
+}
+
+struct ImportStatsig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "statsig", abstract: "Import a Statsig download_config_specs (v1) document.")
+
+    @OptionGroup var data: DataDirOption
+    @Argument(help: "Path to the JSON document.") var file: String
+
+    func run() async throws {
+        guard let bytes = FileManager.default.contents(atPath: file) else { throw ArgumentParser.ValidationError("cannot read \(file)") }
+        let document = try JSONValue.parse(Array(bytes))
+        let store = try SQLiteStore(directory: data.dataDir)
+        _ = try await store.bootstrap(preset: PresetKeys(), now: Int64(Date().timeIntervalSince1970 * 1000))
+        let result = try await VaneServices(store: store).importStatsig(document: document)
+        for (kind, names) in result.imported.sorted(by: { $0.key < $1.key }) {
+            print("imported \(names.count) \(kind): \(names.sorted().joined(separator: ", "))")
+        }
+        for s in result.skipped { print("skipped \(s.name): \(s.reason)") }
+    }
+}

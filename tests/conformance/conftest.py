@@ -1,0 +1,277 @@
+"""Shared fixtures for the Vane conformance suite.
+
+The session-scoped ``vane`` fixture starts the real server binary
+(``$VANE_BIN``, default ``<repo>/.build/debug/vane``) on a free loopback port
+with a throw-away data directory, waits for ``GET /health`` and stops it at
+the end. Failing tests get the tail of the server's log attached.
+
+Everything here talks to 127.0.0.1 only.
+"""
+import gzip
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+# `on` compares calendar dates in the host's local timezone in the Python SDK;
+# Vane works in UTC. Pin the test process (and the server it starts) to UTC.
+os.environ["TZ"] = "UTC"
+if hasattr(time, "tzset"):
+    time.tzset()
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+
+SERVER_SECRET = "secret-conformance-test"
+CLIENT_KEY = "client-conformance-test"
+CONSOLE_KEY = "console-conformance-test"
+
+STARTUP_TIMEOUT_S = 30.0
+
+
+def _free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class ConsoleError(AssertionError):
+    pass
+
+
+class Vane:
+    """A running Vane server plus small helpers for its HTTP APIs."""
+
+    def __init__(self, proc, base, log_path, data_dir):
+        self.proc = proc
+        self.base = base
+        self.log_path = log_path
+        self.data_dir = data_dir
+        self.server_secret = SERVER_SECRET
+        self.client_key = CLIENT_KEY
+        self.console_key = CONSOLE_KEY
+        self.session = requests.Session()
+
+    # ------------------------------------------------------------ diagnostics
+    def log_tail(self, lines=60):
+        try:
+            data = pathlib.Path(self.log_path).read_bytes()
+        except OSError as e:
+            return "<no server log: %s>" % e
+        text = data.decode("utf-8", "replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def health(self):
+        return self.session.get(self.base + "/health", timeout=10)
+
+    # ------------------------------------------------------------ console API
+    def console(self, method, path, json_body=None, *, key=None, timeout=30, **kw):
+        """Raw console call; returns the requests.Response."""
+        if not path.startswith("/"):
+            path = "/" + path
+        if not path.startswith("/console/"):
+            path = "/console/v1" + path
+        headers = dict(kw.pop("headers", {}) or {})
+        headers.setdefault("STATSIG-API-KEY", key if key is not None else self.console_key)
+        return self.session.request(method, self.base + path, json=json_body, headers=headers,
+                                    timeout=timeout, **kw)
+
+    def console_ok(self, method, path, json_body=None, *, ok=(200, 201, 202, 204), **kw):
+        """Console call that must succeed; returns the response's ``data``."""
+        r = self.console(method, path, json_body, **kw)
+        if r.status_code not in ok:
+            raise ConsoleError("console %s %s -> %d (want %s): %s\nrequest: %s" % (
+                method, path, r.status_code, ok, r.text[:2000],
+                json.dumps(json_body)[:2000] if json_body is not None else ""))
+        if r.status_code == 204 or not r.content:
+            return None
+        body = r.json()
+        return body.get("data", body) if isinstance(body, dict) else body
+
+    # ------------------------------------------------------------ SDK API
+    def sdk_post(self, path, body, *, key=None, session=None, timeout=30, headers=None):
+        """POST to /v1/<path> with the server secret (or `key`) in STATSIG-API-KEY."""
+        h = {"STATSIG-API-KEY": key if key is not None else self.server_secret,
+             "Content-Type": "application/json"}
+        h.update(headers or {})
+        s = session or self.session
+        return s.post(self.base + "/v1/" + path.lstrip("/"), data=json.dumps(body), headers=h,
+                      timeout=timeout)
+
+    def sdk_post_json(self, path, body, **kw):
+        r = self.sdk_post(path, body, **kw)
+        assert r.status_code == 200, "POST /v1/%s -> %d: %s" % (path, r.status_code, r.text[:1000])
+        return r.json()
+
+    def log_events(self, events, *, key=None, path="log_event", gz=True):
+        raw = json.dumps({"events": events}).encode()
+        headers = {"STATSIG-API-KEY": key or self.server_secret, "Content-Type": "application/json",
+                   "STATSIG-EVENT-COUNT": str(len(events))}
+        if gz:
+            raw = gzip.compress(raw)
+            headers["Content-Encoding"] = "gzip"
+        return self.session.post(self.base + "/v1/" + path, data=raw, headers=headers, timeout=30)
+
+    def events(self, **params):
+        """All events from the explorer matching the filters, following nextCursor."""
+        out = []
+        params = {k: v for k, v in params.items() if v is not None}
+        params.setdefault("limit", 500)
+        for _ in range(200):
+            r = self.console("GET", "/events", params=params)
+            assert r.status_code == 200, "GET /console/v1/events -> %d: %s" % (r.status_code, r.text[:500])
+            body = r.json()
+            data = body.get("data")
+            assert isinstance(data, list), "events data is not a list: %r" % (body,)
+            out.extend(data)
+            cursor = body.get("nextCursor")
+            if cursor is None and isinstance(body.get("data"), dict):
+                cursor = body["data"].get("nextCursor")
+            if not cursor or not data:
+                break
+            params = dict(params, cursor=cursor)
+        return out
+
+    def wait_for_events(self, predicate, timeout=20.0, interval=0.25, **params):
+        """Poll the explorer until predicate(events) is truthy; returns the last list."""
+        deadline = time.time() + timeout
+        evs = []
+        while True:
+            evs = self.events(**params)
+            if predicate(evs):
+                return evs
+            if time.time() > deadline:
+                return evs
+            time.sleep(interval)
+
+
+def _binary_path():
+    return pathlib.Path(os.environ.get("VANE_BIN") or (REPO / ".build" / "debug" / "vane"))
+
+
+_RUNNING = {}
+
+
+@pytest.fixture(scope="session")
+def vane(tmp_path_factory):
+    binary = _binary_path()
+    if not binary.exists():
+        pytest.fail("Vane server binary not found at %s. Build it first (swift build) or set VANE_BIN "
+                    "to the path of the `vane` executable." % binary, pytrace=False)
+    if not os.access(str(binary), os.X_OK):
+        pytest.fail("Vane server binary %s is not executable." % binary, pytrace=False)
+
+    data_dir = tmp_path_factory.mktemp("vane-data")
+    log_path = tmp_path_factory.mktemp("vane-log") / "server.log"
+    port = _free_port()
+    env = dict(os.environ)
+    env.update({
+        "VANE_SERVER_SECRET": SERVER_SECRET,
+        "VANE_CLIENT_KEY": CLIENT_KEY,
+        "VANE_CONSOLE_KEY": CONSOLE_KEY,
+        "TZ": "UTC",
+    })
+    cmd = [str(binary), "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(data_dir))
+    base = "http://127.0.0.1:%d" % port
+    server = Vane(proc, base, log_path, data_dir)
+
+    deadline = time.time() + STARTUP_TIMEOUT_S
+    last = None
+    while True:
+        if proc.poll() is not None:
+            log.close()
+            pytest.fail("vane exited with code %s during startup.\ncommand: %s\n--- server log tail ---\n%s"
+                        % (proc.returncode, " ".join(cmd), server.log_tail()), pytrace=False)
+        try:
+            r = requests.get(base + "/health", timeout=2)
+            if r.status_code == 200:
+                break
+            last = "HTTP %d: %s" % (r.status_code, r.text[:200])
+        except requests.RequestException as e:
+            last = repr(e)
+        if time.time() > deadline:
+            proc.kill()
+            proc.wait(10)
+            log.close()
+            pytest.fail("vane did not answer GET /health with 200 within %ds (last: %s).\ncommand: %s\n"
+                        "--- server log tail ---\n%s" % (STARTUP_TIMEOUT_S, last, " ".join(cmd),
+                                                          server.log_tail()), pytrace=False)
+        time.sleep(0.1)
+
+    _RUNNING["server"] = server
+    yield server
+    _RUNNING.pop("server", None)
+
+    crashed = proc.poll()
+    if crashed is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    log.close()
+    if crashed is not None:
+        pytest.fail("vane exited unexpectedly during the test session (code %s).\n--- server log tail ---\n%s"
+                    % (crashed, server.log_tail()), pytrace=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    server = _RUNNING.get("server")
+    if server is not None and rep.failed:
+        state = "running" if server.alive() else "EXITED with code %s" % server.proc.returncode
+        rep.sections.append(("vane server log tail (%s)" % state, server.log_tail(40)))
+
+
+# ---------------------------------------------------------------- shared setup
+
+CUSTOM_ID_TYPES = ("companyID", "stableID")
+
+
+@pytest.fixture(scope="session")
+def custom_id_types(vane):
+    """Declares the custom ID types the suites use (idempotent)."""
+    for name in CUSTOM_ID_TYPES:
+        r = vane.console("POST", "/custom_id_types", {"name": name})
+        # stableID may be built in; an "already exists" answer is fine.
+        assert r.status_code in (200, 201, 204, 409) or (r.status_code == 400 and "exist" in r.text.lower()), \
+            "POST /console/v1/custom_id_types %s -> %d: %s" % (name, r.status_code, r.text[:500])
+    return CUSTOM_ID_TYPES
+
+
+def patch_error_boundary(base):
+    """The SDK posts its own crash reports to a hard-coded public URL: point it at Vane."""
+    from statsig.statsig_error_boundary import _StatsigErrorBoundary
+    _StatsigErrorBoundary.endpoint = base + "/v1/sdk_exception"
+
+
+def make_sdk(vane, *, rulesets_sync_interval=3600, idlists_sync_interval=3600, **extra):
+    """A fresh, initialized StatsigServer instance talking to Vane."""
+    from statsig import StatsigOptions, StatsigServer
+    patch_error_boundary(vane.base)
+    opts = StatsigOptions(api=vane.base + "/v1/", rulesets_sync_interval=rulesets_sync_interval,
+                          idlists_sync_interval=idlists_sync_interval, disable_diagnostics=True,
+                          timeout=20, **extra)
+    sdk = StatsigServer()
+    details = sdk.initialize(vane.server_secret, opts)
+    assert details.init_success and details.store_populated, (
+        "the Statsig SDK could not initialize against Vane: source=%s success=%s store_populated=%s error=%r"
+        % (details.source, details.init_success, details.store_populated, details.error))
+    return sdk
