@@ -52,6 +52,8 @@ let package = Package(
         .testTarget(name: "VaneServerTests", dependencies: [
             "VaneServer", "VaneStore", "VaneCore",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "CompressNIO", package: "compress-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
     ]
 )

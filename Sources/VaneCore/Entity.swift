@@ -142,6 +142,16 @@ public struct ExperimentGroup: Codable, Sendable, Hashable {
         self.size = size
         self.parameterValues = parameterValues
     }
+
+    enum CodingKeys: String, CodingKey { case id, name, size, parameterValues }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decodeIfPresent(String.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        size = try c.decode(Double.self, forKey: .size)
+        parameterValues = try c.decodeIfPresent([String: JSONValue].self, forKey: .parameterValues) ?? [:]
+    }
 }
 
 public enum ExperimentStatus: String, Codable, Sendable {

@@ -60,6 +60,8 @@ struct BodyReader: Sendable {
             buffer = try await request.body.collect(upTo: limit)
         } catch let e as HTTPError where e.status == .contentTooLarge {
             throw APIError(.contentTooLarge, "request body is larger than the \(limit / 1_048_576) MB limit")
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "request body is larger than the \(limit / 1_048_576) MB limit")
         }
         let encoding = request.headers[.contentEncoding]?.lowercased().trimmingCharacters(in: .whitespaces)
         let algorithm: CompressionAlgorithm?
