@@ -1,11 +1,13 @@
 import ArgumentParser
 import Foundation
 import VaneCore
+import VaneServer
+import VaneStore
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks you can rerun. Build with -c release for meaningful figures.",
-        subcommands: [BenchEval.self])
+        subcommands: [BenchEval.self, BenchSeed.self])
 }
 
 /// Evaluations per second of a realistic rule set against SHA-256 hashes per second of comparable
@@ -100,5 +102,29 @@ enum BenchRules {
                 ], isActive: true))
         }
         return RuleSet(time: 1, gates: gates, configs: experiments, layers: [])
+    }
+}
+
+/// Loads the benchmark rule set into a data directory, for HTTP benchmarks.
+struct BenchSeed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "seed")
+
+    @OptionGroup var data: DataDirOption
+
+    func run() async throws {
+        let rules = BenchRules.make()
+        let document: JSONValue = [
+            "has_updates": true, "time": 1,
+            "feature_gates": .array(rules.gateSpecs.map { $0.toJSON() }),
+            "dynamic_configs": .array(rules.configSpecs.map { $0.toJSON() }),
+            "layer_configs": [],
+        ]
+        let store = try SQLiteStore(directory: data.dataDir)
+        let env = ProcessInfo.processInfo.environment
+        _ = try await store.bootstrap(
+            preset: PresetKeys(server: env["VANE_SERVER_SECRET"], client: env["VANE_CLIENT_KEY"], console: env["VANE_CONSOLE_KEY"]),
+            now: Int64(Date().timeIntervalSince1970 * 1000))
+        let result = try await VaneServices(store: store).importStatsig(document: document)
+        print("seeded \(result.imported.values.map(\.count).reduce(0, +)) specs into \(data.dataDir)")
     }
 }

@@ -288,10 +288,12 @@ def _short(v, n=300):
 class Mismatches:
     """Collects mismatches per (category, entity) and formats a readable report."""
 
-    def __init__(self, what):
+    def __init__(self, what, legend=None):
         self.what = what
         self.items = []
         self.checked = 0
+        # rule id -> "spec / rule name", to make generated rule ids readable in reports
+        self.legend = legend or {}
 
     def check(self, key, user, sdk_value, vane_value, note=""):
         self.checked += 1
@@ -322,4 +324,10 @@ class Mismatches:
                 if sdk_v is not None or vane_v is not None:
                     lines.append("        SDK : %s" % _short(sdk_v, 500))
                     lines.append("        Vane: %s" % _short(vane_v, 500))
+                if self.legend:
+                    text = d + _short(sdk_v, 500) + _short(vane_v, 500)
+                    named = ["%s = %s" % (rid, label) for rid, label in sorted(self.legend.items())
+                             if len(rid) > 3 and ('"%s"' % rid) in text]
+                    if named:
+                        lines.append("        rule ids: " + "; ".join(named))
         return "\n".join(lines)
