@@ -9,6 +9,67 @@ struct CompiledRule: Sendable {
     let rule: Rule
     let salt: String
     let conditions: [CompiledCondition]
+    /// `specSalt + "." + ruleSalt + "."`: the rollout hash input before the unit ID.
+    let rolloutPrefix: [UInt8]
+    let unit: UnitRef
+}
+
+/// Which ID a rule or condition reads, resolved once instead of per evaluation.
+enum UnitRef: Sendable {
+    case userID
+    case custom(exact: String, lower: String)
+
+    init(_ idType: String) {
+        let lower = idType.lowercased()
+        self = lower == "userid" ? .userID : .custom(exact: idType, lower: lower)
+    }
+
+    @inline(__always)
+    func value(_ user: StatsigUser) -> String? {
+        switch self {
+        case .userID: return user.userID
+        case .custom(let exact, let lower): return user.customIDs[exact] ?? user.customIDs[lower]
+        }
+    }
+}
+
+/// The user fields `user_field` knows by name (compared case-insensitively).
+enum UserFieldKind: Sendable {
+    case userID, email, ip, userAgent, country, locale, appVersion, other
+
+    init(_ field: String) {
+        switch field.lowercased() {
+        case "userid", "user_id": self = .userID
+        case "email": self = .email
+        case "ip", "ipaddress", "ip_address": self = .ip
+        case "useragent", "user_agent": self = .userAgent
+        case "country": self = .country
+        case "locale": self = .locale
+        case "appversion", "app_version": self = .appVersion
+        default: self = .other
+        }
+    }
+}
+
+/// A string compared the way Python's `casefold()` compares, without allocating for ASCII.
+struct FoldedKey: Hashable, Sendable {
+    let text: String
+
+    init(_ s: String) {
+        text = s.utf8.allSatisfy { $0 < 0x80 } ? s : PythonValue.casefold(s)
+    }
+
+    @inline(__always)
+    private static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+
+    func hash(into hasher: inout Hasher) {
+        for b in text.utf8 { hasher.combine(Self.lower(b)) }
+        hasher.combine(0xFF as UInt8)
+    }
+
+    static func == (a: FoldedKey, b: FoldedKey) -> Bool {
+        a.text.utf8.elementsEqual(b.text.utf8) { lower($0) == lower($1) }
+    }
 }
 
 enum ConditionType: String, Sendable, CaseIterable {
@@ -31,9 +92,19 @@ struct CompiledCondition: Sendable {
     let op: ConditionOperator?
     let raw: Condition
     let field: String
+    let fieldKind: UserFieldKind
     let idType: String
+    let unit: UnitRef
     /// `user_bucket` salt.
     let salt: String
+    /// `salt + "."`: the user_bucket hash input before the unit ID.
+    let bucketPrefix: [UInt8]
+    /// Targets for case-insensitive `any`/`none`.
+    let foldedSet: Set<FoldedKey>?
+    /// Numeric target for gt/gte/lt/lte.
+    let targetNumber: Double?
+    /// The target version's parts, when it parses.
+    let targetVersion: [Int64?]?
     /// Target names for gate conditions.
     let gateNames: [String]
     /// `any`/`none`: casefolded str() of each target; `*_case_sensitive` and array ops: str() of each target.
@@ -73,7 +144,10 @@ extension CompiledSpec {
                 }
                 conditions.append(CompiledCondition(type: type, op: op, condition: c))
             }
-            rules.append(CompiledRule(rule: rule, salt: rule.salt ?? rule.id, conditions: conditions))
+            let salt = rule.salt ?? rule.id
+            rules.append(CompiledRule(
+                rule: rule, salt: salt, conditions: conditions, rolloutPrefix: Array((spec.salt + "." + salt + ".").utf8),
+                unit: UnitRef(rule.idType)))
         }
         return .success(CompiledSpec(spec: spec, rules: rules))
     }
@@ -85,8 +159,19 @@ extension CompiledCondition {
         self.op = op
         self.raw = c
         self.field = c.field ?? ""
+        self.fieldKind = UserFieldKind(c.field ?? "")
         self.idType = c.idType
+        self.unit = UnitRef(c.idType)
         self.salt = c.additionalValues["salt"].flatMap { PythonValue.str($0) } ?? ""
+        self.bucketPrefix = Array((self.salt + ".").utf8)
+        switch c.targetValue {
+        case .int(let i): targetNumber = Double(i)
+        case .double(let d): targetNumber = d
+        case .bool(let b): targetNumber = b ? 1 : 0
+        case .string(let s): targetNumber = PythonValue.parseFloat(s)
+        default: targetNumber = nil
+        }
+        targetVersion = PythonValue.str(c.targetValue).map { Operators.versionParts($0) }
         switch c.targetValue {
         case .string(let s): gateNames = [s]
         case .array(let a): gateNames = a.compactMap(\.stringValue)
@@ -106,13 +191,16 @@ extension CompiledCondition {
                 bucketSet = nil
                 targetSet = list.map { Set($0.map { PythonValue.casefold(PythonValue.str($0) ?? "None") }) }
             }
+            foldedSet = type == .user_bucket ? nil : list.map { Set($0.map { FoldedKey(PythonValue.str($0) ?? "None") }) }
         case .any_case_sensitive?, .none_case_sensitive?, .array_contains_any?, .array_contains_none?,
             .array_contains_all?, .not_array_contains_all?:
             bucketSet = nil
             targetSet = list.map { Set($0.map { PythonValue.str($0) ?? "None" }) }
+            foldedSet = nil
         default:
             bucketSet = nil
             targetSet = nil
+            foldedSet = nil
         }
     }
 }

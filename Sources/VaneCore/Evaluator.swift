@@ -124,10 +124,6 @@ public struct Evaluator: Sendable {
     }
 
     private func evaluateTop(_ user: StatsigUser, _ name: String, _ kind: SpecKind) -> EvaluationResult {
-        var user = user
-        if user.statsigEnvironment["tier"] == nil, let env = rules.defaultEnvironment {
-            user.statsigEnvironment["tier"] = .string(env)
-        }
         var result = EvaluationResult()
         evaluate(user, name, kind, &result, nested: false, depth: 0)
         return result
@@ -208,8 +204,7 @@ public struct Evaluator: Sendable {
         let pct = rule.rule.passPercentage
         if pct == 100 { return true }
         if pct == 0 { return false }
-        let unit = user.unitID(for: rule.rule.idType) ?? ""
-        let hash = StatsigHash.unitHash(specSalt + "." + rule.salt + "." + unit)
+        let hash = StatsigHash.unitHash(prefix: rule.rolloutPrefix, unit: rule.unit.value(user) ?? "")
         return Double(hash % 10000) < pct * 100
     }
 
@@ -251,25 +246,29 @@ public struct Evaluator: Sendable {
             }
             return false
         case .ip_based:
-            var v = userField(user, c.field)
+            var v = userField(user, c)
             if v == nil, c.field == "country", user.ip != nil {
                 v = nil  // No IP-to-country table is shipped: see docs/evaluation.md.
             }
             guard let v else { return false }
             value = v
         case .ua_based:
-            value = userField(user, c.field) ?? UserAgent.field(c.field, of: user.userAgent)
+            value = userField(user, c) ?? UserAgent.field(c.field, of: user.userAgent)
         case .user_field:
-            value = userField(user, c.field)
+            value = userField(user, c)
         case .current_time:
             value = .int(clock())
         case .environment_field:
-            value = user.statsigEnvironment[c.field] ?? user.statsigEnvironment[c.field.lowercased()]
+            // As the SDK does, a user with no environment gets the rule set's default one.
+            if user.statsigEnvironment.isEmpty {
+                value = c.field == "tier" || c.field.lowercased() == "tier" ? rules.defaultEnvironment.map { .string($0) } : nil
+            } else {
+                value = user.statsigEnvironment[c.field] ?? user.statsigEnvironment[c.field.lowercased()]
+            }
         case .user_bucket:
-            let unit = user.unitID(for: c.idType) ?? ""
-            value = .int(Int64(StatsigHash.unitHash(c.salt + "." + unit) % 1000))
+            value = .int(Int64(StatsigHash.unitHash(prefix: c.bucketPrefix, unit: c.unit.value(user) ?? "") % 1000))
         case .unit_id:
-            value = user.unitID(for: c.idType).map { .string($0) }
+            value = c.unit.value(user).map { .string($0) }
         case .target_app:
             value = nil
         }
@@ -278,19 +277,21 @@ public struct Evaluator: Sendable {
     }
 
     /// user_field lookup: the known fields, then custom (exact, casefolded), then privateAttributes.
-    private func userField(_ user: StatsigUser, _ field: String) -> JSONValue? {
-        var value: String?
-        switch field.lowercased() {
-        case "userid", "user_id": value = user.userID
-        case "email": value = user.email
-        case "ip", "ipaddress", "ip_address": value = user.ip
-        case "useragent", "user_agent": value = user.userAgent
-        case "country": value = user.country
-        case "locale": value = user.locale
-        case "appversion", "app_version": value = user.appVersion
-        default: value = nil
+    private func userField(_ user: StatsigUser, _ c: CompiledCondition) -> JSONValue? {
+        let field = c.field
+        let value: String?
+        switch c.fieldKind {
+        case .userID: value = user.userID
+        case .email: value = user.email
+        case .ip: value = user.ip
+        case .userAgent: value = user.userAgent
+        case .country: value = user.country
+        case .locale: value = user.locale
+        case .appVersion: value = user.appVersion
+        case .other: value = nil
         }
         if let value, !value.isEmpty { return .string(value) }
+        if user.custom.isEmpty && user.privateAttributes.isEmpty { return value.map { .string($0) } }
         let empty: JSONValue? = value.map { .string($0) }
         func usable(_ v: JSONValue?) -> JSONValue? {
             guard let v, !v.isNull, v != .string("") else { return nil }

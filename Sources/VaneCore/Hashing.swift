@@ -16,6 +16,20 @@ public enum StatsigHash {
         }
     }
 
+    /// `unitHash(prefix + unit)` without building the string: the evaluator's hot path.
+    @inline(__always)
+    static func unitHash(prefix: [UInt8], unit: String) -> UInt64 {
+        var hasher = SHA256()
+        hasher.update(data: prefix)
+        var unit = unit
+        unit.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        return hasher.finalize().withUnsafeBytes { raw in
+            var v: UInt64 = 0
+            for i in 0..<8 { v = (v << 8) | UInt64(raw[i]) }
+            return v
+        }
+    }
+
     /// An ID-list entry: the first 8 characters of base64(SHA-256(utf8(id))).
     public static func idListEntry(_ id: String) -> String {
         let digest = Array(SHA256.hash(data: Array(id.utf8)))

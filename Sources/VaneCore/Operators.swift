@@ -8,24 +8,24 @@ enum Operators {
     ) -> Bool {
         let target = c.raw.targetValue
         switch op {
-        case .gt: return numeric(value, target, >)
-        case .gte: return numeric(value, target, >=)
-        case .lt: return numeric(value, target, <)
-        case .lte: return numeric(value, target, <=)
-        case .version_gt: return version(value, target) { $0 > 0 }
-        case .version_gte: return version(value, target) { $0 >= 0 }
-        case .version_lt: return version(value, target) { $0 < 0 }
-        case .version_lte: return version(value, target) { $0 <= 0 }
-        case .version_eq: return version(value, target) { $0 == 0 }
-        case .version_neq: return version(value, target) { $0 != 0 }
+        case .gt: return numeric(value, c.targetNumber, >)
+        case .gte: return numeric(value, c.targetNumber, >=)
+        case .lt: return numeric(value, c.targetNumber, <)
+        case .lte: return numeric(value, c.targetNumber, <=)
+        case .version_gt: return version(value, c.targetVersion) { $0 > 0 }
+        case .version_gte: return version(value, c.targetVersion) { $0 >= 0 }
+        case .version_lt: return version(value, c.targetVersion) { $0 < 0 }
+        case .version_lte: return version(value, c.targetVersion) { $0 <= 0 }
+        case .version_eq: return version(value, c.targetVersion) { $0 == 0 }
+        case .version_neq: return version(value, c.targetVersion) { $0 != 0 }
         case .any: return inTargets(value, c, casefold: true)
         case .none: return !inTargets(value, c, casefold: true)
         case .any_case_sensitive: return inTargets(value, c, casefold: false)
         case .none_case_sensitive: return !inTargets(value, c, casefold: false)
-        case .str_starts_with_any: return matchAny(value, c) { $0.hasPrefix($1) }
-        case .str_ends_with_any: return matchAny(value, c) { $0.hasSuffix($1) }
-        case .str_contains_any: return matchAny(value, c) { $0.contains($1) }
-        case .str_contains_none: return !matchAny(value, c) { $0.contains($1) }
+        case .str_starts_with_any: return matchAny(value, c) { $0.starts(with: $1) }
+        case .str_ends_with_any: return matchAny(value, c) { $0.count >= $1.count && $0.suffix($1.count).elementsEqual($1) }
+        case .str_contains_any: return matchAny(value, c) { contains($0, $1) }
+        case .str_contains_none: return !matchAny(value, c) { contains($0, $1) }
         case .str_matches:
             guard let s = PythonValue.str(value), let pattern = PythonValue.str(target) else { return false }
             guard let regex = try? NSRegularExpression(pattern: pattern) else { return false }
@@ -66,30 +66,31 @@ enum Operators {
         }
     }
 
-    private static func numeric(_ v: JSONValue, _ t: JSONValue, _ cmp: (Double, Double) -> Bool) -> Bool {
-        guard let a = float(v), let b = float(t) else { return false }
+    private static func numeric(_ v: JSONValue, _ target: Double?, _ cmp: (Double, Double) -> Bool) -> Bool {
+        guard let a = float(v), let b = target else { return false }
         return cmp(a, b)
     }
 
-    private static func version(_ v: JSONValue, _ t: JSONValue, _ cmp: (Int) -> Bool) -> Bool {
-        guard var a = PythonValue.str(v), var b = PythonValue.str(t) else { return false }
-        if let i = a.firstIndex(of: "-"), i != a.startIndex { a = String(a[..<i]) }
-        if let i = b.firstIndex(of: "-"), i != b.startIndex { b = String(b[..<i]) }
-        let pa = a.split(separator: ".", omittingEmptySubsequences: false)
-        let pb = b.split(separator: ".", omittingEmptySubsequences: false)
-        for i in 0..<max(pa.count, pb.count) {
-            var ca: Int64 = 0
-            var cb: Int64 = 0
-            if i < pa.count {
-                guard let f = PythonValue.parseFloat(String(pa[i])), f.isFinite, abs(f) < 9e18 else { return false }
-                ca = Int64(f.rounded(.towardZero))
-            }
-            if i < pb.count {
-                guard let f = PythonValue.parseFloat(String(pb[i])), f.isFinite, abs(f) < 9e18 else { return false }
-                cb = Int64(f.rounded(.towardZero))
-            }
-            if ca < cb { return cmp(-1) }
-            if ca > cb { return cmp(1) }
+    /// Python's version parse: cut at the first `-` (when not leading), split on `.`, each part
+    /// `int(float(part))`, nil for a part that is not numeric. The SDK parses parts lazily while
+    /// comparing, so a bad part only matters once the comparison reaches it.
+    static func versionParts(_ text: String) -> [Int64?] {
+        var s = Substring(text)
+        if let i = s.firstIndex(of: "-"), i != s.startIndex { s = s[..<i] }
+        return s.split(separator: ".", omittingEmptySubsequences: false).map { p in
+            if !p.isEmpty, p.utf8.count < 18, p.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return Int64(p) }
+            guard let f = PythonValue.parseFloat(String(p)), f.isFinite, abs(f) < 9e18 else { return nil }
+            return Int64(f.rounded(.towardZero))
+        }
+    }
+
+    private static func version(_ v: JSONValue, _ target: [Int64?]?, _ cmp: (Int) -> Bool) -> Bool {
+        guard let s = PythonValue.str(v), let b = target else { return false }
+        let a = versionParts(s)
+        for i in 0..<max(a.count, b.count) {
+            guard let x = i < a.count ? a[i] : 0, let y = i < b.count ? b[i] : 0 else { return false }
+            if x < y { return cmp(-1) }
+            if x > y { return cmp(1) }
         }
         return cmp(0)
     }
@@ -103,14 +104,32 @@ enum Operators {
             default: return false
             }
         }
-        guard let set = c.targetSet, let s = PythonValue.str(value) else { return false }
-        return set.contains(casefold ? PythonValue.casefold(s) : s)
+        guard let s = PythonValue.str(value) else { return false }
+        if casefold {
+            guard let set = c.foldedSet else { return false }
+            return set.contains(FoldedKey(s))
+        }
+        guard let set = c.targetSet else { return false }
+        return set.contains(s)
     }
 
-    private static func matchAny(_ value: JSONValue, _ c: CompiledCondition, _ test: (String, String) -> Bool) -> Bool {
+    private static func matchAny(
+        _ value: JSONValue, _ c: CompiledCondition, _ test: (String.UTF8View, String.UTF8View) -> Bool
+    ) -> Bool {
         guard let s = PythonValue.str(value), let targets = c.targetCasefolded else { return false }
         let folded = PythonValue.casefold(s)
-        return targets.contains { test(folded, $0) }
+        return targets.contains { test(folded.utf8, $0.utf8) }
+    }
+
+    private static func contains(_ haystack: String.UTF8View, _ needle: String.UTF8View) -> Bool {
+        if needle.isEmpty { return true }
+        let h = Array(haystack)
+        let n = Array(needle)
+        guard h.count >= n.count else { return false }
+        for start in 0...(h.count - n.count) where h[start] == n[0] {
+            if h[start..<(start + n.count)].elementsEqual(n) { return true }
+        }
+        return false
     }
 
     /// Python's `==` on JSON values: numbers and bools compare by value, everything else by type and content.

@@ -184,6 +184,12 @@ CONSOLE_GATES = [
         r("flag true", 100, [c("custom_field", "any", ["true"], field="flag")]),
         r("flag True exact", 100, [c("custom_field", "any_case_sensitive", ["True"], field="flag")]),
     ]},
+    {"name": "c_sdk_types", "description": "SDK condition type names through the console", "rules": [
+        r("sdk pass/fail gate", 100, [c("pass_gate", target="c_locale"), c("fail_gate", target="i_rollout_12_5")]),
+        r("sdk environment and time", 100, [c("environment_field", "none", ["production"], field="tier"),
+                                            c("current_time", "gt", PAST_MS)]),
+        r("sdk user_field on email", 35, [c("user_field", "str_contains_any", ["+"], field="email")]),
+    ]},
     {"name": "c_levels", "rules": [
         r("level 3 or 4.0", 100, [c("custom_field", "any", ["3", "4.0"], field="level")]),
         r("tags text", 100, [c("custom_field", "str_contains_any", ["'x'", "7"], field="tags")]),

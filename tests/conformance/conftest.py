@@ -266,6 +266,9 @@ def make_sdk(vane, *, rulesets_sync_interval=3600, idlists_sync_interval=3600, *
     """A fresh, initialized StatsigServer instance talking to Vane."""
     from statsig import StatsigOptions, StatsigServer
     patch_error_boundary(vane.base)
+    if os.environ.get("VANE_SDK_DEBUG"):
+        from statsig import LogLevel
+        extra.setdefault("output_logger_level", LogLevel.DEBUG)
     opts = StatsigOptions(api=vane.base + "/v1/", rulesets_sync_interval=rulesets_sync_interval,
                           idlists_sync_interval=idlists_sync_interval, disable_diagnostics=True,
                           timeout=20, **extra)

@@ -577,6 +577,62 @@ def test_console_semantics(world):
     assert not problems, "\n".join(problems)
 
 
+# ---------------------------------------------------------------- rules sync (after the comparisons)
+
+
+def test_running_sdk_follows_console_changes(world):
+    """A running SDK polling download_config_specs?sinceTime=... sees console edits and deletes."""
+    v = world.vane
+    user = {"userID": "sync-user", "email": "sync@vane.dev"}
+    v.console_ok("POST", "/gates", {"name": "sync_gate", "rules": [
+        {"name": "everyone", "passPercentage": 100, "conditions": [{"type": "public"}]}]})
+    sdk = make_sdk(v, rulesets_sync_interval=1)
+    u = to_sdk_user(user)
+
+    def dcs_time():
+        r = v.session.get("%s/v1/download_config_specs/%s.json" % (v.base, v.server_secret),
+                          headers={"STATSIG-API-KEY": v.server_secret}, timeout=30)
+        return r.json()["time"]
+
+    def wait_for(pred, timeout=20.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            g = sdk.get_feature_gate(u, "sync_gate", log_exposure=False)
+            if pred(g):
+                return g
+            time.sleep(0.25)
+        return sdk.get_feature_gate(u, "sync_gate", log_exposure=False)
+
+    try:
+        steps = []
+        g = sdk.get_feature_gate(u, "sync_gate", log_exposure=False)
+        assert g.value is True, "precondition"
+        t0 = dcs_time()
+        v.console_ok("PATCH", "/gates/sync_gate", {"isEnabled": False})
+        t1 = dcs_time()
+        g = wait_for(lambda g: g.rule_id == "disabled")
+        steps.append(("PATCH isEnabled=false", g.value is False and g.rule_id == "disabled", g.rule_id, t1 > t0))
+        v.console_ok("PUT", "/gates/sync_gate", {"name": "sync_gate", "isEnabled": True, "rules": [
+            {"name": "other domain", "passPercentage": 100,
+             "conditions": [{"type": "email", "operator": "str_ends_with_any", "targetValue": ["@example.com"]}]}]})
+        t2 = dcs_time()
+        g = wait_for(lambda g: g.rule_id == "default")
+        steps.append(("PUT new rules", g.value is False and g.rule_id == "default", g.rule_id, t2 > t1))
+        v.console_ok("DELETE", "/gates/sync_gate")
+        t3 = dcs_time()
+        g = wait_for(lambda g: g.rule_id == "")
+        steps.append(("DELETE", g.value is False and g.rule_id == "", g.rule_id, t3 > t2))
+        bad = [s for s in steps if not (s[1] and s[3])]
+        assert not bad, "SDK did not follow console changes (step, ok, rule_id seen, DCS time increased): %r" % bad
+        r = v.console("GET", "/gates/sync_gate")
+        assert r.status_code == 404, r.status_code
+        audit = v.console_ok("GET", "/audit_logs", params={"name": "sync_gate"})
+        actions = [a.get("action") for a in audit if a.get("name") == "sync_gate"]
+        assert len(actions) >= 4, "audit log should record create, 2 updates and delete for sync_gate: %r" % actions
+    finally:
+        sdk.shutdown()
+
+
 # ---------------------------------------------------------------- exotic inputs (run last)
 
 EXOTIC_GATES = [
