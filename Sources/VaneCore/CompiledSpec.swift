@@ -1,17 +1,52 @@
 /// Specs prepared for evaluation: condition types and operators resolved to enums and target
 /// lists turned into sets once, so evaluating costs little more than the hash it needs.
-struct CompiledSpec: Sendable {
+final class CompiledSpec: Sendable {
     let spec: Spec
     let rules: [CompiledRule]
+    // Copied out of `spec` so the hot path reads them without copying the struct.
+    let enabled: Bool
+    let idType: String
+    let defaultValue: JSONValue
+    let version: Int64?
+
+    init(spec: Spec, rules: [CompiledRule]) {
+        self.spec = spec
+        self.rules = rules
+        self.enabled = spec.enabled
+        self.idType = spec.idType
+        self.defaultValue = spec.defaultValue
+        self.version = spec.version
+    }
 }
 
-struct CompiledRule: Sendable {
+final class CompiledRule: Sendable {
     let rule: Rule
     let salt: String
     let conditions: [CompiledCondition]
     /// `specSalt + "." + ruleSalt + "."`: the rollout hash input before the unit ID.
     let rolloutPrefix: [UInt8]
     let unit: UnitRef
+
+    let id: String
+    let passPercentage: Double
+    let returnValue: JSONValue
+    let groupName: String?
+    let isExperimentGroup: Bool
+    let configDelegate: String?
+
+    init(rule: Rule, salt: String, conditions: [CompiledCondition], rolloutPrefix: [UInt8], unit: UnitRef) {
+        self.rule = rule
+        self.id = rule.id
+        self.passPercentage = rule.passPercentage
+        self.returnValue = rule.returnValue
+        self.groupName = rule.groupName
+        self.isExperimentGroup = rule.isExperimentGroup ?? false
+        self.configDelegate = rule.configDelegate
+        self.salt = salt
+        self.conditions = conditions
+        self.rolloutPrefix = rolloutPrefix
+        self.unit = unit
+    }
 }
 
 /// Which ID a rule or condition reads, resolved once instead of per evaluation.
@@ -87,7 +122,7 @@ enum ConditionOperator: String, Sendable, CaseIterable {
     case array_contains_any, array_contains_none, array_contains_all, not_array_contains_all
 }
 
-struct CompiledCondition: Sendable {
+final class CompiledCondition: Sendable {
     let type: ConditionType
     let op: ConditionOperator?
     let raw: Condition
@@ -116,6 +151,59 @@ struct CompiledCondition: Sendable {
     /// str() of each target for the string-matching operators (nil when the target is not a list).
     let targetStrings: [String]?
     let targetCasefolded: [String]?
+    let targetFoldedBytes: [[UInt8]]?
+
+    init(type: ConditionType, op: ConditionOperator?, condition c: Condition) {
+        self.type = type
+        self.op = op
+        self.raw = c
+        self.field = c.field ?? ""
+        self.fieldKind = UserFieldKind(c.field ?? "")
+        self.idType = c.idType
+        self.unit = UnitRef(c.idType)
+        self.salt = c.additionalValues["salt"].flatMap { PythonValue.str($0) } ?? ""
+        self.bucketPrefix = Array((self.salt + ".").utf8)
+        switch c.targetValue {
+        case .int(let i): targetNumber = Double(i)
+        case .double(let d): targetNumber = d
+        case .bool(let b): targetNumber = b ? 1 : 0
+        case .string(let s): targetNumber = PythonValue.parseFloat(s)
+        default: targetNumber = nil
+        }
+        targetVersion = PythonValue.str(c.targetValue).map { Operators.versionParts($0) }
+        switch c.targetValue {
+        case .string(let s): gateNames = [s]
+        case .array(let a): gateNames = a.compactMap(\.stringValue)
+        default: gateNames = []
+        }
+        let list = c.targetValue.arrayValue
+        let strings = list?.compactMap { PythonValue.str($0) }
+        targetStrings = strings
+        targetCasefolded = strings?.map(PythonValue.casefold)
+        targetFoldedBytes = strings?.map(PythonValue.foldedBytes)
+        targetList = list?.map { PythonValue.str($0) ?? "None" } ?? []
+        switch op {
+        case .any?, .none?:
+            if type == .user_bucket {
+                bucketSet = Set((list ?? []).compactMap { PythonValue.parseInt($0) })
+                targetSet = nil
+            } else {
+                bucketSet = nil
+                targetSet = list.map { Set($0.map { PythonValue.casefold(PythonValue.str($0) ?? "None") }) }
+            }
+            foldedSet = type == .user_bucket ? nil : list.map { Set($0.map { FoldedKey(PythonValue.str($0) ?? "None") }) }
+        case .any_case_sensitive?, .none_case_sensitive?, .array_contains_any?, .array_contains_none?,
+            .array_contains_all?, .not_array_contains_all?:
+            bucketSet = nil
+            targetSet = list.map { Set($0.map { PythonValue.str($0) ?? "None" }) }
+            foldedSet = nil
+        default:
+            bucketSet = nil
+            targetSet = nil
+            foldedSet = nil
+        }
+    }
+
 }
 
 /// Why a spec was not loaded: a condition type or operator Vane (like the SDK) does not know.
@@ -150,57 +238,5 @@ extension CompiledSpec {
                 unit: UnitRef(rule.idType)))
         }
         return .success(CompiledSpec(spec: spec, rules: rules))
-    }
-}
-
-extension CompiledCondition {
-    init(type: ConditionType, op: ConditionOperator?, condition c: Condition) {
-        self.type = type
-        self.op = op
-        self.raw = c
-        self.field = c.field ?? ""
-        self.fieldKind = UserFieldKind(c.field ?? "")
-        self.idType = c.idType
-        self.unit = UnitRef(c.idType)
-        self.salt = c.additionalValues["salt"].flatMap { PythonValue.str($0) } ?? ""
-        self.bucketPrefix = Array((self.salt + ".").utf8)
-        switch c.targetValue {
-        case .int(let i): targetNumber = Double(i)
-        case .double(let d): targetNumber = d
-        case .bool(let b): targetNumber = b ? 1 : 0
-        case .string(let s): targetNumber = PythonValue.parseFloat(s)
-        default: targetNumber = nil
-        }
-        targetVersion = PythonValue.str(c.targetValue).map { Operators.versionParts($0) }
-        switch c.targetValue {
-        case .string(let s): gateNames = [s]
-        case .array(let a): gateNames = a.compactMap(\.stringValue)
-        default: gateNames = []
-        }
-        let list = c.targetValue.arrayValue
-        let strings = list?.compactMap { PythonValue.str($0) }
-        targetStrings = strings
-        targetCasefolded = strings?.map(PythonValue.casefold)
-        targetList = list?.map { PythonValue.str($0) ?? "None" } ?? []
-        switch op {
-        case .any?, .none?:
-            if type == .user_bucket {
-                bucketSet = Set((list ?? []).compactMap { PythonValue.parseInt($0) })
-                targetSet = nil
-            } else {
-                bucketSet = nil
-                targetSet = list.map { Set($0.map { PythonValue.casefold(PythonValue.str($0) ?? "None") }) }
-            }
-            foldedSet = type == .user_bucket ? nil : list.map { Set($0.map { FoldedKey(PythonValue.str($0) ?? "None") }) }
-        case .any_case_sensitive?, .none_case_sensitive?, .array_contains_any?, .array_contains_none?,
-            .array_contains_all?, .not_array_contains_all?:
-            bucketSet = nil
-            targetSet = list.map { Set($0.map { PythonValue.str($0) ?? "None" }) }
-            foldedSet = nil
-        default:
-            bucketSet = nil
-            targetSet = nil
-            foldedSet = nil
-        }
     }
 }

@@ -39,6 +39,9 @@ public struct EvaluationResult: Sendable {
     public var version: Int64?
 
     public var undelegatedSecondaryExposures: [SecondaryExposure] { undelegated ?? secondaryExposures }
+
+    /// The last user_bucket computed: experiments test the same bucket in rule after rule.
+    var bucketMemo: (prefix: [UInt8], unit: String, bucket: Int64)?
 }
 
 public enum SpecKind: Sendable {
@@ -140,14 +143,14 @@ public struct Evaluator: Sendable {
             result.reason = rules.isUnsupported(name) ? .unsupported : .unrecognized
             return
         }
-        guard spec.spec.enabled else {
+        guard spec.enabled else {
             finalize(spec, &result, passed: false, rule: nil, nested: nested)
             return
         }
         for rule in spec.rules {
             let matched = evaluateRule(user, rule, &result, depth: depth)
             guard matched else { continue }
-            if let delegate = rule.rule.configDelegate, let experiment = rules.configs[delegate] {
+            if let delegate = rule.configDelegate, let experiment = rules.configs[delegate] {
                 result.undelegated = result.secondaryExposures
                 evaluate(user, delegate, .config, &result, nested: true, depth: depth + 1)
                 result.explicitParameters = experiment.spec.explicitParameters ?? []
@@ -155,30 +158,30 @@ public struct Evaluator: Sendable {
                 finalizeExposures(&result)
                 return
             }
-            let passed = passesRollout(user, rule, spec.spec.salt)
-            finalize(spec, &result, passed: passed, rule: rule.rule, nested: nested)
+            let passed = passesRollout(user, rule)
+            finalize(spec, &result, passed: passed, rule: rule, nested: nested)
             return
         }
         finalize(spec, &result, passed: false, rule: nil, nested: nested)
     }
 
     private func finalize(
-        _ spec: CompiledSpec, _ result: inout EvaluationResult, passed: Bool, rule: Rule?, nested: Bool
+        _ spec: CompiledSpec, _ result: inout EvaluationResult, passed: Bool, rule: CompiledRule?, nested: Bool
     ) {
         result.value = passed
-        result.idType = spec.spec.idType
-        if let v = spec.spec.version { result.version = v }
+        result.idType = spec.idType
+        if let v = spec.version { result.version = v }
         result.reason = .network
         if let rule {
-            result.jsonValue = passed ? rule.returnValue : spec.spec.defaultValue
+            result.jsonValue = passed ? rule.returnValue : spec.defaultValue
             result.groupName = rule.groupName
-            result.isExperimentGroup = rule.isExperimentGroup ?? false
+            result.isExperimentGroup = rule.isExperimentGroup
             result.ruleID = rule.id
         } else {
-            result.jsonValue = spec.spec.defaultValue
+            result.jsonValue = spec.defaultValue
             result.groupName = nil
             result.isExperimentGroup = false
-            result.ruleID = spec.spec.enabled ? "default" : "disabled"
+            result.ruleID = spec.enabled ? "default" : "disabled"
         }
         if !nested { finalizeExposures(&result) }
     }
@@ -200,8 +203,8 @@ public struct Evaluator: Sendable {
         return out
     }
 
-    private func passesRollout(_ user: StatsigUser, _ rule: CompiledRule, _ specSalt: String) -> Bool {
-        let pct = rule.rule.passPercentage
+    private func passesRollout(_ user: StatsigUser, _ rule: CompiledRule) -> Bool {
+        let pct = rule.passPercentage
         if pct == 100 { return true }
         if pct == 0 { return false }
         let hash = StatsigHash.unitHash(prefix: rule.rolloutPrefix, unit: rule.unit.value(user) ?? "")
@@ -266,7 +269,14 @@ public struct Evaluator: Sendable {
                 value = user.statsigEnvironment[c.field] ?? user.statsigEnvironment[c.field.lowercased()]
             }
         case .user_bucket:
-            value = .int(Int64(StatsigHash.unitHash(prefix: c.bucketPrefix, unit: c.unit.value(user) ?? "") % 1000))
+            let unit = c.unit.value(user) ?? ""
+            if let memo = result.bucketMemo, memo.unit == unit, memo.prefix == c.bucketPrefix {
+                value = .int(memo.bucket)
+            } else {
+                let bucket = Int64(StatsigHash.unitHash(prefix: c.bucketPrefix, unit: unit) % 1000)
+                result.bucketMemo = (c.bucketPrefix, unit, bucket)
+                value = .int(bucket)
+            }
         case .unit_id:
             value = c.unit.value(user).map { .string($0) }
         case .target_app:

@@ -8,25 +8,23 @@ public enum StatsigHash {
         var copy = s
         return copy.withUTF8 { buffer in
             let digest = SHA256.hash(data: UnsafeRawBufferPointer(buffer))
-            return digest.withUnsafeBytes { raw in
-                var v: UInt64 = 0
-                for i in 0..<8 { v = (v << 8) | UInt64(raw[i]) }
-                return v
-            }
+            return digest.withUnsafeBytes { raw in raw.loadUnaligned(as: UInt64.self).bigEndian }
         }
     }
 
     /// `unitHash(prefix + unit)` without building the string: the evaluator's hot path.
     @inline(__always)
     static func unitHash(prefix: [UInt8], unit: String) -> UInt64 {
-        var hasher = SHA256()
-        hasher.update(data: prefix)
         var unit = unit
-        unit.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-        return hasher.finalize().withUnsafeBytes { raw in
-            var v: UInt64 = 0
-            for i in 0..<8 { v = (v << 8) | UInt64(raw[i]) }
-            return v
+        return unit.withUTF8 { u in
+            prefix.withUnsafeBufferPointer { p in
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: p.count + u.count) { buffer in
+                    _ = buffer.initialize(fromContentsOf: p)
+                    UnsafeMutableBufferPointer(rebasing: buffer[p.count...]).initialize(fromContentsOf: u)
+                    let digest = SHA256.hash(data: UnsafeRawBufferPointer(buffer))
+                    return digest.withUnsafeBytes { raw in raw.loadUnaligned(as: UInt64.self).bigEndian }
+                }
+            }
         }
     }
 

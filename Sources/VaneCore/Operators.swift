@@ -86,6 +86,7 @@ enum Operators {
 
     private static func version(_ v: JSONValue, _ target: [Int64?]?, _ cmp: (Int) -> Bool) -> Bool {
         guard let s = PythonValue.str(v), let b = target else { return false }
+        if let order = plainVersionOrder(s, b) { return cmp(order) }
         let a = versionParts(s)
         for i in 0..<max(a.count, b.count) {
             guard let x = i < a.count ? a[i] : 0, let y = i < b.count ? b[i] : 0 else { return false }
@@ -114,17 +115,64 @@ enum Operators {
     }
 
     private static func matchAny(
-        _ value: JSONValue, _ c: CompiledCondition, _ test: (String.UTF8View, String.UTF8View) -> Bool
+        _ value: JSONValue, _ c: CompiledCondition, _ test: ([UInt8], [UInt8]) -> Bool
     ) -> Bool {
-        guard let s = PythonValue.str(value), let targets = c.targetCasefolded else { return false }
-        let folded = PythonValue.casefold(s)
-        return targets.contains { test(folded.utf8, $0.utf8) }
+        guard let s = PythonValue.str(value), let targets = c.targetFoldedBytes else { return false }
+        let folded = PythonValue.foldedBytes(s)
+        return targets.contains { test(folded, $0) }
     }
 
-    private static func contains(_ haystack: String.UTF8View, _ needle: String.UTF8View) -> Bool {
-        if needle.isEmpty { return true }
-        let h = Array(haystack)
-        let n = Array(needle)
+    /// Fast path for the common `1.2.3` form (digits and dots only): compares without allocating.
+    /// nil when the version has any other character, for the general path to handle.
+    private static func plainVersionOrder(_ s: String, _ target: [Int64?]) -> Int? {
+        var s = s
+        return s.withUTF8 { bytes -> Int? in
+            var i = 0
+            var part = 0
+            var current: Int64 = 0
+            var digits = 0
+            var order = 0
+            func settle() -> Bool {
+                guard digits > 0, digits < 18, part < target.count || true else { return false }
+                let t: Int64
+                if part < target.count {
+                    guard let tv = target[part] else { return false }
+                    t = tv
+                } else {
+                    t = 0
+                }
+                if order == 0 { order = current < t ? -1 : (current > t ? 1 : 0) }
+                return true
+            }
+            while i < bytes.count {
+                let c = bytes[i]
+                if c >= 48 && c <= 57 {
+                    current = current * 10 + Int64(c - 48)
+                    digits += 1
+                } else if c == 46 {
+                    guard settle() else { return nil }
+                    part += 1
+                    current = 0
+                    digits = 0
+                } else {
+                    return nil
+                }
+                i += 1
+            }
+            guard settle() else { return nil }
+            part += 1
+            // Remaining target parts compare against 0; a bad target part met first decides nothing.
+            while order == 0 && part < target.count {
+                guard let t = target[part] else { return nil }
+                order = 0 < t ? -1 : (0 > t ? 1 : 0)
+                part += 1
+            }
+            return order
+        }
+    }
+
+    private static func contains(_ h: [UInt8], _ n: [UInt8]) -> Bool {
+        if n.isEmpty { return true }
         guard h.count >= n.count else { return false }
         for start in 0...(h.count - n.count) where h[start] == n[0] {
             if h[start..<(start + n.count)].elementsEqual(n) { return true }

@@ -75,6 +75,19 @@ public enum PythonValue {
         }
     }
 
+    /// The UTF-8 bytes of `casefold(s)`; ASCII strings are folded byte by byte without a new String.
+    @inline(__always)
+    public static func foldedBytes(_ s: String) -> [UInt8] {
+        var bytes = Array(s.utf8)
+        var ascii = true
+        for i in bytes.indices {
+            let b = bytes[i]
+            if b >= 0x80 { ascii = false; break }
+            if b >= 0x41 && b <= 0x5A { bytes[i] = b | 0x20 }
+        }
+        return ascii ? bytes : Array(casefold(s).utf8)
+    }
+
     /// `str.casefold()`, which for the characters seen in IDs and attributes is lower-casing.
     @inline(__always)
     public static func casefold(_ s: String) -> String {

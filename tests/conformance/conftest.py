@@ -262,19 +262,37 @@ def patch_error_boundary(base):
     _StatsigErrorBoundary.endpoint = base + "/v1/sdk_exception"
 
 
-def make_sdk(vane, *, rulesets_sync_interval=3600, idlists_sync_interval=3600, **extra):
-    """A fresh, initialized StatsigServer instance talking to Vane."""
+SDK_INIT_INCIDENTS = []
+
+
+def make_sdk(vane, *, key=None, rulesets_sync_interval=3600, idlists_sync_interval=3600, attempts=3, **extra):
+    """A fresh, initialized StatsigServer instance talking to Vane, with its rules and every non-empty
+    ID list loaded. An incomplete initialization is retried (and recorded in SDK_INIT_INCIDENTS, which
+    test_transport.py reports) so that the other tests are not flaky because of it."""
     from statsig import StatsigOptions, StatsigServer
     patch_error_boundary(vane.base)
     if os.environ.get("VANE_SDK_DEBUG"):
         from statsig import LogLevel
         extra.setdefault("output_logger_level", LogLevel.DEBUG)
-    opts = StatsigOptions(api=vane.base + "/v1/", rulesets_sync_interval=rulesets_sync_interval,
-                          idlists_sync_interval=idlists_sync_interval, disable_diagnostics=True,
-                          timeout=20, **extra)
-    sdk = StatsigServer()
-    details = sdk.initialize(vane.server_secret, opts)
-    assert details.init_success and details.store_populated, (
-        "the Statsig SDK could not initialize against Vane: source=%s success=%s store_populated=%s error=%r"
-        % (details.source, details.init_success, details.store_populated, details.error))
-    return sdk
+    problem = None
+    for attempt in range(attempts):
+        opts = StatsigOptions(api=vane.base + "/v1/", rulesets_sync_interval=rulesets_sync_interval,
+                              idlists_sync_interval=idlists_sync_interval, disable_diagnostics=True,
+                              timeout=20, **extra)
+        sdk = StatsigServer()
+        details = sdk.initialize(key or vane.server_secret, opts)
+        if not (details.init_success and details.store_populated):
+            problem = ("the Statsig SDK could not initialize against Vane: source=%s success=%s "
+                       "store_populated=%s error=%r" % (details.source, details.init_success,
+                                                        details.store_populated, details.error))
+        else:
+            r = vane.sdk_post("get_id_lists", {}, key=key)
+            wanted = sorted(n for n, e in (r.json() if r.status_code == 200 else {}).items() if e.get("size"))
+            missing = [n for n in wanted if sdk._spec_store.get_id_list(n) is None]
+            if not missing:
+                return sdk
+            problem = "the Statsig SDK initialized without ID lists %s" % missing
+        SDK_INIT_INCIDENTS.append(problem)
+        sys.stderr.write("WARNING: %s (attempt %d); retrying\n" % (problem, attempt + 1))
+        sdk.shutdown()
+    raise AssertionError(problem)

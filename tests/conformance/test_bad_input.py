@@ -59,6 +59,8 @@ def _cases():
                   mention=("gateNames",)))
     c.append(Case("gatenames_with_number", "POST", "/v1/check_gate", 400, {"user": USER, "gateNames": ["a", 1]},
                   mention=("gateNames",)))
+    c.append(Case("gatenames_over_100", "POST", "/v1/check_gate", 400,
+                  {"user": USER, "gateNames": ["g%d" % i for i in range(101)]}, mention=("100",)))
     c.append(Case("gatename_missing", "POST", "/v1/check_gate", 400, {"user": USER}, mention=("gateName",)))
     c.append(Case("configname_number", "POST", "/v1/get_config", 400, {"user": USER, "configName": {"a": 1}},
                   mention=("configName",)))
