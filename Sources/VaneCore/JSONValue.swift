@@ -327,39 +327,55 @@ private struct JSONParser {
 // MARK: - Serialisation
 
 extension JSONValue {
-    /// Compact JSON with sorted object keys, so equal values serialise identically.
-    public func serialized() -> String {
-        var out = ""
-        out.reserveCapacity(64)
-        write(into: &out)
+    /// Compact JSON. Object keys come out in dictionary order unless `sortedKeys` is set.
+    public func serialized(sortedKeys: Bool = false) -> String {
+        String(decoding: serializedBytes(sortedKeys: sortedKeys), as: UTF8.self)
+    }
+
+    public func serializedBytes(sortedKeys: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        write(into: &out, sortedKeys: sortedKeys)
         return out
     }
 
-    public func serializedBytes() -> [UInt8] { Array(serialized().utf8) }
-
-    public func write(into out: inout String) {
+    public func write(into out: inout [UInt8], sortedKeys: Bool = false) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d): out += JSONValue.formatDouble(d)
+        case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        case .bool(let b): out.append(contentsOf: b ? Array("true".utf8) : Array("false".utf8))
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .double(let d): out.append(contentsOf: JSONValue.formatDouble(d).utf8)
         case .string(let s): JSONValue.writeString(s, into: &out)
         case .array(let a):
-            out += "["
-            for (i, v) in a.enumerated() {
-                if i > 0 { out += "," }
-                v.write(into: &out)
+            out.append(UInt8(ascii: "["))
+            var first = true
+            for v in a {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                v.write(into: &out, sortedKeys: sortedKeys)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let o):
-            out += "{"
-            for (i, key) in o.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
-                JSONValue.writeString(key, into: &out)
-                out += ":"
-                o[key]!.write(into: &out)
+            out.append(UInt8(ascii: "{"))
+            var first = true
+            if sortedKeys {
+                for key in o.keys.sorted() {
+                    if !first { out.append(UInt8(ascii: ",")) }
+                    first = false
+                    JSONValue.writeString(key, into: &out)
+                    out.append(UInt8(ascii: ":"))
+                    o[key]!.write(into: &out, sortedKeys: true)
+                }
+            } else {
+                for (key, value) in o {
+                    if !first { out.append(UInt8(ascii: ",")) }
+                    first = false
+                    JSONValue.writeString(key, into: &out)
+                    out.append(UInt8(ascii: ":"))
+                    value.write(into: &out, sortedKeys: false)
+                }
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
@@ -369,26 +385,46 @@ extension JSONValue {
         return "\(d)"
     }
 
-    static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "<": out += "\\u003c"  // keeps JSON safe to embed in HTML
-            case ">": out += "\\u003e"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    static func writeString(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { bytes in
+            var runStart = 0
+            var i = 0
+            func flush() { if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) } }
+            while i < bytes.count {
+                let b = bytes[i]
+                var escape: [UInt8]? = nil
+                switch b {
+                case 0x22: escape = [0x5C, 0x22]
+                case 0x5C: escape = [0x5C, 0x5C]
+                case 0x0A: escape = [0x5C, 0x6E]
+                case 0x0D: escape = [0x5C, 0x72]
+                case 0x09: escape = [0x5C, 0x74]
+                // < and > escaped keep JSON safe to embed in HTML.
+                case 0x3C: escape = Array("\\u003c".utf8)
+                case 0x3E: escape = Array("\\u003e".utf8)
+                case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
+                    // U+2028 and U+2029 break JavaScript string literals.
+                    flush()
+                    out.append(contentsOf: Array((bytes[i + 2] == 0xA8 ? "\\u2028" : "\\u2029").utf8))
+                    i += 3
+                    runStart = i
+                    continue
+                default:
+                    if b < 0x20 { escape = [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]] }
                 }
+                if let escape {
+                    flush()
+                    out.append(contentsOf: escape)
+                    runStart = i + 1
+                }
+                i += 1
             }
+            flush()
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -190,6 +190,12 @@ CONSOLE_GATES = [
                                             c("current_time", "gt", PAST_MS)]),
         r("sdk user_field on email", 35, [c("user_field", "str_contains_any", ["+"], field="email")]),
     ]},
+    {"name": "c_unicode", "description": "non-ASCII values and targets", "rules": [
+        r("teams", 100, [c("custom_field", "any", ["ärzte", "STRASSE", "σοφια"], field="team")]),
+        r("accented email", 100, [c("email", "str_contains_any", ["JOSÉ", "über"])]),
+        r("unicode ids", 60, [c("user_id", "str_starts_with_any", ["用户", "josé", "ÜNÏ"])]),
+        r("exact team", 100, [c("custom_field", "any_case_sensitive", ["Œuvre"], field="team")]),
+    ]},
     {"name": "c_levels", "rules": [
         r("level 3 or 4.0", 100, [c("custom_field", "any", ["3", "4.0"], field="level")]),
         r("tags text", 100, [c("custom_field", "str_contains_any", ["'x'", "7"], field="tags")]),

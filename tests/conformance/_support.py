@@ -83,7 +83,7 @@ APP_VERSIONS = ["1.0.0", "1.2.3", "1.2.3-beta", "2.0", "2.0.0", "2.1.0", "2.1.1-
                 "0.9", "0.9.9", "10.0.0", "1", "1.2.3.4", "abc", "1..2", "2.x", "-1.0", "", " 2.5 ",
                 "v2.0", "2.0.0-alpha-2", "1e3.0", "4.0.0+build.7", "02.01.000"]
 PLANS = ["pro", "free", "Pro", "enterprise", "ENTERPRISE", "", "team"]
-TEAMS = ["Alpha", "alpha", "beta", "Beta", "GAMMA", "delta"]
+TEAMS = ["Alpha", "alpha", "beta", "Beta", "GAMMA", "delta", "Ärzte", "ÄRZTE", "Straße", "ΣΟΦΙΑ", "sofia", "Œuvre"]
 NICKNAMES = ["bob42", "alice7", "zed99x", "carl12", "Dana33", "eve", "frank2024", "gina01"]
 TIERS = ["production", "staging", "development", None]
 
@@ -154,12 +154,14 @@ def make_user(rng, i):
         u["userID"] = str(rng.randint(1, 10 ** rng.randint(1, 12)))
     elif k < 0.3:
         u["userID"] = "User-%d" % rng.randint(0, 50)
+    elif k < 0.32:
+        u["userID"] = rng.choice(["用户-", "José-", "Ünïcødé-", "😀-"]) + str(i)
     else:
         u["userID"] = "user-%d" % i
 
     if rng.random() < 0.8:
         local = rng.choice(["alice", "bob", "carol.smith", "dave+test", "eve", "Frank.Jones", "test.user",
-                            "spam.bot", "gina", "h.i", "ivan+promo"]) + str(rng.randint(0, 99))
+                            "spam.bot", "gina", "h.i", "ivan+promo", "josé", "ÜBER.user"]) + str(rng.randint(0, 99))
         u["email"] = local + "@" + rng.choice(DOMAINS)
     elif rng.random() < 0.1:
         u["email"] = ""
