@@ -74,6 +74,8 @@ struct BodyReader: Sendable {
         if let algorithm {
             do {
                 buffer = try buffer.decompress(with: algorithm, maxSize: limit + 1)
+            } catch let e as CompressNIOError where e == .bufferOverflow {
+                throw APIError(.contentTooLarge, "decompressed body is larger than the \(limit / 1_048_576) MB limit")
             } catch {
                 throw APIError.badRequest("body could not be decompressed (\(encoding ?? "gzip")): it is not valid compressed data")
             }
@@ -178,6 +180,19 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return jsonResponse(["error": "internal error: the request could not be completed"], status: .internalServerError)
         }
+    }
+}
+
+/// Says `Connection: close` on the response when the request asked for it. Hummingbird closes
+/// such connections but does not announce it, and pooled clients (the Statsig Python SDK sends
+/// `Connection: close` from a requests.Session) then reuse a dead socket and fail.
+struct ConnectionCloseMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        if let connection = request.headers[.connection], connection.lowercased().contains("close") {
+            response.headers[.connection] = "close"
+        }
+        return response
     }
 }
 

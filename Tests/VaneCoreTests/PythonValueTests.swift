@@ -35,7 +35,7 @@ struct PythonValueTests {
         StrCase(value: .double(1e22), python: "1e+22"),
         StrCase(value: .double(1e100), python: "1e+100"),
         StrCase(value: .double(.infinity), python: "inf"),
-        StrCase(value: .double(-.infinity), python: "-inf"),
+        StrCase(value: .double(-Double.infinity), python: "-inf"),
         StrCase(value: .double(.nan), python: "nan"),
         StrCase(value: .double(-0.0), python: "-0.0"),
         StrCase(value: .array([.int(1), .string("a"), .null, .bool(true), .double(1.0), .array([.int(2), .string("b")])]),
@@ -75,7 +75,7 @@ struct PythonValueTests {
         #expect(PythonValue.parseFloat("\t7\n") == 7)
         #expect(PythonValue.parseFloat("1e3") == 1000)
         #expect(PythonValue.parseFloat("inf") == .infinity)
-        #expect(PythonValue.parseFloat("-Infinity") == -.infinity)
+        #expect(PythonValue.parseFloat("-Infinity") == -Double.infinity)
         #expect(PythonValue.parseFloat("nan")?.isNaN == true)
         // Python raises for these.
         for s in ["", "  ", "abc", "1__0", "_1", "1_", "0x10", "1.2.3", "1e"] {

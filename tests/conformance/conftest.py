@@ -137,8 +137,6 @@ class Vane:
             assert isinstance(data, list), "events data is not a list: %r" % (body,)
             out.extend(data)
             cursor = body.get("nextCursor")
-            if cursor is None and isinstance(body.get("data"), dict):
-                cursor = body["data"].get("nextCursor")
             if not cursor or not data:
                 break
             params = dict(params, cursor=cursor)

@@ -3,7 +3,6 @@
 import gzip
 import json
 import socket
-import time
 import uuid
 from urllib.parse import urlparse
 

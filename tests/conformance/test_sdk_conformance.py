@@ -9,8 +9,6 @@ dynamic config, experiment and layer is evaluated by the SDK (exposure logging o
 Environment knobs: VANE_CONFORMANCE_USERS (default 5000), VANE_CONFORMANCE_WORKERS (default 4).
 """
 import collections
-import hashlib
-import base64
 import json
 import os
 import threading
