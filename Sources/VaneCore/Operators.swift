@@ -208,7 +208,6 @@ enum Operators {
     /// Epoch seconds from an epoch in s or ms (ms when `str()` has 11 or more characters).
     private static func epochSeconds(_ v: JSONValue) -> Int64? {
         guard let s = PythonValue.str(v), let i = PythonValue.parseInt(v) else { return nil }
-        if case .string = v, Int64(s) == nil { return nil }
         if s.count >= 11 { return Int64((Double(i) / 1000).rounded(.down)) }
         return i
     }

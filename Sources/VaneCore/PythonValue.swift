@@ -1,3 +1,5 @@
+import Foundation
+
 /// Python's conversions as Statsig's reference SDK applies them to user values and targets.
 /// Matching them is what keeps string operators bit-exact with the SDK.
 public enum PythonValue {
@@ -17,6 +19,7 @@ public enum PythonValue {
     public static func repr(_ d: Double) -> String {
         if d.isNaN { return "nan" }
         if d.isInfinite { return d < 0 ? "-inf" : "inf" }
+        if d == 0 { return d.sign == .minus ? "-0.0" : "0.0" }
         if d == d.rounded(), abs(d) < 1e16 { return String(Int64(d)) + ".0" }
         var s = "\(d)"
         // Swift writes 1e+16 as Python does, but 5e-324 style exponents need two digits.
@@ -34,7 +37,10 @@ public enum PythonValue {
     private static func reprContainer(_ value: JSONValue) -> String {
         switch value {
         case .null: return "None"
-        case .string(let s): return "'" + s + "'"
+        case .string(let s):
+            // repr() picks double quotes when the string holds a single quote and no double quote.
+            if s.contains("'") && !s.contains("\"") { return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\") + "\"" }
+            return "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
         case .array(let a): return "[" + a.map(reprContainer).joined(separator: ", ") + "]"
         case .object(let o):
             return "{" + o.keys.sorted().map { "'\($0)': " + reprContainer(o[$0]!) }.joined(separator: ", ") + "}"
@@ -45,7 +51,7 @@ public enum PythonValue {
     /// Python's `float(x)` for strings: surrounding whitespace, underscores between digits, inf and nan.
     /// Returns nil where Python would raise (the SDK then reports an error; Vane treats it as false).
     public static func parseFloat(_ s: String) -> Double? {
-        let trimmed = s.trimmingWhitespace()
+        let trimmed = asciiDigits(s.trimmingWhitespace())
         if trimmed.isEmpty { return nil }
         if let d = Double(trimmed) {
             // Swift accepts hex floats ("0x1p3"), Python does not.
@@ -70,9 +76,31 @@ public enum PythonValue {
         case .int(let i): return i
         case .double(let d): return d.isFinite && abs(d) < 9.2e18 ? Int64(d.rounded(.towardZero)) : nil
         case .bool(let b): return b ? 1 : 0
-        case .string(let s): return Int64(s.trimmingWhitespace())
+        case .string(let s):
+            let t = asciiDigits(s.trimmingWhitespace())
+            if let i = Int64(t) { return i }
+            // Python allows underscores between digits: int("1_000").
+            guard t.contains("_"), let d = parseFloat(t), d == d.rounded(), !t.contains("."), !t.lowercased().contains("e")
+            else { return nil }
+            return Int64(exactly: d)
         default: return nil
         }
+    }
+
+    /// Python's int() and float() accept any Unicode decimal digit ("١٢", "１２"): map them to ASCII.
+    static func asciiDigits(_ s: String) -> String {
+        if s.utf8.allSatisfy({ $0 < 0x80 }) { return s }
+        var out = String.UnicodeScalarView()
+        for scalar in s.unicodeScalars {
+            if scalar.value >= 0x80, scalar.properties.numericType == .decimal, let v = scalar.properties.numericValue,
+                let digit = Unicode.Scalar(UInt32(48 + Int(v)))
+            {
+                out.append(digit)
+            } else {
+                out.append(scalar)
+            }
+        }
+        return String(out)
     }
 
     /// The UTF-8 bytes of `casefold(s)`; ASCII strings are folded byte by byte without a new String.
@@ -92,7 +120,9 @@ public enum PythonValue {
     @inline(__always)
     public static func casefold(_ s: String) -> String {
         if s.utf8.allSatisfy({ $0 < 0x80 && !(0x41...0x5A).contains($0) }) { return s }
-        return s.lowercased().replacingOccurrences(of: "ß", with: "ss")
+        if s.utf8.allSatisfy({ $0 < 0x80 }) { return s.lowercased() }
+        // Full Unicode case folding, as Python's casefold() ("ﬁ" → "fi", "ß" → "ss").
+        return s.folding(options: [.caseInsensitive], locale: nil)
     }
 }
 

@@ -11,6 +11,8 @@ public struct StatsigUser: Sendable, Hashable {
     public var privateAttributes: [String: JSONValue]
     public var customIDs: [String: String]
     public var statsigEnvironment: [String: JSONValue]
+    /// The user was sent with a `custom` object, possibly empty; SDKs echo `"custom": {}` back.
+    public var sentCustom = false
 
     public init(
         userID: String? = nil, email: String? = nil, ip: String? = nil, userAgent: String? = nil,
@@ -85,6 +87,7 @@ extension StatsigUser {
         }
         customIDs = ids
         statsigEnvironment = try map("statsigEnvironment")
+        sentCustom = o["custom"]?.objectValue != nil
     }
 
     /// The user as SDKs log it: null fields and privateAttributes left out.
@@ -98,7 +101,7 @@ extension StatsigUser {
         put("country", country)
         put("locale", locale)
         put("appVersion", appVersion)
-        if !custom.isEmpty { o["custom"] = .object(custom) }
+        if !custom.isEmpty || sentCustom { o["custom"] = .object(custom) }
         if !customIDs.isEmpty { o["customIDs"] = .object(customIDs.mapValues { .string($0) }) }
         if !statsigEnvironment.isEmpty { o["statsigEnvironment"] = .object(statsigEnvironment) }
         if includePrivate, !privateAttributes.isEmpty { o["privateAttributes"] = .object(privateAttributes) }

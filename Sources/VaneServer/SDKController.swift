@@ -221,7 +221,8 @@ struct SDKController: Sendable {
         if user.customIDs["stableID"] == nil, let stable = b["statsigMetadata"]?["stableID"]?.stringValue {
             user.customIDs["stableID"] = stable
         }
-        if user.statsigEnvironment["tier"] == nil, let env = key.environment { user.statsigEnvironment["tier"] = .string(env) }
+        // Server SDKs give a user without an environment the rule set's default one, and echo it back.
+        if user.statsigEnvironment.isEmpty { user.statsigEnvironment["tier"] = .string(key.environment ?? "production") }
         let hashName = b["hash"]?.stringValue ?? "djb2"
         guard let hashing = NameHashing(rawValue: hashName) else {
             throw APIError.badRequest("hash must be djb2, sha256 or none (got '\(hashName)')")

@@ -80,7 +80,8 @@ struct HashingTests {
         #expect(a.count == 32)
         #expect(b.count == 48)
         #expect(a != StatsigHash.randomToken())
-        #expect(a.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) })
+        let alphanumeric = a.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        #expect(alphanumeric)
     }
 
     @Test func nameHashing() {
