@@ -24,6 +24,11 @@ let package = Package(
         .target(name: "VaneCore", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Pure Segment protocol code: message validation, mapping to Vane events, Engage audiences, signatures.
+        .target(name: "VaneSegment", dependencies: [
+            "VaneCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Persistence behind protocols; SQLite (GRDB) today.
         .target(name: "VaneStore", dependencies: [
             "VaneCore",
@@ -32,7 +37,7 @@ let package = Package(
         ]),
         // HTTP: SDK API, console JSON API, health and metrics.
         .target(name: "VaneServer", dependencies: [
-            "VaneCore", "VaneStore",
+            "VaneCore", "VaneStore", "VaneSegment",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -49,6 +54,7 @@ let package = Package(
         ]),
         .testTarget(name: "VaneCoreTests", dependencies: ["VaneCore"]),
         .testTarget(name: "VaneStoreTests", dependencies: ["VaneStore", "VaneCore"]),
+        .testTarget(name: "VaneSegmentTests", dependencies: ["VaneSegment", "VaneCore"]),
         .testTarget(name: "VaneServerTests", dependencies: [
             "VaneServer", "VaneStore", "VaneCore",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -86,6 +86,17 @@ enum UserFieldKind: Sendable {
     }
 }
 
+/// A string compared byte for byte, as Python compares strings.
+struct ByteKey: Hashable, Sendable {
+    let text: String
+    init(_ s: String) { text = s }
+    func hash(into hasher: inout Hasher) {
+        for b in text.utf8 { hasher.combine(b) }
+        hasher.combine(0xFF as UInt8)
+    }
+    static func == (a: ByteKey, b: ByteKey) -> Bool { a.text.utf8.elementsEqual(b.text.utf8) }
+}
+
 /// A string compared the way Python's `casefold()` compares, without allocating for ASCII.
 struct FoldedKey: Hashable, Sendable {
     let text: String
@@ -136,6 +147,11 @@ final class CompiledCondition: Sendable {
     let bucketPrefix: [UInt8]
     /// Targets for case-insensitive `any`/`none`.
     let foldedSet: Set<FoldedKey>?
+    /// Targets compared byte for byte (case-sensitive and array operators): Python does not
+    /// treat canonically equivalent Unicode strings as equal, Swift's String does.
+    let exactSet: Set<ByteKey>?
+    /// The SDK matches operators exactly after checking support case-insensitively, so "GT" is supported but never true.
+    let operatorMatches: Bool
     /// Numeric target for gt/gte/lt/lte.
     let targetNumber: Double?
     /// The target version's parts, when it parses.
@@ -157,6 +173,7 @@ final class CompiledCondition: Sendable {
         self.type = type
         self.op = op
         self.raw = c
+        self.operatorMatches = c.operator.map { $0 == $0.lowercased() } ?? true
         self.field = c.field ?? ""
         self.fieldKind = UserFieldKind(c.field ?? "")
         self.idType = c.idType
@@ -171,13 +188,21 @@ final class CompiledCondition: Sendable {
         default: targetNumber = nil
         }
         targetVersion = PythonValue.str(c.targetValue).map { Operators.versionParts($0) }
+        // Python iterates a string target character by character, so a string stands for its characters.
+        let list: [JSONValue]?
         switch c.targetValue {
-        case .string(let s): gateNames = [s]
-        case .array(let a): gateNames = a.compactMap(\.stringValue)
-        default: gateNames = []
+        case .string(let s):
+            gateNames = s.unicodeScalars.map { String($0) }
+            list = nil
+        case .array(let a):
+            gateNames = a.compactMap(\.stringValue)
+            list = a
+        default:
+            gateNames = []
+            list = nil
         }
-        let list = c.targetValue.arrayValue
-        let strings = list?.compactMap { PythonValue.str($0) }
+        var strings = list?.compactMap { PythonValue.str($0) }
+        if case .string(let s) = c.targetValue { strings = s.unicodeScalars.map { String($0) } }
         targetStrings = strings
         targetCasefolded = strings?.map(PythonValue.casefold)
         targetFoldedBytes = strings?.map(PythonValue.foldedBytes)
@@ -187,17 +212,21 @@ final class CompiledCondition: Sendable {
             if type == .user_bucket {
                 bucketSet = Set((list ?? []).compactMap { PythonValue.parseInt($0) })
                 targetSet = nil
+                exactSet = nil
             } else {
                 bucketSet = nil
                 targetSet = list.map { Set($0.map { PythonValue.casefold(PythonValue.str($0) ?? "None") }) }
+                exactSet = nil
             }
             foldedSet = type == .user_bucket ? nil : list.map { Set($0.map { FoldedKey(PythonValue.str($0) ?? "None") }) }
         case .any_case_sensitive?, .none_case_sensitive?, .array_contains_any?, .array_contains_none?,
             .array_contains_all?, .not_array_contains_all?:
             bucketSet = nil
             targetSet = list.map { Set($0.map { PythonValue.str($0) ?? "None" }) }
+            exactSet = list.map { Set($0.map { ByteKey(PythonValue.str($0) ?? "None") }) }
             foldedSet = nil
         default:
+            exactSet = nil
             bucketSet = nil
             targetSet = nil
             foldedSet = nil

@@ -137,9 +137,16 @@ public struct Evaluator: Sendable {
         depth: Int
     ) {
         guard depth < 64, let spec = rules.table(kind)[name] else {
+            // The SDK resets its whole result here, exposures gathered so far included.
             result.value = false
             result.jsonValue = .object([:])
             result.ruleID = ""
+            result.secondaryExposures = []
+            result.undelegated = []
+            result.groupName = nil
+            result.isExperimentGroup = false
+            result.allocatedExperiment = nil
+            result.explicitParameters = []
             result.reason = rules.isUnsupported(name) ? .unsupported : .unrecognized
             return
         }
@@ -282,7 +289,7 @@ public struct Evaluator: Sendable {
         case .target_app:
             value = nil
         }
-        guard let op = c.op else { return false }
+        guard let op = c.op, c.operatorMatches else { return false }
         return Operators.apply(op, value ?? .null, c, idLists: rules.idLists)
     }
 
@@ -301,14 +308,23 @@ public struct Evaluator: Sendable {
         case .other: value = nil
         }
         if let value, !value.isEmpty { return .string(value) }
-        if user.custom.isEmpty && user.privateAttributes.isEmpty { return value.map { .string($0) } }
-        let empty: JSONValue? = value.map { .string($0) }
-        func usable(_ v: JSONValue?) -> JSONValue? {
-            guard let v, !v.isNull, v != .string("") else { return nil }
-            return v
+        // Python's fallbacks, step by step: the last value assigned wins, even an empty one.
+        var result: JSONValue? = value.map { .string($0) }
+        func unusable(_ v: JSONValue?) -> Bool { v == nil || v == .null || v == .string("") }
+        if !user.custom.isEmpty {
+            if let v = user.custom[field] {
+                result = v
+            } else if let v = user.custom[PythonValue.casefold(field)] {
+                result = v
+            }
         }
-        if let v = usable(user.custom[field] ?? user.custom[PythonValue.casefold(field)]) { return v }
-        if let v = usable(user.privateAttributes[field] ?? user.privateAttributes[field.lowercased()]) { return v }
-        return user.custom[field] ?? user.privateAttributes[field] ?? empty
+        if unusable(result), !user.privateAttributes.isEmpty {
+            if let v = user.privateAttributes[field] {
+                result = v
+            } else if let v = user.privateAttributes[field.lowercased()] {
+                result = v
+            }
+        }
+        return result == .null ? nil : result
     }
 }

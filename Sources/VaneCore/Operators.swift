@@ -34,7 +34,7 @@ enum Operators {
         case .neq: return !pyEqual(value, target)
         case .before: return dates(value, target) { $0 < $1 }
         case .after: return dates(value, target) { $0 > $1 }
-        case .on: return dates(value, target) { $0 / 86_400 == $1 / 86_400 }
+        case .on: return dates(value, target) { floorDiv($0, 86_400) == floorDiv($1, 86_400) }
         case .in_segment_list, .not_in_segment_list:
             var found = false
             if let list = target.stringValue.flatMap({ idLists[$0] }), let s = PythonValue.str(value) ?? Optional("None") {
@@ -110,8 +110,8 @@ enum Operators {
             guard let set = c.foldedSet else { return false }
             return set.contains(FoldedKey(s))
         }
-        guard let set = c.targetSet else { return false }
-        return set.contains(s)
+        guard let set = c.exactSet else { return false }
+        return set.contains(ByteKey(s))
     }
 
     private static func matchAny(
@@ -184,7 +184,7 @@ enum Operators {
     static func pyEqual(_ a: JSONValue, _ b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
-        case (.string(let x), .string(let y)): return x == y
+        case (.string(let x), .string(let y)): return x.utf8.elementsEqual(y.utf8)
         case (.int, _), (.double, _), (.bool, _):
             guard let x = numberValue(a), let y = numberValue(b) else { return false }
             return x == y
@@ -216,21 +216,25 @@ enum Operators {
     private static func dates(_ v: JSONValue, _ t: JSONValue, _ cmp: (Int64, Int64) -> Bool) -> Bool {
         if v.isNull && t.isNull { return false }
         guard let a = epochSeconds(v), let b = epochSeconds(t) else { return false }
-        if a < 0 || b < 0 { return cmp(a, b) }
         return cmp(a, b)
+    }
+
+    private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
     }
 
     private static func arrayContains(_ a: [JSONValue], int: Int64?, string: String) -> Bool {
         for e in a {
             if let int, let n = numberValue(e), n == Double(int) { return true }
-            if case .string(let s) = e, s == string { return true }
+            if case .string(let s) = e, s.utf8.elementsEqual(string.utf8) { return true }
         }
         return false
     }
 
     private static func arrayHasAny(_ a: [JSONValue], _ c: CompiledCondition) -> Bool {
         for t in c.targetList {
-            let i = Int64(t)
+            let i = PythonValue.parseInt(.string(t))
             if let i, i != 0, arrayContains(a, int: i, string: "\u{0}") { return true }
             if arrayContains(a, int: nil, string: t) { return true }
         }
@@ -239,7 +243,7 @@ enum Operators {
 
     private static func arrayHasAll(_ a: [JSONValue], _ c: CompiledCondition) -> Bool {
         for t in c.targetList {
-            let i = Int64(t)
+            let i = PythonValue.parseInt(.string(t))
             let hasInt = i.map { arrayContains(a, int: $0, string: "\u{0}") } ?? a.contains(.null)
             if !hasInt && !arrayContains(a, int: nil, string: t) { return false }
         }

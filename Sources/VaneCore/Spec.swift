@@ -108,8 +108,8 @@ extension Spec {
         self.init(
             name: name, type: o["type"]?.stringValue ?? "feature_gate",
             entity: o["entity"]?.stringValue ?? (o["type"]?.stringValue ?? "feature_gate"),
-            salt: o["salt"]?.stringValue ?? name, enabled: o["enabled"]?.boolValue ?? false,
-            defaultValue: o["defaultValue"] ?? .null, idType: o["idType"]?.stringValue ?? "userID", rules: rules,
+            salt: o["salt"]?.stringValue ?? "", enabled: o["enabled"]?.boolValue ?? false,
+            defaultValue: o["defaultValue"] ?? .object([:]), idType: o["idType"]?.stringValue ?? "userID", rules: rules,
             isActive: o["isActive"]?.boolValue, hasSharedParams: o["hasSharedParams"]?.boolValue,
             explicitParameters: o["explicitParameters"]?.arrayValue?.compactMap(\.stringValue),
             version: o["version"]?.int64Value,
@@ -134,13 +134,14 @@ extension Spec {
 extension Rule {
     public init(json: JSONValue) throws {
         guard case .object(let o) = json else { throw SpecFormatError("rule must be an object") }
-        let id = o["id"]?.stringValue ?? o["name"]?.stringValue ?? ""
-        guard let pct = o["passPercentage"]?.doubleValue ?? (o["passPercentage"] == nil ? 100 : nil),
+        // As the SDK reads them: a missing id is "", a missing passPercentage is 0.
+        let id = o["id"]?.stringValue ?? ""
+        guard let pct = o["passPercentage"]?.doubleValue ?? (o["passPercentage"] == nil ? 0 : nil),
             (0...100).contains(pct)
         else { throw SpecFormatError("passPercentage must be a number from 0 to 100") }
         let conditions = try (o["conditions"]?.arrayValue ?? []).map(Condition.init(json:))
         self.init(
-            id: id, name: o["name"]?.stringValue ?? id, salt: o["salt"]?.stringValue, passPercentage: pct,
+            id: id, name: o["name"]?.stringValue ?? id, salt: o["salt"]?.stringValue ?? id, passPercentage: pct,
             conditions: conditions, returnValue: o["returnValue"] ?? .null,
             idType: o["idType"]?.stringValue ?? "userID", groupName: o["groupName"]?.stringValue,
             isExperimentGroup: o["isExperimentGroup"]?.boolValue, configDelegate: o["configDelegate"]?.stringValue)

@@ -6,7 +6,7 @@ import Synchronization
 public final class GroupCommitWriter: Sendable {
     private struct Pending {
         var events: [EventRecord]
-        var continuation: CheckedContinuation<Void, any Error>
+        var continuation: CheckedContinuation<[Bool], any Error>
     }
 
     private struct State {
@@ -28,9 +28,11 @@ public final class GroupCommitWriter: Sendable {
         self.onCommit = onCommit
     }
 
-    public func write(_ events: [EventRecord]) async throws {
-        guard !events.isEmpty else { return }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+    /// Returns, per event, whether it was stored (false: a duplicate under its dedupe key).
+    @discardableResult
+    public func write(_ events: [EventRecord]) async throws -> [Bool] {
+        guard !events.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Bool], any Error>) in
             let startWriter = state.withLock { s -> Bool in
                 s.queue.append(Pending(events: events, continuation: continuation))
                 s.queuedEvents += events.count
@@ -63,9 +65,13 @@ public final class GroupCommitWriter: Sendable {
             if batch.isEmpty { return }
             let events = batch.flatMap(\.events)
             do {
-                try await store.insertEvents(events)
-                onCommit(events)
-                for p in batch { p.continuation.resume() }
+                let stored = try await store.insertEvents(events)
+                onCommit(zip(events, stored).filter(\.1).map(\.0))
+                var offset = 0
+                for p in batch {
+                    p.continuation.resume(returning: Array(stored[offset..<(offset + p.events.count)]))
+                    offset += p.events.count
+                }
             } catch {
                 for p in batch { p.continuation.resume(throwing: error) }
             }

@@ -2,12 +2,15 @@ import VaneCore
 
 public enum KeyKind: String, Sendable, Codable, CaseIterable {
     case server, client, console
+    /// The write key Segment's libraries (or Segment itself) use to send to Vane's Tracking API.
+    case segmentWriteKey = "segment_write_key"
 
     public var prefix: String {
         switch self {
         case .server: return "secret-"
         case .client: return "client-"
         case .console: return "console-"
+        case .segmentWriteKey: return "wk_"
         }
     }
 
@@ -129,6 +132,10 @@ public struct EventRecord: Sendable, Hashable {
     /// sdk | http_api | segment
     public var source: String
     public var sdkType: String?
+    /// The message as received, for inspection (Segment events keep their raw message).
+    public var raw: JSONValue?
+    /// When set, the event is stored only if no event with this key was stored since `notBefore`.
+    public var dedupe: DedupeKey?
 
     public init(
         id: Int64? = nil, project: String, eventName: String, user: JSONValue, userID: String?, stableID: String?,
@@ -151,6 +158,57 @@ public struct EventRecord: Sendable, Hashable {
         self.source = source
         self.sdkType = sdkType
     }
+}
+
+public struct DedupeKey: Sendable, Hashable {
+    /// Scope of the key, e.g. "segment".
+    public var scope: String
+    public var messageID: String
+    /// Keys first seen before this time (epoch ms) no longer count: the dedupe window.
+    public var notBefore: Int64
+
+    public init(scope: String, messageID: String, notBefore: Int64) {
+        self.scope = scope
+        self.messageID = messageID
+        self.notBefore = notBefore
+    }
+}
+
+/// One day's count of what happened to inbound messages.
+public struct UsageCount: Sendable, Hashable {
+    public var day: String
+    public var source: String
+    /// ingested | filtered | invalid | duplicate | ignored
+    public var category: String
+    public var reason: String
+    public var count: Int
+
+    public init(day: String, source: String, category: String, reason: String, count: Int) {
+        self.day = day
+        self.source = source
+        self.category = category
+        self.reason = reason
+        self.count = count
+    }
+}
+
+/// An Engage audience change to apply with last-writer-wins by event time.
+public struct MembershipChange: Sendable, Hashable {
+    public var list: String
+    public var unitID: String
+    public var member: Bool
+    public var time: Int64
+
+    public init(list: String, unitID: String, member: Bool, time: Int64) {
+        self.list = list
+        self.unitID = unitID
+        self.member = member
+        self.time = time
+    }
+}
+
+public enum MembershipOutcome: String, Sendable {
+    case added, removed, unchanged, stale
 }
 
 public struct EventQuery: Sendable {

@@ -63,6 +63,26 @@ enum SQLiteMigrations {
                 CREATE INDEX events_by_user ON events (project_id, user_id, time);
                 """)
         }
+        m.registerMigration("005_segment_inbound") { db in
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN raw TEXT;
+                ALTER TABLE events ADD COLUMN message_id TEXT;
+                CREATE TABLE dedupe_keys (
+                    project_id TEXT NOT NULL, scope TEXT NOT NULL, message_id TEXT NOT NULL, first_seen INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, scope, message_id));
+                CREATE TABLE usage_counts (
+                    project_id TEXT NOT NULL, day TEXT NOT NULL, source TEXT NOT NULL, category TEXT NOT NULL,
+                    reason TEXT NOT NULL, count INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, day, source, category, reason));
+                CREATE TABLE settings (
+                    project_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, name));
+                CREATE TABLE audience_membership (
+                    project_id TEXT NOT NULL, list TEXT NOT NULL, unit_id TEXT NOT NULL, member INTEGER NOT NULL,
+                    event_time INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, list, unit_id));
+                """)
+        }
         return m
     }
 }

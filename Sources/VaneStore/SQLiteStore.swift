@@ -279,49 +279,130 @@ public final class SQLiteStore: VaneStore {
         project: String, name: String, add: [String], remove: [String], source: String, now: Int64, audit: AuditEntry?
     ) async throws -> (added: Int, removed: Int) {
         try await db.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT file_id, line_count FROM id_lists WHERE project_id = ? AND name = ?",
-                                             arguments: [project, name])
-            else { throw StoreError.notFound("no ID list named '\(name)'") }
-            let fileID: String = row["file_id"]
-            var line: Int = row["line_count"]
-            var added = 0
-            var removed = 0
-            func log(_ op: String, _ id: String, _ hashed: String) throws {
-                try db.execute(
-                    sql: """
-                        INSERT INTO id_list_log (project_id, list, file_id, line, op, hashed, unit_id, source, at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [project, name, fileID, line, op, hashed, id, source, now])
-                line += 1
-            }
-            for id in add {
-                let hashed = StatsigHash.idListEntry(id)
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO id_list_members (project_id, list, unit_id, hashed, updated_at) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [project, name, id, hashed, now])
-                if db.changesCount > 0 {
-                    added += 1
-                    try log("+", id, hashed)
-                }
-            }
-            for id in remove {
-                try db.execute(sql: "DELETE FROM id_list_members WHERE project_id = ? AND list = ? AND unit_id = ?",
-                               arguments: [project, name, id])
-                if db.changesCount > 0 {
-                    removed += 1
-                    try log("-", id, StatsigHash.idListEntry(id))
-                }
-            }
+            let result = try Self.changeIDList(db, project: project, name: name, add: add, remove: remove, source: source, now: now)
+            if let audit, result.added + result.removed > 0 { try Self.appendAudit(db, project: project, audit) }
+            return result
+        }
+    }
+
+    static func changeIDList(
+        _ db: Database, project: String, name: String, add: [String], remove: [String], source: String, now: Int64
+    ) throws -> (added: Int, removed: Int) {
+        guard let row = try Row.fetchOne(db, sql: "SELECT file_id, line_count FROM id_lists WHERE project_id = ? AND name = ?",
+                                         arguments: [project, name])
+        else { throw StoreError.notFound("no ID list named '\(name)'") }
+        let fileID: String = row["file_id"]
+        var line: Int = row["line_count"]
+        var added = 0
+        var removed = 0
+        func log(_ op: String, _ id: String, _ hashed: String) throws {
             try db.execute(
                 sql: """
-                    UPDATE id_lists SET line_count = ?, updated_at = ?,
-                        member_count = (SELECT COUNT(*) FROM id_list_members WHERE project_id = ? AND list = ?)
-                    WHERE project_id = ? AND name = ?
+                    INSERT INTO id_list_log (project_id, list, file_id, line, op, hashed, unit_id, source, at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [line, now, project, name, project, name])
-            if let audit, added + removed > 0 { try Self.appendAudit(db, project: project, audit) }
-            return (added, removed)
+                arguments: [project, name, fileID, line, op, hashed, id, source, now])
+            line += 1
+        }
+        for id in add {
+            let hashed = StatsigHash.idListEntry(id)
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO id_list_members (project_id, list, unit_id, hashed, updated_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [project, name, id, hashed, now])
+            if db.changesCount > 0 {
+                added += 1
+                try log("+", id, hashed)
+            }
+        }
+        for id in remove {
+            try db.execute(sql: "DELETE FROM id_list_members WHERE project_id = ? AND list = ? AND unit_id = ?",
+                           arguments: [project, name, id])
+            if db.changesCount > 0 {
+                removed += 1
+                try log("-", id, StatsigHash.idListEntry(id))
+            }
+        }
+        try db.execute(
+            sql: """
+                UPDATE id_lists SET line_count = ?, updated_at = ?,
+                    member_count = (SELECT COUNT(*) FROM id_list_members WHERE project_id = ? AND list = ?)
+                WHERE project_id = ? AND name = ?
+                """,
+            arguments: [line, now, project, name, project, name])
+        return (added, removed)
+    }
+
+    public func applyMembership(project: String, _ changes: [MembershipChange], source: String, now: Int64) async throws
+        -> [MembershipOutcome]
+    {
+        try await db.write { db in
+            try changes.map { c in
+                if let time = try Int64.fetchOne(
+                    db, sql: "SELECT event_time FROM audience_membership WHERE project_id = ? AND list = ? AND unit_id = ?",
+                    arguments: [project, c.list, c.unitID]), time > c.time
+                {
+                    return .stale
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO audience_membership (project_id, list, unit_id, member, event_time) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (project_id, list, unit_id) DO UPDATE SET member = excluded.member, event_time = excluded.event_time
+                        """,
+                    arguments: [project, c.list, c.unitID, c.member, c.time])
+                let r = try Self.changeIDList(
+                    db, project: project, name: c.list, add: c.member ? [c.unitID] : [], remove: c.member ? [] : [c.unitID],
+                    source: source, now: now)
+                return r.added > 0 ? .added : r.removed > 0 ? .removed : .unchanged
+            }
+        }
+    }
+
+    // MARK: - Settings and usage
+
+    public func setting(project: String, name: String) async throws -> JSONValue? {
+        try await db.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM settings WHERE project_id = ? AND name = ?", arguments: [project, name])
+                .flatMap { try? JSONValue.parse($0) }
+        }
+    }
+
+    public func putSetting(project: String, name: String, value: JSONValue, audit: AuditEntry) async throws {
+        try await db.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO settings (project_id, name, value, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (project_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                    """,
+                arguments: [project, name, value.serialized(sortedKeys: true), audit.time])
+            try Self.appendAudit(db, project: project, audit)
+        }
+    }
+
+    public func projects() async throws -> [String] {
+        try await db.read { db in try String.fetchAll(db, sql: "SELECT id FROM projects ORDER BY id") }
+    }
+
+    public func addUsage(project: String, _ counts: [UsageCount]) async throws {
+        guard !counts.isEmpty else { return }
+        try await db.write { db in
+            for c in counts {
+                try db.execute(
+                    sql: """
+                        INSERT INTO usage_counts (project_id, day, source, category, reason, count) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (project_id, day, source, category, reason) DO UPDATE SET count = count + excluded.count
+                        """,
+                    arguments: [project, c.day, c.source, c.category, c.reason, c.count])
+            }
+        }
+    }
+
+    public func usage(project: String, source: String, sinceDay: String) async throws -> [UsageCount] {
+        try await db.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM usage_counts WHERE project_id = ? AND source = ? AND day >= ? ORDER BY day, category, reason",
+                arguments: [project, source, sinceDay]
+            ).map { UsageCount(day: $0["day"], source: $0["source"], category: $0["category"], reason: $0["reason"], count: $0["count"]) }
         }
     }
 
@@ -413,15 +494,31 @@ public final class SQLiteStore: VaneStore {
 
     // MARK: - Events
 
-    public func insertEvents(_ events: [EventRecord]) async throws {
-        guard !events.isEmpty else { return }
-        try await db.write { db in
+    @discardableResult
+    public func insertEvents(_ events: [EventRecord]) async throws -> [Bool] {
+        guard !events.isEmpty else { return [] }
+        return try await db.write { db in
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO events (project_id, event_name, user_id, stable_id, custom_ids, user_json, environment,
-                    value_num, value_text, metadata, secondary_exposures, time, received_at, source, sdk_type)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    value_num, value_text, metadata, secondary_exposures, time, received_at, source, sdk_type, raw, message_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
+            // A key seen inside the window blocks the event; one seen before the window is refreshed.
+            let dedupe = try db.cachedStatement(sql: """
+                INSERT INTO dedupe_keys (project_id, scope, message_id, first_seen) VALUES (?, ?, ?, ?)
+                ON CONFLICT (project_id, scope, message_id) DO UPDATE SET first_seen = excluded.first_seen
+                WHERE dedupe_keys.first_seen < ?
+                """)
+            var stored: [Bool] = []
+            stored.reserveCapacity(events.count)
             for e in events {
+                if let key = e.dedupe {
+                    try dedupe.execute(arguments: [e.project, key.scope, key.messageID, e.receivedAt, key.notBefore])
+                    if db.changesCount == 0 {
+                        stored.append(false)
+                        continue
+                    }
+                }
                 var num: Double? = nil
                 var text: String? = nil
                 switch e.value {
@@ -435,8 +532,11 @@ public final class SQLiteStore: VaneStore {
                 try statement.execute(arguments: [
                     e.project, e.eventName, e.userID, e.stableID, customIDs, e.user.serialized(), e.environment, num, text,
                     e.metadata?.serialized(), e.secondaryExposures?.serialized(), e.time, e.receivedAt, e.source, e.sdkType,
+                    e.raw?.serialized(), e.dedupe?.messageID,
                 ])
+                stored.append(true)
             }
+            return stored
         }
     }
 
@@ -445,13 +545,15 @@ public final class SQLiteStore: VaneStore {
         if let n = row["value_num"] as Double? { value = JSONValue.number(n) } else if let t = row["value_text"] as String? { value = .string(t) }
         let customIDs = (row["custom_ids"] as String?).flatMap { try? JSONValue.parse($0).objectValue }?
             .compactMapValues(\.stringValue) ?? [:]
-        return EventRecord(
+        var e = EventRecord(
             id: row["id"], project: row["project_id"], eventName: row["event_name"],
             user: (try? JSONValue.parse(row["user_json"] as String)) ?? .object([:]), userID: row["user_id"],
             stableID: row["stable_id"], customIDs: customIDs, environment: row["environment"], value: value,
             metadata: (row["metadata"] as String?).flatMap { try? JSONValue.parse($0) },
             secondaryExposures: (row["secondary_exposures"] as String?).flatMap { try? JSONValue.parse($0) },
             time: row["time"], receivedAt: row["received_at"], source: row["source"], sdkType: row["sdk_type"])
+        e.raw = (row["raw"] as String?).flatMap { try? JSONValue.parse($0) }
+        return e
     }
 
     public func events(project: String, query: EventQuery) async throws -> EventPage {

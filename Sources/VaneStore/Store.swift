@@ -46,12 +46,26 @@ public protocol VaneStore: Sendable {
     /// Hashed entries of every list, for server-side evaluation.
     func idListEntries(project: String) async throws -> [String: Set<String>]
 
+    /// Applies Engage membership changes, last writer wins by event time, to the named ID lists.
+    func applyMembership(project: String, _ changes: [MembershipChange], source: String, now: Int64) async throws -> [MembershipOutcome]
+
+    // Settings (per project, JSON documents by name)
+    func setting(project: String, name: String) async throws -> JSONValue?
+    func putSetting(project: String, name: String, value: JSONValue, audit: AuditEntry) async throws
+    func projects() async throws -> [String]
+
+    // Usage counters
+    func addUsage(project: String, _ counts: [UsageCount]) async throws
+    func usage(project: String, source: String, sinceDay: String) async throws -> [UsageCount]
+
     // Audit log
     func auditLog(project: String, query: AuditQuery) async throws -> [AuditEntry]
 
     // Events
-    /// One transaction for the whole batch: the unit of group commit.
-    func insertEvents(_ events: [EventRecord]) async throws
+    /// One transaction for the whole batch: the unit of group commit. Returns, per event, whether
+    /// it was stored (false: a duplicate under its dedupe key).
+    @discardableResult
+    func insertEvents(_ events: [EventRecord]) async throws -> [Bool]
     func events(project: String, query: EventQuery) async throws -> EventPage
     func eventCount(project: String) async throws -> Int
 }

@@ -121,7 +121,8 @@ struct SpecCompilerTests {
         #expect(out2.jsonValue == ["v": -1, "other": "x"])
         #expect(out2.secondaryExposures == [Build.exposure("beta", false, "default")])
         let in1 = ev.getConfig(StatsigUser(userID: "u1"), "exp")
-        #expect(["g0", "g1", "g2"].contains(in1.ruleID))
+        let groupIDs: Set<String> = ["g0", "g1", "g2"]
+        #expect(groupIDs.contains(in1.ruleID))
         #expect(in1.secondaryExposures == [Build.exposure("beta", true, "beta:rule:0")])
     }
 

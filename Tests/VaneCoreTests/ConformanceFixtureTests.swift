@@ -174,12 +174,20 @@ struct ConformanceFixtureTests {
         let ev = Evaluator(rules: try ConformanceFixture.ruleSet(e.dcs))
         let user = try StatsigUser(json: e.userJSON)
         let got = ConformanceFixture.compact(ConformanceFixture.evaluate(ev, e.kind, e.name, user), kind: e.kind)
-        if e.expected["rule_id"]?.stringValue == "error" {
+        if let why = Self.documentedDifferences[e.id] {
+            // Listed in docs/evaluation.md; kept here so a fix shows up as an unexpected pass.
+            withKnownIssue(Comment(rawValue: why)) { #expect(got == e.expected) }
+        } else if e.expected["rule_id"]?.stringValue == "error" {
             #expect(got["value"] == nil, "\(e.note): the SDK raises here and Vane must answer false; got \(got.serialized())")
         } else {
             #expect(got == e.expected, "\(e.note)\n  want \(e.expected.serialized())\n  got  \(got.serialized())")
         }
     }
+
+    static let documentedDifferences: [String: String] = [
+        "big_int": "integers beyond 64 bits are read as floats, so str() differs",
+        "dict_repr_order": "JSON objects do not keep key order, so str() of an object lists keys sorted",
+    ]
 
     @Test func edgeCasesArePresent() throws {
         #expect(try ConformanceFixture.loaded.get().edge.count >= 20)

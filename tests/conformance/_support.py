@@ -283,7 +283,7 @@ def diff(a, b, path=""):
 
 
 def _short(v, n=300):
-    s = json.dumps(v, sort_keys=True, default=str)
+    s = json.dumps(v, ensure_ascii=False, default=str)  # key order as sent: it can matter (str() of dicts)
     return s if len(s) <= n else s[:n] + "..."
 
 
