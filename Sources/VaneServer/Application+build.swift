@@ -23,6 +23,7 @@ public struct VaneServices: Sendable {
     let cache: ConfigCache
     let writer: GroupCommitWriter
     let resolver: KeyResolver
+    let broadcaster: EventBroadcaster
 
     public init(store: any VaneStore, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.store = store
@@ -30,7 +31,12 @@ public struct VaneServices: Sendable {
         self.cache = ConfigCache(store: store)
         self.resolver = KeyResolver(store: store)
         let counters = IngestCounters(registry: metrics)
-        self.writer = GroupCommitWriter(store: store) { events in counters.record(events) }
+        let broadcaster = EventBroadcaster()
+        self.broadcaster = broadcaster
+        self.writer = GroupCommitWriter(store: store) { events in
+            counters.record(events)
+            broadcaster.publish(events)
+        }
     }
 }
 
@@ -69,6 +75,11 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
     ConsoleController(
         service: ConsoleService(store: services.store, cache: services.cache), store: services.store,
         cache: services.cache, body: body, resolver: services.resolver
+    ).register(on: router)
+    let inbound = SegmentInbound(store: services.store, writer: services.writer, cache: services.cache)
+    SegmentController(inbound: inbound, store: services.store, resolver: services.resolver, body: body).register(on: router)
+    SegmentConsoleController(
+        inbound: inbound, store: services.store, resolver: services.resolver, body: body, broadcaster: services.broadcaster
     ).register(on: router)
     return router
 }

@@ -326,14 +326,18 @@ func keyJSON(_ k: APIKey) -> JSONValue {
     ]
 }
 
-func eventJSON(_ e: EventRecord) -> JSONValue {
-    [
+func eventJSON(_ e: EventRecord) -> JSONValue { eventJSON(e, includeRaw: true) }
+
+func eventJSON(_ e: EventRecord, includeRaw: Bool) -> JSONValue {
+    var o: [String: JSONValue] = [
         "id": e.id.map { .int($0) } ?? .null, "eventName": .string(e.eventName), "user": e.user,
         "userID": e.userID.map { .string($0) } ?? .null, "environment": e.environment.map { .string($0) } ?? .null,
         "value": e.value ?? .null, "metadata": e.metadata ?? .null, "secondaryExposures": e.secondaryExposures ?? .null,
         "time": .int(e.time), "receivedAt": .int(e.receivedAt), "source": .string(e.source),
         "sdkType": e.sdkType.map { .string($0) } ?? .null,
     ]
+    if includeRaw, let raw = e.raw { o["raw"] = raw }
+    return .object(o)
 }
 
 func auditJSON(_ a: AuditEntry) -> JSONValue {

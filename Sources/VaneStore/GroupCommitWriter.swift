@@ -65,11 +65,16 @@ public final class GroupCommitWriter: Sendable {
             if batch.isEmpty { return }
             let events = batch.flatMap(\.events)
             do {
-                let stored = try await store.insertEvents(events)
-                onCommit(zip(events, stored).filter(\.1).map(\.0))
+                let ids = try await store.insertEvents(events)
+                onCommit(zip(events, ids).compactMap { e, id in
+                    guard let id else { return nil }
+                    var e = e
+                    e.id = id
+                    return e
+                })
                 var offset = 0
                 for p in batch {
-                    p.continuation.resume(returning: Array(stored[offset..<(offset + p.events.count)]))
+                    p.continuation.resume(returning: ids[offset..<(offset + p.events.count)].map { $0 != nil })
                     offset += p.events.count
                 }
             } catch {

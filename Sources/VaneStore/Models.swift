@@ -273,9 +273,12 @@ public struct PresetKeys: Sendable {
     public var server: String?
     public var client: String?
     public var console: String?
-    public init(server: String? = nil, client: String? = nil, console: String? = nil) {
+    /// Created only when given: the write key Segment libraries send to the Tracking-API endpoints with.
+    public var segmentWriteKey: String?
+    public init(server: String? = nil, client: String? = nil, console: String? = nil, segmentWriteKey: String? = nil) {
         self.server = server
         self.client = client
         self.console = console
+        self.segmentWriteKey = segmentWriteKey
     }
 }

@@ -47,6 +47,13 @@ public final class SQLiteStore: VaneStore {
                 issued.append(try Self.insertKey(db, project: "default", kind: kind, secret: secret, environment: nil,
                                                  description: "Created on first start", now: now))
             }
+            if let writeKey = preset.segmentWriteKey {
+                issued.append(try Self.insertKey(db, project: "default", kind: .segmentWriteKey, secret: writeKey, environment: nil,
+                                                 description: "Segment inbound write key", now: now))
+            }
+            // Segment's anonymousId maps to this custom ID type by default, as Statsig recommends.
+            try db.execute(sql: "INSERT INTO custom_id_types (project_id, name, created_at) VALUES ('default', 'segmentAnonymousId', ?)",
+                           arguments: [now])
             return issued
         }
     }
@@ -495,7 +502,7 @@ public final class SQLiteStore: VaneStore {
     // MARK: - Events
 
     @discardableResult
-    public func insertEvents(_ events: [EventRecord]) async throws -> [Bool] {
+    public func insertEvents(_ events: [EventRecord]) async throws -> [Int64?] {
         guard !events.isEmpty else { return [] }
         return try await db.write { db in
             let statement = try db.cachedStatement(sql: """
@@ -509,13 +516,13 @@ public final class SQLiteStore: VaneStore {
                 ON CONFLICT (project_id, scope, message_id) DO UPDATE SET first_seen = excluded.first_seen
                 WHERE dedupe_keys.first_seen < ?
                 """)
-            var stored: [Bool] = []
+            var stored: [Int64?] = []
             stored.reserveCapacity(events.count)
             for e in events {
                 if let key = e.dedupe {
                     try dedupe.execute(arguments: [e.project, key.scope, key.messageID, e.receivedAt, key.notBefore])
                     if db.changesCount == 0 {
-                        stored.append(false)
+                        stored.append(nil)
                         continue
                     }
                 }
@@ -534,7 +541,7 @@ public final class SQLiteStore: VaneStore {
                     e.metadata?.serialized(), e.secondaryExposures?.serialized(), e.time, e.receivedAt, e.source, e.sdkType,
                     e.raw?.serialized(), e.dedupe?.messageID,
                 ])
-                stored.append(true)
+                stored.append(db.lastInsertedRowID)
             }
             return stored
         }

@@ -62,10 +62,10 @@ public protocol VaneStore: Sendable {
     func auditLog(project: String, query: AuditQuery) async throws -> [AuditEntry]
 
     // Events
-    /// One transaction for the whole batch: the unit of group commit. Returns, per event, whether
-    /// it was stored (false: a duplicate under its dedupe key).
+    /// One transaction for the whole batch: the unit of group commit. Returns, per event, its id,
+    /// or nil when it was not stored because its dedupe key was already seen.
     @discardableResult
-    func insertEvents(_ events: [EventRecord]) async throws -> [Bool]
+    func insertEvents(_ events: [EventRecord]) async throws -> [Int64?]
     func events(project: String, query: EventQuery) async throws -> EventPage
     func eventCount(project: String) async throws -> Int
 }

@@ -37,7 +37,9 @@ struct Serve: AsyncParsableCommand {
         let store = try SQLiteStore(directory: data.dataDir)
         let env = ProcessInfo.processInfo.environment
         let issued = try await store.bootstrap(
-            preset: PresetKeys(server: env["VANE_SERVER_SECRET"], client: env["VANE_CLIENT_KEY"], console: env["VANE_CONSOLE_KEY"]),
+            preset: PresetKeys(
+                server: env["VANE_SERVER_SECRET"], client: env["VANE_CLIENT_KEY"], console: env["VANE_CONSOLE_KEY"],
+                segmentWriteKey: env["VANE_SEGMENT_WRITE_KEY"]),
             now: Int64(Date().timeIntervalSince1970 * 1000))
         if !issued.isEmpty {
             print("Created project 'default' with environments development, staging, production.")

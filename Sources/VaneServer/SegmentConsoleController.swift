@@ -1,0 +1,127 @@
+import Hummingbird
+import NIOCore
+import VaneCore
+import VaneSegment
+import VaneStore
+
+/// Console API for the Segment integration's inbound side, and the live event stream.
+struct SegmentConsoleController: Sendable {
+    let inbound: SegmentInbound
+    let store: any VaneStore
+    let resolver: KeyResolver
+    let body: BodyReader
+    let broadcaster: EventBroadcaster
+
+    func register(on router: Router<VaneRequestContext>) {
+        let api = router.group("console/v1").add(middleware: KeyAuthMiddleware(resolver: resolver, requirement: .console))
+        api.get("integrations/segment/inbound") { r, c in try await self.getSettings(r, c) }
+        api.put("integrations/segment/inbound") { r, c in try await self.putSettings(r, c) }
+        api.post("integrations/segment/inbound/write_key") { _, c in try await self.rotateWriteKey(c) }
+        api.get("integrations/segment/inbound/usage") { r, c in try await self.usage(r, c) }
+        api.get("events/stream") { r, c in try await self.stream(r, c) }
+    }
+
+    private func settingsJSON(_ s: InboundSettings, project: String, request: Request) async throws -> JSONValue {
+        guard case .object(var o) = encodeToJSON(s) else { return .null }
+        // The shared secret is write-only: show whether one is set, never its value.
+        o["sharedSecret"] = nil
+        o["sharedSecretSet"] = .bool(!(s.sharedSecret ?? "").isEmpty)
+        let keys = try await store.keys(project: project).filter { $0.kind == .segmentWriteKey && $0.revokedAt == nil }
+        o["writeKey"] = keys.last.map { ["prefix": .string($0.displayPrefix), "createdTime": .int($0.createdAt)] } ?? .null
+        let base = "http://" + (request.head.authority ?? "127.0.0.1:8787")
+        o["endpoints"] = [
+            "destination": .string(base + "/v1/webhooks/segment"),
+            "trackingAPI": .string(base + "/v1"),
+        ]
+        return .object(o)
+    }
+
+    func getSettings(_ r: Request, _ c: VaneRequestContext) async throws -> Response {
+        envelope("Segment inbound settings.", try await settingsJSON(try await inbound.settings(c.project), project: c.project, request: r))
+    }
+
+    /// Replaces the fields given; the rest keep their values.
+    func putSettings(_ r: Request, _ c: VaneRequestContext) async throws -> Response {
+        let patch = try await body.object(r)
+        let current = try await inbound.settings(c.project)
+        guard case .object(var merged) = encodeToJSON(current) else { throw APIError.badRequest("cannot update settings") }
+        for (k, v) in patch where !["writeKey", "endpoints", "sharedSecretSet"].contains(k) { merged[k] = v }
+        let updated = try decodeValue(InboundSettings.self, .object(merged))
+        let idTypes = Set(["userID", "stableID"] + (try await store.customIDTypes(project: c.project)))
+        try updated.validate(knownIDTypes: idTypes)
+        var before = encodeToJSON(current)
+        var after = encodeToJSON(updated)
+        if case .object(var b) = before { b["sharedSecret"] = nil; before = .object(b) }
+        if case .object(var a) = after { a["sharedSecret"] = nil; after = .object(a) }
+        try await store.putSetting(
+            project: c.project, name: SegmentInbound.settingName, value: encodeToJSON(updated),
+            audit: AuditEntry(time: Clock.nowMs(), actor: actor(c), action: "updated", kind: "integration", name: "segment_inbound",
+                              before: before, after: after, description: "Segment inbound settings updated"))
+        return envelope("Segment inbound settings updated.", try await settingsJSON(updated, project: c.project, request: r))
+    }
+
+    /// Creates the inbound write key, revoking any earlier one. The key is shown only in this response.
+    func rotateWriteKey(_ c: VaneRequestContext) async throws -> Response {
+        let now = Clock.nowMs()
+        for old in try await store.keys(project: c.project) where old.kind == .segmentWriteKey && old.revokedAt == nil {
+            _ = try await store.revokeKey(project: c.project, id: old.id, now: now)
+        }
+        let issued = try await store.createKey(
+            project: c.project, kind: .segmentWriteKey, environment: nil, description: "Segment inbound write key", now: now)
+        resolver.forget()
+        return envelope("Write key created; it is shown only this once.", [
+            "writeKey": .string(issued.secret), "prefix": .string(issued.key.displayPrefix), "createdTime": .int(now),
+        ], status: .created)
+    }
+
+    func usage(_ r: Request, _ c: VaneRequestContext) async throws -> Response {
+        let days = Int(r.query("days") ?? "") ?? 30
+        guard (1...366).contains(days) else { throw APIError.badRequest("days must be between 1 and 366") }
+        let since = String(ISOTime.format(Clock.nowMs() - Int64(days - 1) * 86_400_000).prefix(10))
+        let counts = try await store.usage(project: c.project, source: SegmentInbound.usageSource, sinceDay: since)
+        var byDay: [String: [String: JSONValue]] = [:]
+        for u in counts {
+            var day = byDay[u.day] ?? ["day": .string(u.day), "ingested": 0, "duplicates": 0, "filtered": [:], "invalid": [:], "ignored": [:], "audience": [:]]
+            switch u.category {
+            case "ingested": day["ingested"] = .int((day["ingested"]?.int64Value ?? 0) + Int64(u.count))
+            case "duplicate": day["duplicates"] = .int((day["duplicates"]?.int64Value ?? 0) + Int64(u.count))
+            default:
+                var group = day[u.category]?.objectValue ?? [:]
+                group[u.reason] = .int((group[u.reason]?.int64Value ?? 0) + Int64(u.count))
+                day[u.category] = .object(group)
+            }
+            byDay[u.day] = day
+        }
+        let list = byDay.keys.sorted(by: >).map { JSONValue.object(byDay[$0]!) }
+        return envelope("Segment inbound usage by day.", .array(list))
+    }
+
+    /// Server-Sent Events: each stored event as it commits, filtered by name prefix and source.
+    func stream(_ r: Request, _ c: VaneRequestContext) async throws -> Response {
+        let prefix = r.query("eventName") ?? ""
+        let source = r.query("source").flatMap { $0.isEmpty ? nil : $0 }
+        let project = c.project
+        let events = broadcaster.subscribe()
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: ": connected\n\n"))
+            for await item in events {
+                switch item {
+                case .heartbeat:
+                    try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                case .events(let batch):
+                    var out: [UInt8] = []
+                    for e in batch where e.project == project && e.eventName.hasPrefix(prefix) && (source == nil || e.source == source) {
+                        out += Array("id: \(e.id ?? 0)\nevent: event\ndata: ".utf8)
+                        eventJSON(e, includeRaw: true).write(into: &out)
+                        out += Array("\n\n".utf8)
+                    }
+                    if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
+                }
+            }
+            try await writer.finish(nil)
+        })
+    }
+}
