@@ -24,8 +24,13 @@ public struct VaneServices: Sendable {
     let writer: GroupCommitWriter
     let resolver: KeyResolver
     let broadcaster: EventBroadcaster
+    let exporter: SegmentExporter
 
-    public init(store: any VaneStore, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    public init(
+        store: any VaneStore, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        logger: Logger = Logger(label: "vane"), exportIdleSleep: Duration = .milliseconds(200)
+    ) {
+        self.exporter = SegmentExporter(store: store, logger: logger, idleSleep: exportIdleSleep)
         self.store = store
         self.metrics = metrics
         self.cache = ConfigCache(store: store)
@@ -81,6 +86,8 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
     SegmentConsoleController(
         inbound: inbound, store: services.store, resolver: services.resolver, body: body, broadcaster: services.broadcaster
     ).register(on: router)
+    SegmentOutboundController(store: services.store, exporter: services.exporter, resolver: services.resolver, body: body)
+        .register(on: router)
     return router
 }
 
@@ -88,6 +95,7 @@ public func buildApplication(_ services: VaneServices, config: AppConfig, logger
     Application(
         router: buildRouter(services, config: config),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "vane"),
+        services: [services.exporter],
         logger: logger)
 }
 

@@ -282,3 +282,32 @@ public struct PresetKeys: Sendable {
         self.segmentWriteKey = segmentWriteKey
     }
 }
+
+/// Where the Segment exporter is in the event and audit logs, and how it has fared.
+public struct OutboundState: Sendable, Hashable {
+    public var eventCursor: Int64 = 0
+    public var auditCursor: Int64 = 0
+    public var delivered: Int = 0
+    public var requests: Int = 0
+    public var lastSuccess: Int64?
+    public var lastError: String?
+    public var lastErrorTime: Int64?
+    public init() {}
+}
+
+/// A message Segment refused for good (or that could never be sent), kept with the reason.
+public struct DeadLetter: Sendable, Hashable {
+    public var id: Int64?
+    public var message: JSONValue
+    public var reason: String
+    public var createdAt: Int64
+    public var retryRequested: Bool
+
+    public init(id: Int64? = nil, message: JSONValue, reason: String, createdAt: Int64, retryRequested: Bool = false) {
+        self.id = id
+        self.message = message
+        self.reason = reason
+        self.createdAt = createdAt
+        self.retryRequested = retryRequested
+    }
+}

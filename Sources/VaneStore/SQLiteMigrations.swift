@@ -83,6 +83,18 @@ enum SQLiteMigrations {
                     PRIMARY KEY (project_id, list, unit_id));
                 """)
         }
+        m.registerMigration("006_segment_outbound") { db in
+            try db.execute(sql: """
+                CREATE TABLE outbound_state (
+                    project_id TEXT PRIMARY KEY, event_cursor INTEGER NOT NULL, audit_cursor INTEGER NOT NULL,
+                    delivered INTEGER NOT NULL, requests INTEGER NOT NULL, last_success INTEGER, last_error TEXT,
+                    last_error_time INTEGER);
+                CREATE TABLE dead_letters (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, project_id TEXT NOT NULL, message TEXT NOT NULL,
+                    reason TEXT NOT NULL, created_at INTEGER NOT NULL, retry_requested INTEGER NOT NULL DEFAULT 0);
+                CREATE INDEX dead_letters_by_project ON dead_letters (project_id, retry_requested, id);
+                """)
+        }
         return m
     }
 }

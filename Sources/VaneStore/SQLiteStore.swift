@@ -464,6 +464,114 @@ public final class SQLiteStore: VaneStore {
         }
     }
 
+    // MARK: - Segment export
+
+    public func events(project: String, afterID: Int64, limit: Int) async throws -> [EventRecord] {
+        try await db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM events WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?",
+                             arguments: [project, afterID, limit]).map(Self.eventRecord)
+        }
+    }
+
+    public func auditEntries(project: String, afterID: Int64, limit: Int) async throws -> [AuditEntry] {
+        try await db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_log WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?",
+                             arguments: [project, afterID, limit]).map(Self.auditEntry)
+        }
+    }
+
+    public func lastIDs(project: String) async throws -> (event: Int64, audit: Int64) {
+        try await db.read { db in
+            (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events WHERE project_id = ?", arguments: [project]) ?? 0,
+             try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM audit_log WHERE project_id = ?", arguments: [project]) ?? 0)
+        }
+    }
+
+    public func countEvents(project: String, afterID: Int64) async throws -> Int {
+        try await db.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE project_id = ? AND id > ?", arguments: [project, afterID]) ?? 0
+        }
+    }
+
+    public func outboundState(project: String) async throws -> OutboundState {
+        try await db.read { db in
+            var s = OutboundState()
+            if let row = try Row.fetchOne(db, sql: "SELECT * FROM outbound_state WHERE project_id = ?", arguments: [project]) {
+                s.eventCursor = row["event_cursor"]
+                s.auditCursor = row["audit_cursor"]
+                s.delivered = row["delivered"]
+                s.requests = row["requests"]
+                s.lastSuccess = row["last_success"]
+                s.lastError = row["last_error"]
+                s.lastErrorTime = row["last_error_time"]
+            }
+            return s
+        }
+    }
+
+    public func saveOutbound(project: String, state: OutboundState, newDeadLetters: [DeadLetter], resolvedDeadLetters: [Int64]) async throws {
+        try await db.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO outbound_state (project_id, event_cursor, audit_cursor, delivered, requests, last_success, last_error, last_error_time)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (project_id) DO UPDATE SET event_cursor = excluded.event_cursor, audit_cursor = excluded.audit_cursor,
+                        delivered = excluded.delivered, requests = excluded.requests, last_success = excluded.last_success,
+                        last_error = excluded.last_error, last_error_time = excluded.last_error_time
+                    """,
+                arguments: [project, state.eventCursor, state.auditCursor, state.delivered, state.requests, state.lastSuccess,
+                            state.lastError, state.lastErrorTime])
+            for d in newDeadLetters {
+                try db.execute(
+                    sql: "INSERT INTO dead_letters (project_id, message, reason, created_at, retry_requested) VALUES (?, ?, ?, ?, 0)",
+                    arguments: [project, d.message.serialized(), d.reason, d.createdAt])
+            }
+            for id in resolvedDeadLetters {
+                try db.execute(sql: "DELETE FROM dead_letters WHERE project_id = ? AND id = ?", arguments: [project, id])
+            }
+        }
+    }
+
+    public func deadLetters(project: String, retryRequestedOnly: Bool, limit: Int) async throws -> [DeadLetter] {
+        try await db.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM dead_letters WHERE project_id = ?" + (retryRequestedOnly ? " AND retry_requested = 1" : "")
+                    + " ORDER BY id LIMIT ?",
+                arguments: [project, limit]
+            ).map {
+                DeadLetter(id: $0["id"], message: (try? JSONValue.parse($0["message"] as String)) ?? .null, reason: $0["reason"],
+                           createdAt: $0["created_at"], retryRequested: $0["retry_requested"])
+            }
+        }
+    }
+
+    public func deadLetterCounts(project: String) async throws -> [String: Int] {
+        try await db.read { db in
+            var out: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT reason, COUNT(*) AS n FROM dead_letters WHERE project_id = ? GROUP BY reason",
+                                        arguments: [project]) {
+                out[row["reason"]] = row["n"]
+            }
+            return out
+        }
+    }
+
+    public func requestDeadLetterRetry(project: String, ids: [Int64]?) async throws -> Int {
+        try await db.write { db in
+            if let ids {
+                var n = 0
+                for id in ids {
+                    try db.execute(sql: "UPDATE dead_letters SET retry_requested = 1 WHERE project_id = ? AND id = ?", arguments: [project, id])
+                    n += db.changesCount
+                }
+                return n
+            }
+            try db.execute(sql: "UPDATE dead_letters SET retry_requested = 1 WHERE project_id = ?", arguments: [project])
+            return db.changesCount
+        }
+    }
+
     // MARK: - Audit log
 
     static func appendAudit(_ db: Database, project: String, _ a: AuditEntry) throws {
@@ -486,17 +594,19 @@ public final class SQLiteStore: VaneStore {
             if let b = query.beforeID { sql += " AND id < ?"; args += [b] }
             sql += " ORDER BY id DESC LIMIT ?"
             args += [max(1, min(query.limit, 1000))]
-            return try Row.fetchAll(db, sql: sql, arguments: args).map { row in
-                var e = AuditEntry(
-                    time: row["at"], actor: row["actor"], action: row["action"], kind: row["kind"], name: row["name"],
-                    environment: row["environment"],
-                    before: (row["before_json"] as String?).flatMap { try? JSONValue.parse($0) },
-                    after: (row["after_json"] as String?).flatMap { try? JSONValue.parse($0) },
-                    description: row["description"])
-                e.id = row["id"]
-                return e
-            }
+            return try Row.fetchAll(db, sql: sql, arguments: args).map(Self.auditEntry)
         }
+    }
+
+    static func auditEntry(_ row: Row) -> AuditEntry {
+        var e = AuditEntry(
+            time: row["at"], actor: row["actor"], action: row["action"], kind: row["kind"], name: row["name"],
+            environment: row["environment"],
+            before: (row["before_json"] as String?).flatMap { try? JSONValue.parse($0) },
+            after: (row["after_json"] as String?).flatMap { try? JSONValue.parse($0) },
+            description: row["description"])
+        e.id = row["id"]
+        return e
     }
 
     // MARK: - Events

@@ -58,6 +58,20 @@ public protocol VaneStore: Sendable {
     func addUsage(project: String, _ counts: [UsageCount]) async throws
     func usage(project: String, source: String, sinceDay: String) async throws -> [UsageCount]
 
+    // Segment export: the event table and the audit log are the durable queue; the exporter
+    // keeps cursors into them and advances them only once Segment has taken a batch.
+    func events(project: String, afterID: Int64, limit: Int) async throws -> [EventRecord]
+    func auditEntries(project: String, afterID: Int64, limit: Int) async throws -> [AuditEntry]
+    func lastIDs(project: String) async throws -> (event: Int64, audit: Int64)
+    func countEvents(project: String, afterID: Int64) async throws -> Int
+    func outboundState(project: String) async throws -> OutboundState
+    /// Saves progress and any new dead letters in one transaction.
+    func saveOutbound(project: String, state: OutboundState, newDeadLetters: [DeadLetter], resolvedDeadLetters: [Int64]) async throws
+    func deadLetters(project: String, retryRequestedOnly: Bool, limit: Int) async throws -> [DeadLetter]
+    func deadLetterCounts(project: String) async throws -> [String: Int]
+    /// Marks dead letters (all when `ids` is nil) to be sent again; returns how many.
+    func requestDeadLetterRetry(project: String, ids: [Int64]?) async throws -> Int
+
     // Audit log
     func auditLog(project: String, query: AuditQuery) async throws -> [AuditEntry]
 

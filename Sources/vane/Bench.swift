@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import VaneCore
+import VaneSegment
 import VaneServer
 import VaneStore
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks you can rerun. Build with -c release for meaningful figures.",
-        subcommands: [BenchEval.self, BenchSeed.self])
+        subcommands: [BenchEval.self, BenchSeed.self, BenchRawInsert.self])
 }
 
 /// Evaluations per second of a realistic rule set against SHA-256 hashes per second of comparable
@@ -126,5 +127,58 @@ struct BenchSeed: AsyncParsableCommand {
             now: Int64(Date().timeIntervalSince1970 * 1000))
         let result = try await VaneServices(store: store).importStatsig(document: document)
         print("seeded \(result.imported.values.map(\.count).reduce(0, +)) specs into \(data.dataDir)")
+    }
+}
+
+/// Inserts Segment events straight into a SQLite store in one process, 100 a transaction:
+/// the baseline that HTTP ingest through `/v1/batch` is compared with (scripts/bench-segment-ingest).
+struct BenchRawInsert: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "raw-insert")
+
+    @Option(help: "Events to insert.") var events: Int = 200_000
+    @Option(help: "Events per transaction.") var batch: Int = 100
+
+    func run() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vane-raw-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(directory: dir)
+        _ = try await store.bootstrap(preset: PresetKeys(), now: 0)
+        let settings = InboundSettings()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let clock = ContinuousClock()
+        var n = 0
+        let elapsed = try await clock.measure {
+            while n < events {
+                var records: [EventRecord] = []
+                for i in n..<min(n + batch, events) {
+                    let raw = BenchSegment.message(i)
+                    let m = try SegmentMessage(json: raw)
+                    let e = SegmentMapper.map(m, settings: settings, receivedAt: now, fromSegment: false)!
+                    var r = EventRecord(
+                        project: "default", eventName: e.eventName, user: e.user.toJSON(), userID: e.user.userID, stableID: nil,
+                        customIDs: e.user.customIDs, environment: "production", value: e.value, metadata: .object(e.metadata),
+                        secondaryExposures: nil, time: e.time, receivedAt: now, source: "segment", sdkType: "segment")
+                    r.raw = raw
+                    r.dedupe = DedupeKey(scope: "segment", messageID: e.messageId!, notBefore: now - 7 * 86_400_000)
+                    records.append(r)
+                }
+                try await store.insertEvents(records)
+                n += records.count
+            }
+        }
+        print(String(format: "raw SQLite insert events/s: %.0f", Double(events) / elapsed.seconds))
+    }
+}
+
+enum BenchSegment {
+    /// A realistic track call, the same shape wrk posts in scripts/bench-segment-ingest.
+    static func message(_ i: Int) -> JSONValue {
+        [
+            "type": "track", "event": "Order Completed", "userId": .string("user-\(i % 10_000)"),
+            "anonymousId": .string("anon-\(i % 20_000)"), "messageId": .string("raw-\(i)"),
+            "timestamp": "2026-11-23T10:00:00.000Z",
+            "properties": ["revenue": 19.99, "currency": "USD", "sku": "SKU-123", "plan": "pro"],
+            "context": ["library": ["name": "analytics-python", "version": "2.4.0"], "ip": "203.0.113.7"],
+        ]
     }
 }

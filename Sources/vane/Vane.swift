@@ -48,7 +48,7 @@ struct Serve: AsyncParsableCommand {
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let services = VaneServices(store: store, metrics: registry)
+        let services = VaneServices(store: store, metrics: registry, logger: logger)
         var config = AppConfig()
         config.host = host
         config.port = port

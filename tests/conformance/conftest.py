@@ -32,6 +32,8 @@ sys.path.insert(0, str(HERE))
 SERVER_SECRET = "secret-conformance-test"
 CLIENT_KEY = "client-conformance-test"
 CONSOLE_KEY = "console-conformance-test"
+# Preset Segment inbound write key (Tracking-API endpoints /v1/batch, /v1/track, ...).
+SEGMENT_WRITE_KEY = "wk_conformance_write_key"
 
 STARTUP_TIMEOUT_S = 30.0
 
@@ -59,6 +61,7 @@ class Vane:
         self.server_secret = SERVER_SECRET
         self.client_key = CLIENT_KEY
         self.console_key = CONSOLE_KEY
+        self.segment_write_key = SEGMENT_WRITE_KEY
         self.session = requests.Session()
 
     # ------------------------------------------------------------ diagnostics
@@ -179,6 +182,7 @@ def vane(tmp_path_factory):
         "VANE_SERVER_SECRET": SERVER_SECRET,
         "VANE_CLIENT_KEY": CLIENT_KEY,
         "VANE_CONSOLE_KEY": CONSOLE_KEY,
+        "VANE_SEGMENT_WRITE_KEY": SEGMENT_WRITE_KEY,
         "TZ": "UTC",
     })
     cmd = [str(binary), "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]

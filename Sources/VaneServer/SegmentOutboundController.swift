@@ -1,0 +1,108 @@
+import Hummingbird
+import VaneCore
+import VaneSegment
+import VaneStore
+
+/// Console API for the Segment integration's outbound side: settings, delivery status, dead letters.
+struct SegmentOutboundController: Sendable {
+    let store: any VaneStore
+    let exporter: SegmentExporter
+    let resolver: KeyResolver
+    let body: BodyReader
+
+    func register(on router: Router<VaneRequestContext>) {
+        let api = router.group("console/v1/integrations/segment/outbound")
+            .add(middleware: KeyAuthMiddleware(resolver: resolver, requirement: .console))
+        api.get("") { _, c in envelope("Segment outbound settings.", try await self.settingsJSON(c.project)) }
+        api.put("") { r, c in try await self.putSettings(r, c) }
+        api.get("status") { _, c in try await self.status(c) }
+        api.get("dead_letters") { r, c in
+            let limit = Int(r.query("limit") ?? "") ?? 100
+            let letters = try await store.deadLetters(project: c.project, retryRequestedOnly: false, limit: max(1, min(limit, 1000)))
+            return envelope("Dead letters.", .array(letters.map {
+                ["id": .int($0.id ?? 0), "reason": .string($0.reason), "createdTime": .int($0.createdAt),
+                 "retryRequested": .bool($0.retryRequested), "message": $0.message]
+            }))
+        }
+        api.post("dead_letters/retry") { r, c in
+            let b = try await body.object(r, allowEmpty: true)
+            var ids: [Int64]? = nil
+            if let v = b["ids"] {
+                guard let list = v.arrayValue, list.allSatisfy({ $0.int64Value != nil }) else {
+                    throw APIError.badRequest("ids must be a list of dead-letter ids")
+                }
+                ids = list.compactMap(\.int64Value)
+            }
+            let n = try await store.requestDeadLetterRetry(project: c.project, ids: ids)
+            exporter.wake(c.project)
+            return envelope("\(n) dead letters will be sent again.", ["retrying": .int(Int64(n))])
+        }
+    }
+
+    private func settingsJSON(_ project: String) async throws -> JSONValue {
+        let s = try await SegmentExporter.settings(store, project)
+        guard case .object(var o) = encodeToJSON(s) else { return .null }
+        // The write key is never returned in full.
+        o["writeKey"] = s.writeKey.map { key in .string(key.count > 6 ? String(key.prefix(4)) + "…" + String(key.suffix(2)) : "…") } ?? .null
+        o["writeKeySet"] = .bool(!(s.writeKey ?? "").isEmpty)
+        return .object(o)
+    }
+
+    private func putSettings(_ r: Request, _ c: VaneRequestContext) async throws -> Response {
+        let patch = try await body.object(r)
+        let current = try await SegmentExporter.settings(store, c.project)
+        guard case .object(var merged) = encodeToJSON(current) else { throw APIError.badRequest("cannot update settings") }
+        for (k, v) in patch where k != "writeKeySet" { merged[k] = v }
+        let updated = try decodeValue(OutboundSettings.self, .object(merged))
+        try updated.validate()
+        let environments = try await store.environments(project: c.project)
+        for env in updated.environments where !environments.contains(env) {
+            throw APIError.badRequest("environments: unknown environment '\(env)'")
+        }
+        let idTypes = ["stableID", "userID"] + (try await store.customIDTypes(project: c.project))
+        guard idTypes.contains(updated.anonymousIdFrom) else {
+            throw APIError.badRequest("anonymousIdFrom must be stableID or a custom ID type (known: \(idTypes.joined(separator: ", ")))")
+        }
+        // Turning export on starts from now: history is not replayed into Segment.
+        if updated.enabled && !current.enabled {
+            var state = try await store.outboundState(project: c.project)
+            if state.eventCursor == 0 && state.auditCursor == 0 {
+                let last = try await store.lastIDs(project: c.project)
+                state.eventCursor = last.event
+                state.auditCursor = last.audit
+                try await store.saveOutbound(project: c.project, state: state, newDeadLetters: [], resolvedDeadLetters: [])
+            }
+        }
+        func masked(_ s: OutboundSettings) -> JSONValue {
+            guard case .object(var o) = encodeToJSON(s) else { return .null }
+            o["writeKey"] = s.writeKey == nil ? .null : "(set)"
+            return .object(o)
+        }
+        try await store.putSetting(
+            project: c.project, name: SegmentExporter.settingName, value: encodeToJSON(updated),
+            audit: AuditEntry(time: Clock.nowMs(), actor: actor(c), action: "updated", kind: "integration", name: "segment_outbound",
+                              before: masked(current), after: masked(updated), description: "Segment outbound settings updated"))
+        exporter.wake(c.project)
+        return envelope("Segment outbound settings updated.", try await settingsJSON(c.project))
+    }
+
+    private func status(_ c: VaneRequestContext) async throws -> Response {
+        let state = try await store.outboundState(project: c.project)
+        let progress = exporter.progress(c.project)
+        let dead = try await store.deadLetterCounts(project: c.project)
+        let settings = try await SegmentExporter.settings(store, c.project)
+        return envelope("Segment outbound delivery status.", [
+            "enabled": .bool(settings.enabled),
+            "queued": .int(Int64(settings.enabled ? try await store.countEvents(project: c.project, afterID: state.eventCursor) : 0)),
+            "inFlight": .int(Int64(progress.inFlight)),
+            "delivered": .int(Int64(state.delivered)),
+            "requests": .int(Int64(state.requests)),
+            "deadLettered": .int(Int64(dead.values.reduce(0, +))),
+            "deadLetterReasons": .object(dead.mapValues { .int(Int64($0)) }),
+            "lastSuccess": state.lastSuccess.map { .int($0) } ?? .null,
+            "lastError": state.lastError.map { .string($0) } ?? .null,
+            "lastErrorTime": state.lastErrorTime.map { .int($0) } ?? .null,
+            "nextAttempt": progress.nextAttemptAt > Clock.nowMs() ? .int(progress.nextAttemptAt) : .null,
+        ])
+    }
+}
