@@ -22,7 +22,7 @@ enum Operators {
         case .none: return !inTargets(value, c, casefold: true)
         case .any_case_sensitive: return inTargets(value, c, casefold: false)
         case .none_case_sensitive: return !inTargets(value, c, casefold: false)
-        case .str_starts_with_any: return matchAny(value, c) { $0.starts(with: $1) }
+        case .str_starts_with_any: return matchAny(value, c) { $0.count >= $1.count && $0.prefix($1.count).elementsEqual($1) }
         case .str_ends_with_any: return matchAny(value, c) { $0.count >= $1.count && $0.suffix($1.count).elementsEqual($1) }
         case .str_contains_any: return matchAny(value, c) { contains($0, $1) }
         case .str_contains_none: return !matchAny(value, c) { contains($0, $1) }

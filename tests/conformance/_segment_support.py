@@ -17,6 +17,7 @@ import json
 import queue
 import threading
 import time
+import urllib.parse
 import uuid
 
 import requests
@@ -220,16 +221,40 @@ def usage_delta(before, after):
 
 # ---------------------------------------------------------------- events
 
+def explorer(v, **params):
+    """All explorer events matching the filters (following nextCursor). The query string is encoded
+    with %20 for spaces (encodeURIComponent style), see test_explorer_query_plus_is_space."""
+    params = {k: v_ for k, v_ in params.items() if v_ is not None}
+    params.setdefault("limit", 1000)
+    out = []
+    for _ in range(1000):
+        qs = urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+        r = v.session.get(v.base + "/console/v1/events?" + qs, headers={"STATSIG-API-KEY": v.console_key},
+                          timeout=60)
+        assert r.status_code == 200, "GET /console/v1/events?%s -> %d: %s" % (qs, r.status_code, r.text[:500])
+        body = r.json()
+        data = body.get("data")
+        assert isinstance(data, list), body
+        out.extend(data)
+        if not body.get("nextCursor") or not data:
+            break
+        params = dict(params, cursor=body["nextCursor"])
+    return out
+
+
 def seg_events(v, event, **params):
     """Explorer events named `segment::<event>` (event may already carry a prefix)."""
     name = event if event.startswith("segment::") else "segment::" + event
-    return v.events(eventName=name, source="segment", **params)
+    return explorer(v, eventName=name, source="segment", **params)
 
 
 def wait_seg_events(v, event, n, timeout=10.0, **params):
-    name = event if event.startswith("segment::") else "segment::" + event
-    return v.wait_for_events(lambda evs: len(evs) >= n, timeout=timeout, eventName=name, source="segment",
-                             **params)
+    deadline = time.time() + timeout
+    while True:
+        evs = seg_events(v, event, **params)
+        if len(evs) >= n or time.time() > deadline:
+            return evs
+        time.sleep(0.2)
 
 
 # ---------------------------------------------------------------- audiences
