@@ -13,14 +13,15 @@ import datetime
 import gzip as _gzip
 import hashlib
 import hmac
+import http.client
 import json
 import queue
+import socket
 import threading
 import time
 import urllib.parse
 import uuid
 
-import requests
 
 DEST_PATH = "/v1/webhooks/segment"
 DEST_ALIAS_PATH = "/v1/webhooks/segment_webhook"
@@ -343,7 +344,10 @@ class SSEReader:
         self.comments = []
         self.connected = threading.Event()
         self.error = None
-        self._resp = None
+        self._conn = None
+        self._closing = False
+        self.status = None
+        self.content_type = ""
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self):
@@ -355,29 +359,38 @@ class SSEReader:
         self.close()
 
     def close(self):
-        r = self._resp
-        if r is not None:
+        self._closing = True
+        conn = self._conn
+        if conn is not None:
             try:
-                r.close()
-            except Exception:
+                if conn.sock is not None:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
                 pass
+            conn.close()
         self._thread.join(5)
 
     def _run(self):
         try:
-            r = requests.get(self.v.base + "/console/v1/events/stream", params=self.params,
-                             headers={"STATSIG-API-KEY": self.v.console_key, "Accept": "text/event-stream"},
-                             stream=True, timeout=(5, 60))
-            self._resp = r
-            self.status = r.status_code
-            self.content_type = r.headers.get("Content-Type", "")
-            if r.status_code != 200:
-                self.error = "HTTP %d: %s" % (r.status_code, r.text[:300])
+            u = urllib.parse.urlparse(self.v.base)
+            qs = urllib.parse.urlencode(self.params, quote_via=urllib.parse.quote)
+            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+            self._conn = conn
+            conn.request("GET", "/console/v1/events/stream?" + qs,
+                         headers={"STATSIG-API-KEY": self.v.console_key, "Accept": "text/event-stream"})
+            r = conn.getresponse()
+            self.status = r.status
+            self.content_type = r.getheader("Content-Type", "")
+            if r.status != 200:
+                self.error = "HTTP %d: %s" % (r.status, r.read()[:300])
                 self.connected.set()
                 return
             fields = {}
-            for line in r.iter_lines(decode_unicode=False):
-                line = line.decode("utf-8")
+            while True:
+                line = r.readline()
+                if not line:
+                    break
+                line = line.decode("utf-8").rstrip("\r\n")
                 if line.startswith(":"):
                     self.comments.append(line)
                     self.connected.set()
@@ -391,7 +404,7 @@ class SSEReader:
                 val = val[1:] if val.startswith(" ") else val
                 fields[k] = fields[k] + "\n" + val if k in fields and k == "data" else val
         except Exception as e:  # closed by close(), or a real failure
-            if self.error is None:
+            if self.error is None and not self._closing:
                 self.error = repr(e)
         finally:
             self.connected.set()
