@@ -46,7 +46,7 @@ struct Serve: AsyncParsableCommand {
             print("Its keys are shown only this once; keep them somewhere safe:")
             for k in issued { print("  \(k.key.kind.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(k.secret)") }
             // stdout is block-buffered when redirected to a file; the keys must reach it now.
-            fflush(stdout)
+            fflush(nil)
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
