@@ -23,28 +23,51 @@ public struct ClientInitializeFormatter: Sendable {
     }
 
     public func response(for user: StatsigUser, sdkType: String = "vane", sdkVersion: String = "1.0") -> JSONValue {
+        (try? JSONValue.parse(responseBytes(for: user, sdkType: sdkType, sdkVersion: sdkVersion))) ?? .null
+    }
+
+    /// The response serialised directly, without building a tree first: `/v1/initialize` is hot.
+    public func responseBytes(for user: StatsigUser, sdkType: String = "vane", sdkVersion: String = "1.0") -> [UInt8] {
         let rules = evaluator.rules
-        var gates: [String: JSONValue] = [:]
-        var configs: [String: JSONValue] = [:]
-        var layers: [String: JSONValue] = [:]
-        for spec in rules.gates.values.map(\.spec) {
-            if let (k, v) = entry(spec, user) { gates[k] = v }
+        var out: [UInt8] = []
+        out.reserveCapacity(16 * 1024)
+        func section(_ name: StaticString, _ table: [String: CompiledSpec], first: Bool) {
+            out.append(contentsOf: first ? Array("{\"".utf8) : Array(",\"".utf8))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: Array("\":{".utf8))
+            var firstEntry = true
+            for compiled in table.values {
+                guard let (key, fields) = entry(compiled.spec, user) else { continue }
+                if !firstEntry { out.append(UInt8(ascii: ",")) }
+                firstEntry = false
+                JSONValue.writeString(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                out.append(UInt8(ascii: "{"))
+                for (i, (k, v)) in fields.enumerated() {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    JSONValue.writeString(k, into: &out)
+                    out.append(UInt8(ascii: ":"))
+                    v.write(into: &out)
+                }
+                out.append(UInt8(ascii: "}"))
+            }
+            out.append(UInt8(ascii: "}"))
         }
-        for spec in rules.configs.values.map(\.spec) {
-            if let (k, v) = entry(spec, user) { configs[k] = v }
-        }
-        for spec in rules.layers.values.map(\.spec) {
-            if let (k, v) = entry(spec, user) { layers[k] = v }
-        }
+        section("feature_gates", rules.gates, first: true)
+        section("dynamic_configs", rules.configs, first: false)
+        section("layer_configs", rules.layers, first: false)
         var evaluatedKeys: [String: JSONValue] = [:]
         if let id = user.userID { evaluatedKeys["userID"] = .string(id) }
         if !user.customIDs.isEmpty { evaluatedKeys["customIDs"] = .object(user.customIDs.mapValues { .string($0) }) }
-        return [
-            "feature_gates": .object(gates), "dynamic_configs": .object(configs), "layer_configs": .object(layers),
+        let rest: JSONValue = [
             "sdkParams": [:], "has_updates": true, "generator": "vane", "evaluated_keys": .object(evaluatedKeys),
             "time": .int(rules.time), "user": user.toJSON(), "hash_used": .string(hashing.rawValue),
             "sdkInfo": ["sdkType": .string(sdkType), "sdkVersion": .string(sdkVersion)],
         ]
+        var tail = rest.serializedBytes()
+        tail[0] = UInt8(ascii: ",")  // splice the remaining fields into the open object
+        out.append(contentsOf: tail)
+        return out
     }
 
     private func exposures(_ list: [SecondaryExposure]) -> JSONValue {
@@ -53,23 +76,23 @@ public struct ClientInitializeFormatter: Sendable {
         })
     }
 
-    private func entry(_ spec: Spec, _ user: StatsigUser) -> (String, JSONValue)? {
+    private func entry(_ spec: Spec, _ user: StatsigUser) -> (String, [(String, JSONValue)])? {
         let name = hashing.hash(spec.name)
         if spec.type == "feature_gate" {
             if spec.entity == "segment" || spec.entity == "holdout" { return nil }
             let r = evaluator.checkGate(user, spec.name)
             return (name, [
-                "name": .string(name), "rule_id": .string(r.ruleID), "secondary_exposures": exposures(r.secondaryExposures),
-                "value": .bool(r.value), "id_type": .string(spec.idType),
+                ("name", .string(name)), ("rule_id", .string(r.ruleID)), ("secondary_exposures", exposures(r.secondaryExposures)),
+                ("value", .bool(r.value)), ("id_type", .string(spec.idType)),
             ])
         }
         guard spec.type == "dynamic_config" else { return nil }
         let r = spec.entity == "layer" ? evaluator.getLayer(user, spec.name) : evaluator.getConfig(user, spec.name)
-        var o: [String: JSONValue] = [
-            "name": .string(name), "rule_id": .string(r.ruleID), "secondary_exposures": exposures(r.secondaryExposures),
-            "value": r.jsonValue, "group": .string(r.ruleID), "passed": .bool(r.value),
-            "is_device_based": .bool(spec.idType.lowercased() == "stableid"),
-        ]
+        var o = OrderedFields([
+            ("name", .string(name)), ("rule_id", .string(r.ruleID)), ("secondary_exposures", exposures(r.secondaryExposures)),
+            ("value", r.jsonValue), ("group", .string(r.ruleID)), ("passed", .bool(r.value)),
+            ("is_device_based", .bool(spec.idType.lowercased() == "stableid")),
+        ])
         if spec.entity != "layer" { o["id_type"] = .string(spec.idType) }
         switch spec.entity {
         case "experiment":
@@ -105,6 +128,22 @@ public struct ClientInitializeFormatter: Sendable {
         default:
             break
         }
-        return (name, .object(o))
+        return (name, o.fields)
+    }
+}
+
+/// A few fields in insertion order, set like a dictionary.
+struct OrderedFields {
+    var fields: [(String, JSONValue)]
+    init(_ fields: [(String, JSONValue)]) { self.fields = fields }
+    subscript(key: String) -> JSONValue? {
+        get { fields.first { $0.0 == key }?.1 }
+        set {
+            if let i = fields.firstIndex(where: { $0.0 == key }) {
+                if let newValue { fields[i].1 = newValue } else { fields.remove(at: i) }
+            } else if let newValue {
+                fields.append((key, newValue))
+            }
+        }
     }
 }

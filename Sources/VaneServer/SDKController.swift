@@ -234,8 +234,8 @@ struct SDKController: Sendable {
         let sdkType = b["statsigMetadata"]?["sdkType"]?.stringValue ?? request.query("st") ?? "unknown"
         let sdkVersion = b["statsigMetadata"]?["sdkVersion"]?.stringValue ?? request.query("sv") ?? ""
         let response = ClientInitializeFormatter(evaluator: compiled.evaluator, hashing: hashing)
-            .response(for: user, sdkType: sdkType, sdkVersion: sdkVersion)
-        return jsonResponse(response)
+            .responseBytes(for: user, sdkType: sdkType, sdkVersion: sdkVersion)
+        return jsonResponse(bytes: response)
     }
 
     /// Browsers send `se=1` bodies: base64 of the JSON, with the characters reversed.

@@ -5,17 +5,23 @@ per batch and `timestamp`s with `+00:00`. Some tests put a small recording proxy
 library and Vane to see each upload and to simulate a lost response (Vane stored the batch, the client
 saw a 503) so that the library retries.
 """
+import contextlib
 import datetime
 import gzip
 import http.client
 import json
+import os
+import signal
+import subprocess
 import threading
 import time
+import types
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from _segment_support import (SSEReader, check_gate, explorer, list_entries, now_ms, personas, seg_events, setup_audience,
                               uniq, usage, usage_delta, wait_gate)
@@ -354,3 +360,63 @@ def test_live_stream_while_sending(vane):
         assert data["raw"]["type"] == "track" and data["user"]["userID"].startswith("live-"), data
         seen[data["raw"]["messageId"]] = data["metadata"]["i"]
     assert seen == {m: i for i, m in enumerate(mids)}
+
+
+
+@contextlib.contextmanager
+def own_server(tmp_path):
+    """A second, private `vane serve` (for tests that stop the server)."""
+    from conftest import CONSOLE_KEY, SERVER_SECRET, _binary_path, _free_port
+    port = _free_port()
+    env = dict(os.environ, VANE_SERVER_SECRET=SERVER_SECRET, VANE_CONSOLE_KEY=CONSOLE_KEY,
+               VANE_CLIENT_KEY="client-shutdown-test", TZ="UTC")
+    log = open(tmp_path / "server.log", "wb")
+    proc = subprocess.Popen([str(_binary_path()), "serve", "--data-dir", str(tmp_path), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(tmp_path))
+    try:
+        handle = types.SimpleNamespace(proc=proc, base="http://127.0.0.1:%d" % port, console_key=CONSOLE_KEY)
+        deadline = time.time() + 30
+        while True:
+            try:
+                if requests.get(handle.base + "/health", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.time() < deadline and proc.poll() is None, "the private vane did not start"
+            time.sleep(0.1)
+        yield handle
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+
+
+def _sigterm_exits_within(proc, seconds):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+def test_open_live_stream_does_not_block_shutdown(tmp_path):
+    """A console user watching the live stream must not keep `vane serve` from stopping on SIGTERM
+    (docker stop, systemd stop)."""
+    with own_server(tmp_path) as srv:
+        sse = SSEReader(srv, source="segment").__enter__()
+        try:
+            exited = _sigterm_exits_within(srv.proc, 10)
+        finally:
+            sse.close()
+        assert exited, "vane did not exit within 10 s of SIGTERM while a live-stream (SSE) client was connected"
+
+
+def test_closed_live_stream_does_not_block_shutdown(tmp_path):
+    with own_server(tmp_path) as srv:
+        with SSEReader(srv, source="segment"):
+            pass  # connect, then hang up
+        time.sleep(0.5)
+        assert _sigterm_exits_within(srv.proc, 10), \
+            "vane did not exit within 10 s of SIGTERM after a live-stream (SSE) client had disconnected"
