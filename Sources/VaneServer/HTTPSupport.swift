@@ -202,8 +202,20 @@ extension Request {
         HTTPField.Name(name).flatMap { headers[$0] }
     }
 
+    /// A query parameter, decoded as forms encode them (`+` is a space, then percent-escapes).
     func query(_ name: String) -> String? {
-        uri.queryParameters[Substring(name)].map(String.init)
+        guard let raw = uri.query else { return nil }
+        for pair in raw.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard Self.formDecode(parts[0]) == name else { continue }
+            return parts.count > 1 ? Self.formDecode(parts[1]) : ""
+        }
+        return nil
+    }
+
+    static func formDecode(_ s: Substring) -> String {
+        let spaced = s.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
     }
 }
 

@@ -65,7 +65,7 @@ struct SegmentInbound: Sendable {
             count("invalid", reason)
         }
 
-        var records: [EventRecord] = []
+        var records: [(index: Int, record: EventRecord)] = []
         var audience: [(index: Int, change: AudienceChange)] = []
         let fromSegment = origin == .destination
         let notBefore = now - Int64(settings.dedupeWindowDays) * 86_400_000
@@ -115,7 +115,7 @@ struct SegmentInbound: Sendable {
                 source: "segment", sdkType: "segment")
             record.raw = item
             record.dedupe = DedupeKey(scope: "segment", messageID: mapped.messageId ?? UUID().uuidString, notBefore: notBefore)
-            records.append(record)
+            records.append((i, record))
         }
 
         // Audience changes name ID lists; an unknown list is the sender's error, found before anything is stored.
@@ -138,7 +138,9 @@ struct SegmentInbound: Sendable {
             }
         }
 
-        let stored = try await writer.write(records)
+        // An item skipped (say, for an unknown audience list) is not stored in any form.
+        let skippedIndexes = Set(outcome.skipped.map(\.index))
+        let stored = try await writer.write(records.filter { !skippedIndexes.contains($0.index) }.map(\.record))
         for ok in stored {
             if ok { outcome.stored += 1 } else { outcome.duplicates += 1 }
         }
