@@ -89,7 +89,8 @@ public struct EventFilters: Codable, Sendable, Equatable {
     public func reject(type: SegmentMessageType, eventName: String?) -> String? {
         if denyTypes.contains(type.rawValue) { return "type_denied" }
         if !allowTypes.isEmpty, !allowTypes.contains(type.rawValue) { return "type_not_allowed" }
-        guard let eventName else { return nil }
+        // A nameless page or screen matches no allowed name.
+        guard let eventName else { return allowEvents.isEmpty ? nil : "event_not_allowed" }
         if denyEvents.contains(where: { Self.matches($0, eventName) }) { return "event_denied" }
         if !allowEvents.isEmpty, !allowEvents.contains(where: { Self.matches($0, eventName) }) { return "event_not_allowed" }
         return nil

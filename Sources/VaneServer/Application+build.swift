@@ -95,7 +95,7 @@ public func buildApplication(_ services: VaneServices, config: AppConfig, logger
     Application(
         router: buildRouter(services, config: config),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "vane"),
-        services: [services.exporter],
+        services: [services.exporter, services.broadcaster],
         logger: logger)
 }
 

@@ -1,9 +1,10 @@
+import ServiceLifecycle
 import Synchronization
 import VaneStore
 
 /// Fans committed events out to live-stream subscribers. Slow subscribers lose the oldest
 /// buffered batches rather than slowing ingest down.
-final class EventBroadcaster: Sendable {
+final class EventBroadcaster: Service, Sendable {
     enum Item: Sendable {
         case events([EventRecord])
         case heartbeat
@@ -20,7 +21,7 @@ final class EventBroadcaster: Sendable {
 
     /// A stream of committed events, with a heartbeat every `heartbeatSeconds` so a closed
     /// connection is noticed even when nothing is happening.
-    func subscribe(heartbeatSeconds: Int = 15) -> AsyncStream<Item> {
+    func subscribe(heartbeatSeconds: Int = 10) -> (id: Int, stream: AsyncStream<Item>) {
         let id = nextID.withLock { n in
             n += 1
             return n
@@ -37,8 +38,24 @@ final class EventBroadcaster: Sendable {
             beat.cancel()
             _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
         }
-        return stream
+        return (id, stream)
+    }
+
+    /// Ends one subscriber's stream.
+    func end(_ id: Int) {
+        subscribers.withLock { $0.removeValue(forKey: id) }?.finish()
     }
 
     var subscriberCount: Int { subscribers.withLock { $0.count } }
+
+    /// Ends every live stream when the server shuts down, so open connections do not hold it up.
+    func run() async throws {
+        try? await gracefulShutdown()
+        let all = subscribers.withLock { s in
+            let list = Array(s.values)
+            s.removeAll()
+            return list
+        }
+        for c in all { c.finish() }
+    }
 }

@@ -1,4 +1,5 @@
 import Hummingbird
+import ServiceLifecycle
 import NIOCore
 import VaneCore
 import VaneSegment
@@ -101,25 +102,31 @@ struct SegmentConsoleController: Sendable {
         let prefix = r.query("eventName") ?? ""
         let source = r.query("source").flatMap { $0.isEmpty ? nil : $0 }
         let project = c.project
-        let events = broadcaster.subscribe()
+        let (subscription, events) = broadcaster.subscribe()
+        let broadcaster = self.broadcaster
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             try await writer.write(ByteBuffer(string: ": connected\n\n"))
-            for await item in events {
-                switch item {
-                case .heartbeat:
-                    try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
-                case .events(let batch):
-                    var out: [UInt8] = []
-                    for e in batch where e.project == project && e.eventName.hasPrefix(prefix) && (source == nil || e.source == source) {
-                        out += Array("id: \(e.id ?? 0)\nevent: event\ndata: ".utf8)
-                        eventJSON(e, includeRaw: true).write(into: &out)
-                        out += Array("\n\n".utf8)
+            // A stream never ends by itself; on shutdown it must, or it would hold the server up.
+            try await withGracefulShutdownHandler {
+                for await item in events {
+                    switch item {
+                    case .heartbeat:
+                        try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                    case .events(let batch):
+                        var out: [UInt8] = []
+                        for e in batch where e.project == project && e.eventName.hasPrefix(prefix) && (source == nil || e.source == source) {
+                            out += Array("id: \(e.id ?? 0)\nevent: event\ndata: ".utf8)
+                            eventJSON(e, includeRaw: true).write(into: &out)
+                            out += Array("\n\n".utf8)
+                        }
+                        if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
                     }
-                    if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
                 }
+            } onGracefulShutdown: {
+                broadcaster.end(subscription)
             }
             try await writer.finish(nil)
         })

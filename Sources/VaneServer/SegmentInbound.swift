@@ -165,6 +165,8 @@ struct SegmentInbound: Sendable {
     /// Batch-level context and integrations fill in what an item does not set itself.
     static func merge(_ o: inout [String: JSONValue], key: String, from batch: JSONValue?) {
         guard case .object(let top)? = batch else { return }
+        // An item whose own value is not an object keeps it, so validation can reject the item.
+        if let own = o[key], !own.isNull, own.objectValue == nil { return }
         var merged = top
         for (k, v) in o[key]?.objectValue ?? [:] { merged[k] = v }
         o[key] = .object(merged)

@@ -276,27 +276,27 @@ public enum Normal {
     /// Φ(z).
     public static func cdf(_ z: Double) -> Double { sf(-z) }
 
+    /// c[0]·x^(k−1) + … + c[k−1] (Horner).
+    static func polynomial(_ coefficients: [Double], _ x: Double) -> Double {
+        var result = 0.0
+        for c in coefficients { result = result * x + c }
+        return result
+    }
+
     /// Acklam's rational approximation of Φ⁻¹(p), relative error about 1e-9.
     static func acklam(_ p: Double) -> Double {
-        let a = acklamA, b = acklamB, c = acklamC, d = acklamD
         let pLow = 0.02425
         if p < pLow {
             let q = (-2 * log(p)).squareRoot()
-            let num = ((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]
-            let den = (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1
-            return num / den
+            return polynomial(acklamC, q) / (polynomial(acklamD, q) * q + 1)
         }
         if p <= 1 - pLow {
             let q = p - 0.5
             let r = q * q
-            let num = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
-            let den = ((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1
-            return num / den
+            return polynomial(acklamA, r) * q / (polynomial(acklamB, r) * r + 1)
         }
         let q = (-2 * log1p(-p)).squareRoot()
-        let num = ((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]
-        let den = (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1
-        return -num / den
+        return -polynomial(acklamC, q) / (polynomial(acklamD, q) * q + 1)
     }
 
     /// Φ⁻¹(p), the quantile: Acklam's approximation refined with Halley steps on the exact CDF.
@@ -375,8 +375,10 @@ public enum StudentT {
 
         // Cornish–Fisher start from the normal quantile.
         let z = Normal.inverseSF(q)
-        let z3 = z * z * z
-        var guess = z + (z3 + z) / (4 * dof) + (5 * z3 * z * z + 16 * z3 + 3 * z) / (96 * dof * dof)
+        let z2 = z * z
+        let firstOrder: Double = z * (z2 + 1) / (4 * dof)
+        let secondOrder: Double = z * ((5 * z2 + 16) * z2 + 3) / (96 * dof * dof)
+        var guess = z + firstOrder + secondOrder
         if !(guess > 0) || guess.isInfinite { guess = z }
         let logQ = log(q)
 

@@ -243,7 +243,10 @@ public enum StatsEngine {
         let variance: Double
         if relative {
             point = (b.mean - a.mean) / ua
-            variance = vb / (ua * ua * nb) + va * (ub * ub) / ((ua * ua) * (ua * ua) * na)
+            let ua2 = ua * ua
+            let treatmentTerm: Double = vb / (ua2 * nb)
+            let controlTerm: Double = va * (ub * ub) / (ua2 * ua2 * na)
+            variance = treatmentTerm + controlTerm
         } else {
             point = b.mean - a.mean
             variance = vb / nb + va / na
@@ -253,12 +256,14 @@ public enum StatsEngine {
         if let tuning = sequentialTuning {
             // Waudby-Smith et al. (2023), eqs. 9, 155 and 161, as gbstats 0.8.0 writes them.
             let n = na + nb
-            let rho2 = (-2 * log(alpha) + log(-2 * log(alpha) + 1)) / tuning
+            let minusTwoLogAlpha: Double = -2 * log(alpha)
+            let rho2 = (minusTwoLogAlpha + log(minusTwoLogAlpha + 1)) / tuning
             let nRho2Plus1 = n * rho2 + 1
-            let halfWidth = (variance * n).squareRoot()
-                * (2 * nRho2Plus1 * log(nRho2Plus1.squareRoot() / alpha) / (n * n * rho2)).squareRoot()
-            let st2 = point * point * n / variance
-            let logEValue = rho2 * st2 / (2 * nRho2Plus1) - 0.5 * log(nRho2Plus1)
+            let logTerm: Double = log(nRho2Plus1.squareRoot() / alpha)
+            let widthFactor: Double = 2 * nRho2Plus1 * logTerm / (n * n * rho2)
+            let halfWidth = (variance * n).squareRoot() * widthFactor.squareRoot()
+            let st2: Double = point * point * n / variance
+            let logEValue: Double = rho2 * st2 / (2 * nRho2Plus1) - 0.5 * log(nRho2Plus1)
             let p = min(1, exp(-logEValue))
             return Estimate(
                 estimate: point, standardError: standardError, lower: point - halfWidth, upper: point + halfWidth,
@@ -269,7 +274,9 @@ public enum StatsEngine {
         // Welch–Satterthwaite on the unit variances, for both the absolute and the relative test.
         let sa = va / na
         let sb = vb / nb
-        let dof = (sb + sa) * (sb + sa) / (sb * sb / (nb - 1) + sa * sa / (na - 1))
+        let pooled = sb + sa
+        let dofDenominator: Double = sb * sb / (nb - 1) + sa * sa / (na - 1)
+        let dof = pooled * pooled / dofDenominator
         let critical = StudentT.inverseSF(alpha / 2, dof: dof)
         let halfWidth = critical * standardError
         let p = StudentT.twoSidedPValue(point / standardError, dof: dof)

@@ -217,12 +217,16 @@ enum GroupStatistic: Sendable, Equatable {
             let dm = d.mean
             if dm == 0 || n <= 1 { return 0 }
             let mm = m.mean
-            return m.variance / (dm * dm)
-                - 2 * covariance * mm / (dm * dm * dm)
-                + mm * mm * d.variance / (dm * dm * dm * dm)
+            let dm2 = dm * dm
+            let numeratorTerm: Double = m.variance / dm2
+            let covarianceTerm: Double = 2 * covariance * mm / (dm2 * dm)
+            let denominatorTerm: Double = mm * mm * d.variance / (dm2 * dm2)
+            return numeratorTerm - covarianceTerm + denominatorTerm
         case .regressionAdjusted(let n, let post, let pre, _, let theta):
             if n <= 1 { return 0 }
-            return post.variance + theta * theta * pre.variance - 2 * theta * covariance
+            let preTerm: Double = theta * theta * pre.variance
+            let covarianceTerm: Double = 2 * theta * covariance
+            return post.variance + preTerm - covarianceTerm
         }
     }
 

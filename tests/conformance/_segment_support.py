@@ -166,8 +166,8 @@ def dest(v, body=None, *, raw=None, method="POST", auth="header", secret=None, s
     elif auth == "basic_nocolon":
         h["Authorization"] = _basic(v.server_secret if secret is None else secret, colon=False)
     elif auth == "sig":
-        h["X-Signature"] = signature or hmac_sha1(secret or SHARED_SECRET,
-                                                  first if sign_bytes is None else sign_bytes)
+        h["X-Signature"] = signature if signature is not None else hmac_sha1(
+            secret or SHARED_SECRET, first if sign_bytes is None else sign_bytes)
     h.update(headers or {})
     return v.session.request(method, v.base + path, data=raw, headers=h, timeout=timeout)
 

@@ -127,6 +127,7 @@ def test_track_page_screen_identify_mapped(vane):
     ev = uniq("Client Checkout")
     uid = uniq("cu")
     anon = uniq("anon")
+    before = usage(v)
     c = make_client(v.base, v.segment_write_key)
     ts = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=2)
     mids = {k: str(uuid.uuid4()) for k in ("track", "track2", "page", "screen", "identify", "group", "alias")}
@@ -145,7 +146,6 @@ def test_track_page_screen_identify_mapped(vane):
     c.identify(user_id=uid, traits={"email": "buyer@example.com", "plan": "pro"}, message_id=mids["identify"])
     c.group(user_id=uid, group_id="grp-1", traits={"name": "Acme"}, message_id=mids["group"])
     c.alias(previous_id=anon, user_id=uid, message_id=mids["alias"])
-    before = usage(v)
     finish(c)
     assert c.errors == [], "on_error was called: %r" % c.errors
 
@@ -285,10 +285,10 @@ def test_retry_after_lost_response_is_deduplicated(vane, proxy):
     v = vane
     ev = uniq("Client Retry")
     proxy.plan = [("forward_then", 503)]
-    c = make_client(proxy.base, v.segment_write_key, max_retries=3)
+    before = usage(v)
+    c = make_client(proxy.base, v.segment_write_key, max_retries=3, upload_interval=0.5)
     for i in range(5):
         c.track(user_id="retry-user", event=ev, properties={"i": i})
-    before = usage(v)
     finish(c)
     assert c.errors == [], "the retry should have succeeded: %r" % c.errors
     assert len(proxy.requests) == 2, "one retry expected: %r" % [r["headers"] for r in proxy.requests]
@@ -360,6 +360,12 @@ def test_live_stream_while_sending(vane):
         assert data["raw"]["type"] == "track" and data["user"]["userID"].startswith("live-"), data
         seen[data["raw"]["messageId"]] = data["metadata"]["i"]
     assert seen == {m: i for i, m in enumerate(mids)}
+    # The explorer's source filter separates them the same way.
+    deadline = time.time() + 10
+    while not explorer(v, eventName="segment::" + ev + "_sdk") and time.time() < deadline:
+        time.sleep(0.2)
+    assert len(explorer(v, eventName="segment::" + ev + "_sdk")) == 1
+    assert explorer(v, eventName="segment::" + ev + "_sdk", source="segment") == []
 
 
 
