@@ -30,6 +30,8 @@ let package = Package(
             "VaneCore",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Pure statistics for experiment results (Welch t, delta method, CUPED, SRM, sequential).
+        .target(name: "VaneStats"),
         // Persistence behind protocols; SQLite (GRDB) today.
         .target(name: "VaneStore", dependencies: [
             "VaneCore",
@@ -54,9 +56,10 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "VaneCoreTests", dependencies: ["VaneCore"]),
+        .testTarget(name: "VaneCoreTests", dependencies: ["VaneCore"], exclude: ["Fixtures"]),
         .testTarget(name: "VaneStoreTests", dependencies: ["VaneStore", "VaneCore"]),
         .testTarget(name: "VaneSegmentTests", dependencies: ["VaneSegment", "VaneCore"]),
+        .testTarget(name: "VaneStatsTests", dependencies: ["VaneStats"], exclude: ["Fixtures"]),
         .testTarget(name: "VaneServerTests", dependencies: [
             "VaneServer", "VaneStore", "VaneCore",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

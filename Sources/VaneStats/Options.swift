@@ -20,7 +20,7 @@ public struct MinimumSampleRule: Sendable, Hashable, Codable {
     public static let standard = MinimumSampleRule()
 
     /// No minimum (a group still needs two units and some variance to be compared).
-    public static let none = MinimumSampleRule(minUnitsPerGroup: 0, minConversionsPerGroup: 0, minNonConversionsPerGroup: 0)
+    public static let disabled = MinimumSampleRule(minUnitsPerGroup: 0, minConversionsPerGroup: 0, minNonConversionsPerGroup: 0)
 
     /// Why `summary` (named `group`) is too small, one sentence per unmet threshold; empty when it passes.
     public func shortfalls(_ summary: GroupSummary, group: String, kind: MetricKind) -> [String] {
