@@ -14,6 +14,9 @@ public struct OutboundSettings: Codable, Sendable, Equatable {
     /// Which Vane ID becomes Segment's `anonymousId`: `stableID` or a custom ID type.
     public var anonymousIdFrom: String = "stableID"
     public var environments: [String] = ["production"]
+    /// Batches in flight at once. 1 keeps delivery in order and within the 50 requests/s Segment asks
+    /// of partner sources; raise it (up to 16) for a collector that takes more.
+    public var maxConcurrentRequests: Int = 1
 
     public struct Categories: Codable, Sendable, Equatable {
         public var gateExposures = true
@@ -42,6 +45,7 @@ public struct OutboundSettings: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case enabled, writeKey, endpoint, categories, allowEvents, denyEvents, anonymousIdFrom, environments
+        case maxConcurrentRequests
     }
 
     public init(from decoder: Decoder) throws {
@@ -55,6 +59,7 @@ public struct OutboundSettings: Codable, Sendable, Equatable {
         denyEvents = try c.decodeIfPresent([String].self, forKey: .denyEvents) ?? []
         anonymousIdFrom = try c.decodeIfPresent(String.self, forKey: .anonymousIdFrom) ?? d.anonymousIdFrom
         environments = try c.decodeIfPresent([String].self, forKey: .environments) ?? d.environments
+        maxConcurrentRequests = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentRequests) ?? d.maxConcurrentRequests
     }
 
     public func validate() throws {
@@ -63,6 +68,7 @@ public struct OutboundSettings: Codable, Sendable, Equatable {
         }
         if enabled, (writeKey ?? "").isEmpty { throw ValidationError("writeKey is required to enable the outbound integration") }
         guard !environments.isEmpty else { throw ValidationError("environments must name at least one environment") }
+        guard (1...16).contains(maxConcurrentRequests) else { throw ValidationError("maxConcurrentRequests must be between 1 and 16") }
     }
 }
 
@@ -125,13 +131,20 @@ public struct OutboundEncoder: Sendable {
     public let settings: OutboundSettings
     /// Names of the project's experiments: their config exposures go out as experiment exposures.
     public let experiments: Set<String>
+    /// Experiment → rule id → group name, to name the group of an experiment exposure.
+    public let groupNames: [String: [String: String]]
+    /// A random per-installation salt in every messageId, so two installations (or a reset data
+    /// directory) feeding one Segment source never collide on Segment's dedupe.
+    public let messageIDSalt: String
 
     public static let library: JSONValue = ["name": "statsig", "version": "1.0"]
     public static let integration: JSONValue = ["name": "vane", "version": "1.0.0"]
 
-    public init(settings: OutboundSettings, experiments: Set<String>) {
+    public init(settings: OutboundSettings, experiments: Set<String>, groupNames: [String: [String: String]] = [:], messageIDSalt: String) {
         self.settings = settings
         self.experiments = experiments
+        self.groupNames = groupNames
+        self.messageIDSalt = messageIDSalt
     }
 
     public enum Category: String, Sendable {
@@ -182,18 +195,26 @@ public struct OutboundEncoder: Sendable {
     public func encode(_ e: OutboundEvent) -> JSONValue? {
         guard exportable(e), let category = category(of: e) else { return nil }
         var metadata = e.metadata ?? .object([:])
-        if category == .experimentExposure, case .object(var m) = metadata, m["experimentGroupName"] == nil,
-            let group = e.metadata?["groupName"]
-        {
-            m["experimentGroupName"] = group
-            metadata = .object(m)
+        if exportedName(e, category) == "statsig::experiment_exposure", case .object(var m) = metadata, m["experimentGroupName"] == nil {
+            let experiment = m["allocatedExperiment"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? m["config"]?.stringValue ?? ""
+            let group = m["groupName"]?.stringValue
+                ?? m["ruleID"]?.stringValue.flatMap { groupNames[experiment]?[$0] }
+            if let group {
+                m["experimentGroupName"] = .string(group)
+                metadata = .object(m)
+            }
         }
         let stableID = e.customIDs["stableID"]
-        let anonymousID = settings.anonymousIdFrom == "stableID" ? stableID : e.customIDs[settings.anonymousIdFrom]
+        let anonymousID: String?
+        switch settings.anonymousIdFrom {
+        case "stableID": anonymousID = stableID
+        case "userID": anonymousID = e.userID
+        default: anonymousID = e.customIDs[settings.anonymousIdFrom]
+        }
         var message: [String: JSONValue] = [
             "type": "track",
             "event": .string(exportedName(e, category)),
-            "messageId": .string(Self.messageID("\(e.project):event:\(e.id)")),
+            "messageId": .string(Self.messageID("\(messageIDSalt):\(e.project):event:\(e.id)")),
             "timestamp": .string(ISOTime.format(e.time)),
             "properties": ["value": e.value ?? .null, "metadata": metadata],
             "context": [
@@ -219,7 +240,7 @@ public struct OutboundEncoder: Sendable {
         if !settings.allowEvents.isEmpty, !settings.allowEvents.contains(where: { EventFilters.matches($0, name) }) { return nil }
         return [
             "type": "track", "event": .string(name), "userId": .string(c.author),
-            "messageId": .string(Self.messageID("\(c.project):config_change:\(c.id)")),
+            "messageId": .string(Self.messageID("\(messageIDSalt):\(c.project):config_change:\(c.id)")),
             "timestamp": .string(ISOTime.format(c.time)),
             "properties": [
                 "author": .string(c.author), "configName": .string(c.configName), "description": .string(c.description),

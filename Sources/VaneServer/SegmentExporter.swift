@@ -66,7 +66,27 @@ final class SegmentExporter: Service, Sendable {
         return (try? decodeValue(OutboundSettings.self, v)) ?? OutboundSettings()
     }
 
-    /// Sends at most one batch for the project. Returns whether there was anything to do.
+    /// The salt in this project's messageIds, created once and kept in the store.
+    func messageIDSalt(_ project: String) async throws -> String {
+        if let salt = try await store.setting(project: project, name: Self.saltSettingName)?.stringValue { return salt }
+        let salt = StatsigHash.randomToken(length: 16)
+        try await store.putSetting(
+            project: project, name: Self.saltSettingName, value: .string(salt),
+            audit: AuditEntry(time: Clock.nowMs(), actor: "system", action: "created", kind: "integration",
+                              name: "segment_outbound_salt", description: "Segment messageId salt created"))
+        return salt
+    }
+
+    static let saltSettingName = "segment_outbound_message_salt"
+
+    struct Batch {
+        var messages: [JSONValue] = []
+        var bytes = 0
+        var eventCursor: Int64
+        var auditCursor: Int64
+    }
+
+    /// Sends up to `maxInFlight` batches for the project at once. Returns whether there was anything to do.
     func exportOnce(project: String) async throws -> Bool {
         let settings = try await Self.settings(store, project)
         guard settings.enabled, let writeKey = settings.writeKey, !writeKey.isEmpty else { return false }
@@ -74,102 +94,164 @@ final class SegmentExporter: Service, Sendable {
         if progress(project).nextAttemptAt > now { return false }
         var state = try await store.outboundState(project: project)
 
-        // Dead letters someone asked to retry go first, as their own batch.
+        // Dead letters someone asked to retry go first.
         let retries = try await store.deadLetters(project: project, retryRequestedOnly: true, limit: Self.maxMessages)
         if !retries.isEmpty {
-            let verdict = await send(retries.map(\.message), settings: settings, writeKey: writeKey, project: project)
-            let ids = retries.compactMap(\.id)
-            switch verdict {
-            case .delivered:
-                state.delivered += retries.count
-                state.requests += 1
-                state.lastSuccess = Clock.nowMs()
-                try await store.saveOutbound(project: project, state: state, newDeadLetters: [], resolvedDeadLetters: ids)
-            case .retry(let after):
-                try await backoff(project, &state, seconds: after, error: "retrying dead letters")
-            case .deadLetter(let reason):
-                state.lastError = reason
-                state.lastErrorTime = Clock.nowMs()
-                let again = retries.map { DeadLetter(message: $0.message, reason: reason, createdAt: Clock.nowMs()) }
-                try await store.saveOutbound(project: project, state: state, newDeadLetters: again, resolvedDeadLetters: ids)
-            }
+            try await resend(retries, project: project, settings: settings, writeKey: writeKey, state: &state)
             return true
         }
 
-        // The next batch: events after the cursor, then console changes.
-        let experiments = Set(try await store.entities(project: project, kind: .experiment).map(\.name))
-        let encoder = OutboundEncoder(settings: settings, experiments: experiments)
-        var messages: [JSONValue] = []
-        var bytes = 0
-        var oversize: [DeadLetter] = []
-        var eventCursor = state.eventCursor
-        var auditCursor = state.auditCursor
-        func take(_ message: JSONValue) -> Bool {
-            let size = message.serializedBytes().count
-            if size > Self.maxMessageBytes {
-                oversize.append(DeadLetter(message: message, reason: "message larger than 32 KB: not sent", createdAt: now))
-                return true
+        let experimentEntities = try await store.entities(project: project, kind: .experiment)
+        var groupNames: [String: [String: String]] = [:]
+        for e in experimentEntities {
+            var byRule: [String: String] = [:]
+            for g in e.groups ?? [] { if let id = g.id { byRule[id] = g.name } }
+            for r in e.rules ?? [] { if let id = r.id, let name = r.groupName { byRule[id] = name } }
+            groupNames[e.name] = byRule
+        }
+        let encoder = OutboundEncoder(
+            settings: settings, experiments: Set(experimentEntities.map(\.name)), groupNames: groupNames,
+            messageIDSalt: try await messageIDSalt(project))
+
+        // Cut the next batches from the event table, then the audit log.
+        let maxInFlight = settings.maxConcurrentRequests
+        var batches: [Batch] = [Batch(eventCursor: state.eventCursor, auditCursor: state.auditCursor)]
+        // Oversize messages, with where they sit in the logs: kept only once the cursor has passed them.
+        var oversize: [(letter: DeadLetter, eventID: Int64?, auditID: Int64?)] = []
+        var full = false
+        func add(_ message: JSONValue?, eventID: Int64?, auditID: Int64?) -> Bool {
+            if let message {
+                let size = message.serializedBytes().count
+                if size > Self.maxMessageBytes {
+                    oversize.append((DeadLetter(message: message, reason: "message larger than 32 KB: not sent", createdAt: now), eventID, auditID))
+                } else {
+                    if batches[batches.count - 1].messages.count >= Self.maxMessages
+                        || batches[batches.count - 1].bytes + size + 1 > Self.maxBatchBytes
+                    {
+                        guard batches.count < maxInFlight else { full = true; return false }
+                        batches.append(Batch(eventCursor: batches[batches.count - 1].eventCursor,
+                                             auditCursor: batches[batches.count - 1].auditCursor))
+                    }
+                    batches[batches.count - 1].messages.append(message)
+                    batches[batches.count - 1].bytes += size + 1
+                }
             }
-            guard messages.count < Self.maxMessages, bytes + size + 1 <= Self.maxBatchBytes else { return false }
-            messages.append(message)
-            bytes += size + 1
+            if let eventID { batches[batches.count - 1].eventCursor = eventID }
+            if let auditID { batches[batches.count - 1].auditCursor = auditID }
             return true
         }
-        let events = try await store.events(project: project, afterID: state.eventCursor, limit: 1000)
+        let events = try await store.events(project: project, afterID: state.eventCursor, limit: Self.maxMessages * maxInFlight + 100)
         for e in events {
-            let id = e.id ?? eventCursor
+            guard let id = e.id else { continue }
             let out = OutboundEvent(
                 id: id, project: project, eventName: e.eventName, user: e.user, userID: e.userID, customIDs: e.customIDs,
                 environment: e.environment, value: e.value, metadata: e.metadata, time: e.time, source: e.source)
-            if let message = encoder.encode(out) {
-                guard take(message) else { break }
-            }
-            eventCursor = id
+            guard add(encoder.encode(out), eventID: id, auditID: nil) else { break }
         }
-        if messages.count < Self.maxMessages {
-            for a in try await store.auditEntries(project: project, afterID: state.auditCursor, limit: 100) {
+        if !full {
+            for a in try await store.auditEntries(project: project, afterID: state.auditCursor, limit: Self.maxMessages) {
+                guard let id = a.id else { continue }
                 let change = OutboundConfigChange(
-                    id: a.id ?? auditCursor, project: project, author: a.actor, configName: a.name, description: a.description,
+                    id: id, project: project, author: a.actor, configName: a.name, description: a.description,
                     environment: a.environment, time: a.time)
-                if let message = encoder.encode(change) {
-                    guard take(message) else { break }
-                }
-                auditCursor = a.id ?? auditCursor
+                guard add(encoder.encode(change), eventID: nil, auditID: id) else { break }
             }
         }
-        guard eventCursor != state.eventCursor || auditCursor != state.auditCursor || !oversize.isEmpty else { return false }
+        let last = batches[batches.count - 1]
+        guard last.eventCursor != state.eventCursor || last.auditCursor != state.auditCursor || !oversize.isEmpty else { return false }
 
-        if messages.isEmpty {
-            state.eventCursor = eventCursor
-            state.auditCursor = auditCursor
-            try await store.saveOutbound(project: project, state: state, newDeadLetters: oversize, resolvedDeadLetters: [])
-            return true
+        let toSend = batches.filter { !$0.messages.isEmpty }
+        var dead: [DeadLetter] = []
+        if toSend.isEmpty {
+            state.eventCursor = last.eventCursor
+            state.auditCursor = last.auditCursor
+        } else {
+            progress.withLock { $0[project, default: Progress()].inFlight = toSend.reduce(0) { $0 + $1.messages.count } }
+            defer { progress.withLock { $0[project]?.inFlight = 0 } }
+            let verdicts = await withTaskGroup(of: (Int, DeliveryVerdict).self) { group in
+                for (i, b) in toSend.enumerated() {
+                    group.addTask { (i, await self.send(b.messages, settings: settings, writeKey: writeKey, project: project)) }
+                }
+                var out = [DeliveryVerdict](repeating: .delivered, count: toSend.count)
+                for await (i, v) in group { out[i] = v }
+                return out
+            }
+            // The cursor moves over the longest run of batches Segment has taken (or refused for good);
+            // batches after one that must be retried are sent again later, under the same messageIds.
+            for (b, verdict) in zip(toSend, verdicts) {
+                if case .retry(let after) = verdict {
+                    try await backoff(project, &state, seconds: after, error: "temporary failure; retrying in \(String(format: "%.1f", after)) s")
+                    break
+                }
+                state.requests += 1
+                state.eventCursor = b.eventCursor
+                state.auditCursor = b.auditCursor
+                if case .deadLetter(let reason) = verdict {
+                    state.lastError = reason
+                    state.lastErrorTime = Clock.nowMs()
+                    logger.warning("segment refused a batch; dead-lettered", metadata: ["project": "\(project)", "reason": "\(reason)"])
+                    dead += b.messages.map { DeadLetter(message: $0, reason: reason, createdAt: Clock.nowMs()) }
+                } else {
+                    state.delivered += b.messages.count
+                    state.lastSuccess = Clock.nowMs()
+                }
+                progress.withLock { $0[project]?.attempt = 0 }
+            }
+            if verdicts.allSatisfy({ if case .retry = $0 { return false } else { return true } }) {
+                // Every batch was settled: the skipped events after the last message are settled too.
+                state.eventCursor = last.eventCursor
+                state.auditCursor = last.auditCursor
+            }
         }
-        progress.withLock { $0[project, default: Progress()].inFlight = messages.count }
-        defer { progress.withLock { $0[project]?.inFlight = 0 } }
-        let verdict = await send(messages, settings: settings, writeKey: writeKey, project: project)
-        switch verdict {
+        for o in oversize where (o.eventID.map { $0 <= state.eventCursor } ?? false) || (o.auditID.map { $0 <= state.auditCursor } ?? false) {
+            dead.append(o.letter)
+        }
+        try await store.saveOutbound(project: project, state: state, newDeadLetters: dead, resolvedDeadLetters: [])
+        return true
+    }
+
+    /// Sends dead letters again, within the same size limits as any batch.
+    private func resend(
+        _ letters: [DeadLetter], project: String, settings: OutboundSettings, writeKey: String, state: inout OutboundState
+    ) async throws {
+        var batch: [DeadLetter] = []
+        var bytes = 0
+        var stillTooLarge: [DeadLetter] = []
+        for l in letters {
+            let size = l.message.serializedBytes().count
+            if size > Self.maxMessageBytes {
+                stillTooLarge.append(l)
+                continue
+            }
+            guard bytes + size + 1 <= Self.maxBatchBytes else { break }
+            batch.append(l)
+            bytes += size + 1
+        }
+        // Oversize messages can never be sent: they stay dead letters, no longer marked for retry.
+        let kept = stillTooLarge.map { DeadLetter(message: $0.message, reason: "message larger than 32 KB: not sent", createdAt: $0.createdAt) }
+        let tooLargeIDs = stillTooLarge.compactMap(\.id)
+        guard !batch.isEmpty else {
+            try await store.saveOutbound(project: project, state: state, newDeadLetters: kept, resolvedDeadLetters: tooLargeIDs)
+            return
+        }
+        let ids = batch.compactMap(\.id)
+        switch await send(batch.map(\.message), settings: settings, writeKey: writeKey, project: project) {
         case .delivered:
-            state.delivered += messages.count
+            state.delivered += batch.count
             state.requests += 1
             state.lastSuccess = Clock.nowMs()
-            state.eventCursor = eventCursor
-            state.auditCursor = auditCursor
             progress.withLock { $0[project]?.attempt = 0 }
-            try await store.saveOutbound(project: project, state: state, newDeadLetters: oversize, resolvedDeadLetters: [])
+            try await store.saveOutbound(project: project, state: state, newDeadLetters: kept, resolvedDeadLetters: ids + tooLargeIDs)
         case .retry(let after):
-            try await backoff(project, &state, seconds: after, error: "temporary failure; retrying in \(String(format: "%.1f", after)) s")
+            try await backoff(project, &state, seconds: after, error: "retrying dead letters")
         case .deadLetter(let reason):
-            state.eventCursor = eventCursor
-            state.auditCursor = auditCursor
             state.requests += 1
             state.lastError = reason
             state.lastErrorTime = Clock.nowMs()
-            logger.warning("segment refused a batch; dead-lettered", metadata: ["project": "\(project)", "reason": "\(reason)"])
-            let dead = oversize + messages.map { DeadLetter(message: $0, reason: reason, createdAt: Clock.nowMs()) }
-            try await store.saveOutbound(project: project, state: state, newDeadLetters: dead, resolvedDeadLetters: [])
+            progress.withLock { $0[project]?.attempt = 0 }
+            let again = batch.map { DeadLetter(message: $0.message, reason: reason, createdAt: Clock.nowMs()) }
+            try await store.saveOutbound(project: project, state: state, newDeadLetters: kept + again, resolvedDeadLetters: ids + tooLargeIDs)
         }
-        return true
     }
 
     private func backoff(_ project: String, _ state: inout OutboundState, seconds: Double, error: String?) async throws {

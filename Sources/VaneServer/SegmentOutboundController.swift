@@ -66,12 +66,10 @@ struct SegmentOutboundController: Sendable {
         // Turning export on starts from now: history is not replayed into Segment.
         if updated.enabled && !current.enabled {
             var state = try await store.outboundState(project: c.project)
-            if state.eventCursor == 0 && state.auditCursor == 0 {
-                let last = try await store.lastIDs(project: c.project)
-                state.eventCursor = last.event
-                state.auditCursor = last.audit
-                try await store.saveOutbound(project: c.project, state: state, newDeadLetters: [], resolvedDeadLetters: [])
-            }
+            let last = try await store.lastIDs(project: c.project)
+            state.eventCursor = last.event
+            state.auditCursor = last.audit
+            try await store.saveOutbound(project: c.project, state: state, newDeadLetters: [], resolvedDeadLetters: [])
         }
         func masked(_ s: OutboundSettings) -> JSONValue {
             guard case .object(var o) = encodeToJSON(s) else { return .null }
@@ -86,6 +84,13 @@ struct SegmentOutboundController: Sendable {
         return envelope("Segment outbound settings updated.", try await settingsJSON(c.project))
     }
 
+    /// Events and console changes after the cursors (some may still be filtered out when sent).
+    private func queued(_ project: String, _ state: OutboundState) async throws -> Int {
+        let events = try await store.countEvents(project: project, afterID: state.eventCursor)
+        let changes = try await store.auditEntries(project: project, afterID: state.auditCursor, limit: 10_000).count
+        return events + changes
+    }
+
     private func status(_ c: VaneRequestContext) async throws -> Response {
         let state = try await store.outboundState(project: c.project)
         let progress = exporter.progress(c.project)
@@ -93,7 +98,7 @@ struct SegmentOutboundController: Sendable {
         let settings = try await SegmentExporter.settings(store, c.project)
         return envelope("Segment outbound delivery status.", [
             "enabled": .bool(settings.enabled),
-            "queued": .int(Int64(settings.enabled ? try await store.countEvents(project: c.project, afterID: state.eventCursor) : 0)),
+            "queued": .int(Int64(settings.enabled ? try await queued(c.project, state) : 0)),
             "inFlight": .int(Int64(progress.inFlight)),
             "delivered": .int(Int64(state.delivered)),
             "requests": .int(Int64(state.requests)),

@@ -468,7 +468,8 @@ public final class SQLiteStore: VaneStore {
 
     public func events(project: String, afterID: Int64, limit: Int) async throws -> [EventRecord] {
         try await db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM events WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?",
+            // `+project_id` keeps SQLite on the rowid range instead of an index scan and sort.
+            try Row.fetchAll(db, sql: "SELECT * FROM events WHERE +project_id = ? AND id > ? ORDER BY id LIMIT ?",
                              arguments: [project, afterID, limit]).map(Self.eventRecord)
         }
     }
@@ -489,7 +490,7 @@ public final class SQLiteStore: VaneStore {
 
     public func countEvents(project: String, afterID: Int64) async throws -> Int {
         try await db.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE project_id = ? AND id > ?", arguments: [project, afterID]) ?? 0
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE +project_id = ? AND id > ?", arguments: [project, afterID]) ?? 0
         }
     }
 
