@@ -88,8 +88,8 @@ final class SegmentExporter: Service, Sendable {
 
     /// Sends up to `maxInFlight` batches for the project at once. Returns whether there was anything to do.
     func exportOnce(project: String) async throws -> Bool {
-        let settings = try await Self.settings(store, project)
-        guard settings.enabled, let writeKey = settings.writeKey, !writeKey.isEmpty else { return false }
+        var settings = try await Self.settings(store, project)
+        guard settings.enabled, var writeKey = settings.writeKey, !writeKey.isEmpty else { return false }
         let now = Clock.nowMs()
         if progress(project).nextAttemptAt > now { return false }
         var state = try await store.outboundState(project: project)
@@ -101,6 +101,14 @@ final class SegmentExporter: Service, Sendable {
             return true
         }
 
+        // Events are read before the settings that encode them, so an event logged after a
+        // settings change is always sent under the new settings.
+        let maxInFlight = settings.maxConcurrentRequests
+        let events = try await store.events(project: project, afterID: state.eventCursor, limit: Self.maxMessages * maxInFlight + 100)
+        let audit = try await store.auditEntries(project: project, afterID: state.auditCursor, limit: Self.maxMessages)
+        settings = try await Self.settings(store, project)
+        guard settings.enabled, let latestKey = settings.writeKey, !latestKey.isEmpty else { return false }
+        writeKey = latestKey
         let experimentEntities = try await store.entities(project: project, kind: .experiment)
         var groupNames: [String: [String: String]] = [:]
         for e in experimentEntities {
@@ -114,7 +122,6 @@ final class SegmentExporter: Service, Sendable {
             messageIDSalt: try await messageIDSalt(project))
 
         // Cut the next batches from the event table, then the audit log.
-        let maxInFlight = settings.maxConcurrentRequests
         var batches: [Batch] = [Batch(eventCursor: state.eventCursor, auditCursor: state.auditCursor)]
         // Oversize messages, with where they sit in the logs: kept only once the cursor has passed them.
         var oversize: [(letter: DeadLetter, eventID: Int64?, auditID: Int64?)] = []
@@ -140,7 +147,6 @@ final class SegmentExporter: Service, Sendable {
             if let auditID { batches[batches.count - 1].auditCursor = auditID }
             return true
         }
-        let events = try await store.events(project: project, afterID: state.eventCursor, limit: Self.maxMessages * maxInFlight + 100)
         for e in events {
             guard let id = e.id else { continue }
             let out = OutboundEvent(
@@ -149,7 +155,7 @@ final class SegmentExporter: Service, Sendable {
             guard add(encoder.encode(out), eventID: id, auditID: nil) else { break }
         }
         if !full {
-            for a in try await store.auditEntries(project: project, afterID: state.auditCursor, limit: Self.maxMessages) {
+            for a in audit {
                 guard let id = a.id else { continue }
                 let change = OutboundConfigChange(
                     id: id, project: project, author: a.actor, configName: a.name, description: a.description,
@@ -168,9 +174,10 @@ final class SegmentExporter: Service, Sendable {
         } else {
             progress.withLock { $0[project, default: Progress()].inFlight = toSend.reduce(0) { $0 + $1.messages.count } }
             defer { progress.withLock { $0[project]?.inFlight = 0 } }
+            let (sendSettings, sendKey) = (settings, writeKey)
             let verdicts = await withTaskGroup(of: (Int, DeliveryVerdict).self) { group in
                 for (i, b) in toSend.enumerated() {
-                    group.addTask { (i, await self.send(b.messages, settings: settings, writeKey: writeKey, project: project)) }
+                    group.addTask { (i, await self.send(b.messages, settings: sendSettings, writeKey: sendKey, project: project)) }
                 }
                 var out = [DeliveryVerdict](repeating: .delivered, count: toSend.count)
                 for await (i, v) in group { out[i] = v }

@@ -63,25 +63,31 @@ struct SegmentOutboundController: Sendable {
         guard idTypes.contains(updated.anonymousIdFrom) else {
             throw APIError.badRequest("anonymousIdFrom must be stableID or a custom ID type (known: \(idTypes.joined(separator: ", ")))")
         }
-        // Turning export on starts from now: history is not replayed into Segment.
-        if updated.enabled && !current.enabled {
-            var state = try await store.outboundState(project: c.project)
-            let last = try await store.lastIDs(project: c.project)
-            state.eventCursor = last.event
-            state.auditCursor = last.audit
-            try await store.saveOutbound(project: c.project, state: state, newDeadLetters: [], resolvedDeadLetters: [])
-        }
         func masked(_ s: OutboundSettings) -> JSONValue {
             guard case .object(var o) = encodeToJSON(s) else { return .null }
             o["writeKey"] = s.writeKey == nil ? .null : "(set)"
             return .object(o)
         }
+        let enabling = updated.enabled && !current.enabled
+        // Turning export on starts from now: history is not replayed into Segment. The cursors move
+        // before the setting is saved (so no export cycle sees "enabled" with old cursors) and again
+        // after (so the enabling change itself is not sent).
+        if enabling { try await moveCursorsToNow(c.project) }
         try await store.putSetting(
             project: c.project, name: SegmentExporter.settingName, value: encodeToJSON(updated),
             audit: AuditEntry(time: Clock.nowMs(), actor: actor(c), action: "updated", kind: "integration", name: "segment_outbound",
                               before: masked(current), after: masked(updated), description: "Segment outbound settings updated"))
+        if enabling { try await moveCursorsToNow(c.project) }
         exporter.wake(c.project)
         return envelope("Segment outbound settings updated.", try await settingsJSON(c.project))
+    }
+
+    private func moveCursorsToNow(_ project: String) async throws {
+        var state = try await store.outboundState(project: project)
+        let last = try await store.lastIDs(project: project)
+        state.eventCursor = max(state.eventCursor, last.event)
+        state.auditCursor = max(state.auditCursor, last.audit)
+        try await store.saveOutbound(project: project, state: state, newDeadLetters: [], resolvedDeadLetters: [])
     }
 
     /// Events and console changes after the cursors (some may still be filtered out when sent).
