@@ -40,7 +40,7 @@ let package = Package(
         ]),
         // HTTP: SDK API, console JSON API, health and metrics.
         .target(name: "VaneServer", dependencies: [
-            "VaneCore", "VaneStore", "VaneSegment",
+            "VaneCore", "VaneStore", "VaneSegment", "VaneStats",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

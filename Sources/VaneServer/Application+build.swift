@@ -112,3 +112,10 @@ extension VaneServices {
         return (imported, result.skipped.map { ($0.name, $0.reason) })
     }
 }
+
+extension VaneServices {
+    /// `vane pulse NAME`: the results the console API serves.
+    public func pulse(project: String = "default", experiment: String) async throws -> JSONValue {
+        try await PulseService(store: store).results(project: project, experiment: experiment, now: Clock.nowMs())
+    }
+}

@@ -21,6 +21,11 @@ struct ConsoleController: Sendable {
         api.post("experiments/{name}/abandon") { _, c in try await self.experimentAction(c) { try await service.abandon(c.project, $0, actor: actor(c)) } }
         api.put("experiments/{name}/make_decision") { r, c in try await self.makeDecision(r, c) }
         api.post("experiments/{name}/make_decision") { r, c in try await self.makeDecision(r, c) }
+        api.get("experiments/{name}/results") { _, c in
+            let results = try await PulseService(store: store).results(
+                project: c.project, experiment: try c.parameters.require("name"), now: Clock.nowMs())
+            return envelope("Experiment results.", results)
+        }
         api.put("gates/{name}/enable") { _, c in try await self.setEnabled(c, true) }
         api.put("gates/{name}/disable") { _, c in try await self.setEnabled(c, false) }
 

@@ -34,9 +34,9 @@ final class SegmentExporter: Service, Sendable {
         self.store = store
         self.logger = logger
         self.idleSleep = idleSleep
-        var config = HTTPClient.Configuration()
-        config.timeout = .init(connect: .seconds(5), read: .seconds(30))
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        // The process-wide client needs no shutdown, so commands that build the services without
+        // running the exporter (import, pulse, bench) do not have to manage it.
+        self.client = HTTPClient.shared
     }
 
     func progress(_ project: String) -> Progress { progress.withLock { $0[project] ?? Progress() } }
@@ -58,7 +58,6 @@ final class SegmentExporter: Service, Sendable {
                 if !worked { try? await Task.sleep(for: self.idleSleep) }
             }
         }
-        try? await client.shutdown()
     }
 
     static func settings(_ store: any VaneStore, _ project: String) async throws -> OutboundSettings {

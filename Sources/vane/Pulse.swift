@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import VaneCore
+import VaneServer
+import VaneStore
+
+/// `vane pulse NAME`: an experiment's results as a table in the terminal.
+struct Pulse: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print an experiment's results (Pulse).")
+
+    @OptionGroup var data: DataDirOption
+    @Argument(help: "Experiment name.") var experiment: String
+
+    func run() async throws {
+        let store = try SQLiteStore(directory: data.dataDir)
+        let r = try await VaneServices(store: store).pulse(experiment: experiment)
+        let groups = r["groups"]?.arrayValue ?? []
+        print("\(experiment)  (unit: \(r["idType"]?.stringValue ?? "?"), control: \(r["controlGroup"]?.stringValue ?? "?"))")
+        print("units: " + groups.map { "\($0["name"]?.stringValue ?? "?") \($0["units"]?.int64Value ?? 0)" }.joined(separator: ", ")
+              + "; excluded crossovers: \(r["crossovers"]?.int64Value ?? 0)")
+        if let srm = r["srm"], !srm.isNull {
+            let p = srm["pValue"]?.doubleValue ?? 1
+            print(String(format: "sample ratio: p = %.4g%@", p, srm["isMismatch"]?.boolValue == true ? "  MISMATCH: do not trust these results" : ""))
+        }
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        print(pad("metric", 42) + pad("group", 14) + pad("control", 12) + pad("treatment", 12) + pad("lift", 10) + pad("95% CI", 24) + "p")
+        for m in r["metrics"]?.arrayValue ?? [] {
+            for c in m["comparisons"]?.arrayValue ?? [] {
+                let name = m["metric"]?.stringValue ?? ""
+                let group = c["group"]?.stringValue ?? ""
+                let cm = c["control"]?["mean"]?.doubleValue ?? 0
+                let tm = c["treatment"]?["mean"]?.doubleValue ?? 0
+                if let rel = c["relative"], !rel.isNull {
+                    let lift = String(format: "%+.2f%%", (rel["estimate"]?.doubleValue ?? 0) * 100)
+                    let ci = String(format: "[%+.2f%%, %+.2f%%]", (rel["lower"]?.doubleValue ?? 0) * 100, (rel["upper"]?.doubleValue ?? 0) * 100)
+                    let p = String(format: "%.4g", c["absolute"]?["pValue"]?.doubleValue ?? 1)
+                    print(pad(name, 42) + pad(group, 14) + pad(String(format: "%.4g", cm), 12) + pad(String(format: "%.4g", tm), 12)
+                          + pad(lift, 10) + pad(ci, 24) + p + (c["isSignificant"]?.boolValue == true ? " *" : ""))
+                } else {
+                    print(pad(name, 42) + pad(group, 14) + pad(String(format: "%.4g", cm), 12) + pad(String(format: "%.4g", tm), 12)
+                          + (c["reason"]?.stringValue ?? "no interval"))
+                }
+            }
+        }
+    }
+}
