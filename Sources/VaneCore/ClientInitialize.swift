@@ -22,10 +22,6 @@ public struct ClientInitializeFormatter: Sendable {
         self.hashing = hashing
     }
 
-    public func response(for user: StatsigUser, sdkType: String = "vane", sdkVersion: String = "1.0") -> JSONValue {
-        (try? JSONValue.parse(responseBytes(for: user, sdkType: sdkType, sdkVersion: sdkVersion))) ?? .null
-    }
-
     /// The response serialised directly, without building a tree first: `/v1/initialize` is hot.
     public func responseBytes(for user: StatsigUser, sdkType: String = "vane", sdkVersion: String = "1.0") -> [UInt8] {
         let rules = evaluator.rules

@@ -158,15 +158,12 @@ final class CompiledCondition: Sendable {
     let targetVersion: [Int64?]?
     /// Target names for gate conditions.
     let gateNames: [String]
-    /// `any`/`none`: casefolded str() of each target; `*_case_sensitive` and array ops: str() of each target.
-    let targetSet: Set<String>?
-    /// The same targets in list order, for the array operators.
+    /// str() of each target in list order, for the array operators.
     let targetList: [String]
     /// `user_bucket` with `any`/`none`: the buckets as integers.
     let bucketSet: Set<Int64>?
-    /// str() of each target for the string-matching operators (nil when the target is not a list).
-    let targetStrings: [String]?
-    let targetCasefolded: [String]?
+    /// Casefolded UTF-8 of each target for the string-matching operators (nil when the target is
+    /// neither a list nor a string).
     let targetFoldedBytes: [[UInt8]]?
 
     init(type: ConditionType, op: ConditionOperator?, condition c: Condition) {
@@ -203,32 +200,25 @@ final class CompiledCondition: Sendable {
         }
         var strings = list?.compactMap { PythonValue.str($0) }
         if case .string(let s) = c.targetValue { strings = s.unicodeScalars.map { String($0) } }
-        targetStrings = strings
-        targetCasefolded = strings?.map(PythonValue.casefold)
         targetFoldedBytes = strings?.map(PythonValue.foldedBytes)
         targetList = list?.map { PythonValue.str($0) ?? "None" } ?? []
         switch op {
         case .any?, .none?:
             if type == .user_bucket {
                 bucketSet = Set((list ?? []).compactMap { PythonValue.parseInt($0) })
-                targetSet = nil
-                exactSet = nil
             } else {
                 bucketSet = nil
-                targetSet = list.map { Set($0.map { PythonValue.casefold(PythonValue.str($0) ?? "None") }) }
-                exactSet = nil
             }
+            exactSet = nil
             foldedSet = type == .user_bucket ? nil : list.map { Set($0.map { FoldedKey(PythonValue.str($0) ?? "None") }) }
         case .any_case_sensitive?, .none_case_sensitive?, .array_contains_any?, .array_contains_none?,
             .array_contains_all?, .not_array_contains_all?:
             bucketSet = nil
-            targetSet = list.map { Set($0.map { PythonValue.str($0) ?? "None" }) }
             exactSet = list.map { Set($0.map { ByteKey(PythonValue.str($0) ?? "None") }) }
             foldedSet = nil
         default:
             exactSet = nil
             bucketSet = nil
-            targetSet = nil
             foldedSet = nil
         }
     }

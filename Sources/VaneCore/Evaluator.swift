@@ -256,11 +256,8 @@ public struct Evaluator: Sendable {
             }
             return false
         case .ip_based:
-            var v = userField(user, c)
-            if v == nil, c.field == "country", user.ip != nil {
-                v = nil  // No IP-to-country table is shipped: see docs/evaluation.md.
-            }
-            guard let v else { return false }
+            // No IP-to-country table is shipped, so only the user's own field counts (docs/evaluation.md).
+            guard let v = userField(user, c) else { return false }
             value = v
         case .ua_based:
             value = userField(user, c) ?? UserAgent.field(c.field, of: user.userAgent)

@@ -37,8 +37,9 @@ enum Operators {
         case .on: return dates(value, target) { floorDiv($0, 86_400) == floorDiv($1, 86_400) }
         case .in_segment_list, .not_in_segment_list:
             var found = false
-            if let list = target.stringValue.flatMap({ idLists[$0] }), let s = PythonValue.str(value) ?? Optional("None") {
-                found = list.contains(StatsigHash.idListEntry(s))
+            if let list = target.stringValue.flatMap({ idLists[$0] }) {
+                // The SDK hashes str(value), so a missing value is looked up as "None".
+                found = list.contains(StatsigHash.idListEntry(PythonValue.str(value) ?? "None"))
             }
             return op == .in_segment_list ? found : !found
         case .array_contains_any:

@@ -133,9 +133,4 @@ extension String {
         while let l = scalars.last, l.isWhitespace { scalars = scalars.dropLast() }
         return String(scalars)
     }
-
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard !target.isEmpty, self.contains(target) else { return self }
-        return self.split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
-    }
 }

@@ -37,11 +37,8 @@ public struct StatsigUser: Sendable, Hashable {
 
     /// The unit ID for an idType, as the SDK resolves it: userID for "userID", else the custom ID
     /// under the exact name, then under its lower-cased name.
-    @inline(__always)
     public func unitID(for idType: String) -> String? {
-        if idType.utf8.count == 6, idType.lowercased() == "userid" { return userID }
-        if let v = customIDs[idType] { return v }
-        return customIDs[idType.lowercased()]
+        UnitRef(idType).value(self)
     }
 }
 

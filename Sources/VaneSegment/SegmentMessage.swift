@@ -128,7 +128,7 @@ public struct SegmentMessage: Sendable {
         case .track:
             switch o["event"] {
             case nil, .null?: throw SegmentRejection(.eventNotDefined)
-            case .string(let s)? where !s.trimmingSpaces.isEmpty: event = s
+            case .string(let s)? where !s.allSatisfy(\.isWhitespace): event = s
             default: throw SegmentRejection(.eventNotString)
             }
         default:
@@ -166,14 +166,5 @@ public struct SegmentMessage: Sendable {
         guard let clientTime else { return receivedAt }
         guard let sentAt else { return clientTime }
         return receivedAt - (sentAt - clientTime)
-    }
-}
-
-extension String {
-    var trimmingSpaces: Substring {
-        var s = Substring(self)
-        while s.first?.isWhitespace == true { s = s.dropFirst() }
-        while s.last?.isWhitespace == true { s = s.dropLast() }
-        return s
     }
 }

@@ -38,9 +38,9 @@ public struct VaneServices: Sendable {
         let counters = IngestCounters(registry: metrics)
         let broadcaster = EventBroadcaster()
         self.broadcaster = broadcaster
-        self.writer = GroupCommitWriter(store: store) { events in
-            counters.record(events)
-            broadcaster.publish(events)
+        self.writer = GroupCommitWriter(store: store) { events, ids in
+            counters.record(events, ids)
+            broadcaster.publish(events, ids)
         }
     }
 }
@@ -48,9 +48,9 @@ public struct VaneServices: Sendable {
 struct IngestCounters: Sendable {
     let registry: PrometheusCollectorRegistry
 
-    func record(_ events: [EventRecord]) {
+    func record(_ events: [EventRecord], _ ids: [Int64?]) {
         var bySource: [String: Int] = [:]
-        for e in events { bySource[e.source, default: 0] += 1 }
+        for (e, id) in zip(events, ids) where id != nil { bySource[e.source, default: 0] += 1 }
         for (source, n) in bySource {
             registry.makeCounter(name: "vane_events_ingested_total", labels: [("source", source)]).increment(by: Int64(n))
         }
@@ -95,7 +95,7 @@ public func buildApplication(_ services: VaneServices, config: AppConfig, logger
     Application(
         router: buildRouter(services, config: config),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "vane"),
-        services: [services.exporter, services.broadcaster],
+        services: [services.exporter],
         logger: logger)
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import VaneCore
 import VaneStore
 
@@ -230,11 +231,5 @@ struct ConsoleService: Sendable {
             time: now, actor: actor, action: action, kind: e.kind.rawValue, name: e.name,
             before: before.map(encodeToJSON), after: after.map(encodeToJSON),
             description: "\(e.kind.displayName) \(e.name) \(action.replacingOccurrences(of: "_", with: " "))")
-    }
-}
-
-extension String {
-    func replacingOccurrences(of a: String, with b: String) -> String {
-        split(separator: a, omittingEmptySubsequences: false).joined(separator: b)
     }
 }

@@ -51,8 +51,7 @@ struct EventIngest: Sendable {
         }
         let value = o["value"]
         switch value {
-        case nil, .null?, .int?, .double?, .string?: break
-        case .bool?: break
+        case nil, .null?, .int?, .double?, .string?, .bool?: break
         default: throw APIError.badRequest("events[\(i)].value must be a number or a string")
         }
         if let m = o["metadata"], !m.isNull, m.objectValue == nil {

@@ -136,69 +136,61 @@ struct SDKController: Sendable {
     }
 
     func checkGate(_ request: Request, _ context: VaneRequestContext) async throws -> Response {
-        let b = try await body.object(request)
-        let key = context.key!
-        let user = try user(b, key: key)
-        let (names, batch) = try names(b, single: "gateName", plural: "gateNames")
-        let evaluator = try await cache.compiled(project: key.project, environment: key.environment).evaluator
-        var out: [String: JSONValue] = [:]
-        var exposures: [EventRecord] = []
-        let now = Clock.nowMs()
-        for name in names {
-            let r = evaluator.checkGate(user, name)
-            out[name] = [
+        try await evaluate(request, context, single: "gateName", plural: "gateNames") { compiled, user, name, key, now in
+            let r = compiled.evaluator.checkGate(user, name)
+            return ([
                 "name": .string(name), "value": .bool(r.value), "rule_id": .string(r.ruleID),
                 "group_name": r.groupName.map { .string($0) } ?? .null,
-            ]
-            exposures.append(Exposures.gate(user, name, r, key: key, now: now))
+            ], [Exposures.gate(user, name, r, key: key, now: now)])
         }
-        if logsExposures(b) { try await ingest.store(exposures) }
-        return jsonResponse(batch ? .object(out) : out[names[0]]!)
     }
 
     func getConfig(_ request: Request, _ context: VaneRequestContext) async throws -> Response {
-        let b = try await body.object(request)
-        let key = context.key!
-        let user = try user(b, key: key)
-        let (names, batch) = try names(b, single: "configName", plural: "configNames")
-        let evaluator = try await cache.compiled(project: key.project, environment: key.environment).evaluator
-        var out: [String: JSONValue] = [:]
-        var exposures: [EventRecord] = []
-        let now = Clock.nowMs()
-        for name in names {
-            let r = evaluator.getConfig(user, name)
-            out[name] = [
+        try await evaluate(request, context, single: "configName", plural: "configNames") { compiled, user, name, key, now in
+            let r = compiled.evaluator.getConfig(user, name)
+            return ([
                 "name": .string(name), "value": r.jsonValue, "group": .string(r.ruleID), "rule_id": .string(r.ruleID),
                 "group_name": r.groupName.map { .string($0) } ?? .null,
-            ]
-            exposures.append(Exposures.config(user, name, r, key: key, now: now))
+            ], [Exposures.config(user, name, r, key: key, now: now)])
         }
-        if logsExposures(b) { try await ingest.store(exposures) }
-        return jsonResponse(batch ? .object(out) : out[names[0]]!)
     }
 
     func getLayer(_ request: Request, _ context: VaneRequestContext) async throws -> Response {
+        try await evaluate(request, context, single: "layerName", plural: "layerNames") { compiled, user, name, key, now in
+            guard compiled.ruleSet.spec(name, kind: .layer) != nil else { return nil }
+            let r = compiled.evaluator.getLayer(user, name)
+            let exposures = (r.jsonValue.objectValue ?? [:]).keys.sorted().map {
+                Exposures.layer(user, name, parameter: $0, r, key: key, now: now)
+            }
+            return ([
+                "name": .string(name), "value": r.jsonValue, "ruleID": .string(r.ruleID),
+                "allocatedExperimentName": .string(r.allocatedExperiment ?? ""),
+            ], exposures)
+        }
+    }
+
+    /// The shape every evaluation endpoint shares: one name or a list of them, an answer per name,
+    /// exposures logged unless the caller turned them off. `each` returns nil for an unknown name
+    /// that is an error on its own (a layer) and skipped in a list.
+    private func evaluate(
+        _ request: Request, _ context: VaneRequestContext, single: String, plural: String,
+        each: (ConfigCache.Compiled, StatsigUser, String, APIKey, Int64) -> (JSONValue, [EventRecord])?
+    ) async throws -> Response {
         let b = try await body.object(request)
         let key = context.key!
         let user = try user(b, key: key)
-        let (names, batch) = try names(b, single: "layerName", plural: "layerNames")
+        let (names, batch) = try names(b, single: single, plural: plural)
         let compiled = try await cache.compiled(project: key.project, environment: key.environment)
         var out: [String: JSONValue] = [:]
         var exposures: [EventRecord] = []
         let now = Clock.nowMs()
         for name in names {
-            guard compiled.ruleSet.spec(name, kind: .layer) != nil else {
+            guard let (answer, logged) = each(compiled, user, name, key, now) else {
                 if batch { continue }
                 throw APIError.notFound("no layer named '\(name)'")
             }
-            let r = compiled.evaluator.getLayer(user, name)
-            out[name] = [
-                "name": .string(name), "value": r.jsonValue, "ruleID": .string(r.ruleID),
-                "allocatedExperimentName": .string(r.allocatedExperiment ?? ""),
-            ]
-            for parameter in (r.jsonValue.objectValue ?? [:]).keys.sorted() {
-                exposures.append(Exposures.layer(user, name, parameter: parameter, r, key: key, now: now))
-            }
+            out[name] = answer
+            exposures += logged
         }
         if logsExposures(b) { try await ingest.store(exposures) }
         return jsonResponse(batch ? .object(out) : out[names[0]]!)

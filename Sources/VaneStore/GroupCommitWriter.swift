@@ -11,7 +11,6 @@ public final class GroupCommitWriter: Sendable {
 
     private struct State {
         var queue: [Pending] = []
-        var queuedEvents = 0
         var writing = false
     }
 
@@ -19,10 +18,14 @@ public final class GroupCommitWriter: Sendable {
     private let state = Mutex(State())
     /// Caps one transaction so a flood cannot build an unbounded one.
     private let maxEventsPerCommit: Int
-    /// Called after each commit with the events it stored (live stream, metrics).
-    private let onCommit: @Sendable ([EventRecord]) -> Void
+    /// Called after each commit with its events and their ids (nil: a duplicate, not stored), for
+    /// the live stream and metrics. It runs on the ingest path, so it should do little.
+    private let onCommit: @Sendable ([EventRecord], [Int64?]) -> Void
 
-    public init(store: any VaneStore, maxEventsPerCommit: Int = 20_000, onCommit: @escaping @Sendable ([EventRecord]) -> Void = { _ in }) {
+    public init(
+        store: any VaneStore, maxEventsPerCommit: Int = 20_000,
+        onCommit: @escaping @Sendable ([EventRecord], [Int64?]) -> Void = { _, _ in }
+    ) {
         self.store = store
         self.maxEventsPerCommit = maxEventsPerCommit
         self.onCommit = onCommit
@@ -35,7 +38,6 @@ public final class GroupCommitWriter: Sendable {
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Bool], any Error>) in
             let startWriter = state.withLock { s -> Bool in
                 s.queue.append(Pending(events: events, continuation: continuation))
-                s.queuedEvents += events.count
                 if s.writing { return false }
                 s.writing = true
                 return true
@@ -59,19 +61,13 @@ public final class GroupCommitWriter: Sendable {
                     taken.append(s.queue.removeFirst())
                     count += first.events.count
                 }
-                s.queuedEvents -= count
                 return taken
             }
             if batch.isEmpty { return }
             let events = batch.flatMap(\.events)
             do {
                 let ids = try await store.insertEvents(events)
-                onCommit(zip(events, ids).compactMap { e, id in
-                    guard let id else { return nil }
-                    var e = e
-                    e.id = id
-                    return e
-                })
+                onCommit(events, ids)
                 var offset = 0
                 for p in batch {
                     p.continuation.resume(returning: ids[offset..<(offset + p.events.count)].map { $0 != nil })
