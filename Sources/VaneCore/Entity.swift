@@ -183,6 +183,8 @@ public struct Entity: Codable, Sendable, Hashable {
     public var hypothesis: String?
     public var startTime: Int64?
     public var endTime: Int64?
+    /// Results count a unit's events only within this many days of its first exposure (nil: no limit).
+    public var analysisWindowDays: Int?
 
     // Segments
     /// "rule_based" or "id_list".

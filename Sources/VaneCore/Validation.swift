@@ -111,6 +111,9 @@ public enum Validation {
                 }
             }
             if let a = e.allocation, !(0...100).contains(a) { throw ValidationError("allocation must be between 0 and 100") }
+            if let w = e.analysisWindowDays, !(1...3650).contains(w) {
+                throw ValidationError("analysisWindowDays must be between 1 and 3650")
+            }
         case .segment:
             if let t = e.segmentType, t != "rule_based", t != "id_list" {
                 throw ValidationError("segmentType must be 'rule_based' or 'id_list'")

@@ -95,7 +95,7 @@ public func buildApplication(_ services: VaneServices, config: AppConfig, logger
     Application(
         router: buildRouter(services, config: config),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "vane"),
-        services: [services.exporter],
+        services: [services.exporter, PulseRollupService(store: services.store, logger: logger)],
         logger: logger)
 }
 
@@ -114,8 +114,14 @@ extension VaneServices {
 }
 
 extension VaneServices {
-    /// `vane pulse NAME`: the results the console API serves.
-    public func pulse(project: String = "default", experiment: String) async throws -> JSONValue {
-        try await PulseService(store: store).results(project: project, experiment: experiment, now: Clock.nowMs())
+    /// Brings the Pulse rollups up to date with every stored event.
+    public func pulseCatchUp(project: String = "default") async throws {
+        while try await PulseService(store: store).catchUp(project, budget: .seconds(3600)).behind > 0 {}
+    }
+
+    /// `vane pulse NAME`: the results the console API serves (`gate: true` for a gate rollout).
+    public func pulse(project: String = "default", name: String, gate: Bool = false, query: [String: String] = [:]) async throws -> JSONValue {
+        try await PulseService(store: store).results(
+            project: project, kind: gate ? .gate : .experiment, name: name, query: query, now: Clock.nowMs())
     }
 }

@@ -21,10 +21,31 @@ struct ConsoleController: Sendable {
         api.post("experiments/{name}/abandon") { _, c in try await self.experimentAction(c) { try await service.abandon(c.project, $0, actor: actor(c)) } }
         api.put("experiments/{name}/make_decision") { r, c in try await self.makeDecision(r, c) }
         api.post("experiments/{name}/make_decision") { r, c in try await self.makeDecision(r, c) }
-        api.get("experiments/{name}/results") { _, c in
-            let results = try await PulseService(store: store).results(
-                project: c.project, experiment: try c.parameters.require("name"), now: Clock.nowMs())
-            return envelope("Experiment results.", results)
+        let pulse = PulseService(store: store)
+        api.get("experiments/{name}/results") { r, c in
+            envelope("Experiment results.", try await pulse.results(
+                project: c.project, kind: .experiment, name: try c.parameters.require("name"), query: r.queryItems(), now: Clock.nowMs()))
+        }
+        api.get("gates/{name}/results") { r, c in
+            envelope("Gate rollout results.", try await pulse.results(
+                project: c.project, kind: .gate, name: try c.parameters.require("name"), query: r.queryItems(), now: Clock.nowMs()))
+        }
+        api.get("metrics") { _, c in envelope("Metrics listed successfully.", try await pulse.metricList(c.project)) }
+        api.post("metrics") { r, c in try await self.saveMetric(r, c, name: nil) }
+        api.get("metrics/{name}") { _, c in
+            let name = try c.parameters.require("name")
+            guard let m = try await pulse.metrics.resolve(c.project, name) else { throw APIError.notFound("no metric named '\(name)'") }
+            return envelope("Metric read successfully.", encodeToJSON(m))
+        }
+        api.put("metrics/{name}") { r, c in try await self.saveMetric(r, c, name: try c.parameters.require("name")) }
+        api.patch("metrics/{name}") { r, c in try await self.saveMetric(r, c, name: try c.parameters.require("name")) }
+        api.delete("metrics/{name}") { _, c in try await self.deleteMetric(c) }
+        api.get("metrics/{name}/series") { _, c in
+            envelope("Metric series.", try await pulse.series(c.project, metric: try c.parameters.require("name")))
+        }
+        api.post("pulse/rebuild") { _, c in
+            try await store.pulseReset(project: c.project)
+            return envelope("Pulse rollups cleared; they are rebuilt from the first event in the background.", .null)
         }
         api.put("gates/{name}/enable") { _, c in try await self.setEnabled(c, true) }
         api.put("gates/{name}/disable") { _, c in try await self.setEnabled(c, false) }

@@ -213,6 +213,18 @@ extension Request {
         return nil
     }
 
+    /// Every query parameter (the first of repeated names), form-decoded.
+    func queryItems() -> [String: String] {
+        guard let raw = uri.query else { return [:] }
+        var out: [String: String] = [:]
+        for pair in raw.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = Self.formDecode(parts[0])
+            if out[name] == nil { out[name] = parts.count > 1 ? Self.formDecode(parts[1]) : "" }
+        }
+        return out
+    }
+
     static func formDecode(_ s: Substring) -> String {
         let spaced = s.replacingOccurrences(of: "+", with: " ")
         return spaced.removingPercentEncoding ?? spaced

@@ -1,121 +1,422 @@
+import Foundation
+import Logging
+import ServiceLifecycle
 import VaneCore
 import VaneStats
 import VaneStore
 
-/// Experiment results (Pulse): assigns units by first exposure, computes each event's count and
-/// conversion per unit after exposure, and compares every group with the control.
+/// Experiment and gate-rollout results (Pulse), from the incremental rollups in the store.
 ///
-/// This first version scans the event table on each request; per-unit rollups kept at ingest are
-/// the next step (see the issue note), and the statistics already work on mergeable summaries.
+/// A unit's group is its first exposure; units exposed to two groups are excluded and counted;
+/// events count from the first exposure on (within the experiment's analysis window when set);
+/// CUPED uses the same metric over the 7 UTC days before the day of the first exposure.
 struct PulseService: Sendable {
     let store: any VaneStore
-    static let pageSize = 5_000
+    var metrics: MetricStore { MetricStore(store: store) }
+    static let batchSize = 10_000
 
-    struct Assignment {
-        var group: String
-        var firstTime: Int64
+    // MARK: - Rollups
+
+    /// What the rollup job tracks, from the current experiments, gates and metrics.
+    func catalog(_ project: String) async throws -> PulseCatalog {
+        var unitTypes: Set<String> = ["userID"]
+        var experiments: [String: Set<String>] = [:]
+        var gates: [String: Set<String>] = [:]
+        var windows: [String: Int] = [:]
+        for e in try await store.entities(project: project, kind: .experiment) {
+            unitTypes.insert(e.effectiveIdType)
+            experiments[e.name] = Set(Self.groupsByRule(e).keys)
+            if let w = e.analysisWindowDays { windows[PulseCatalog.experimentSubject(e.name)] = w }
+        }
+        for g in try await store.entities(project: project, kind: .gate) {
+            let partial = Set((g.rules ?? []).filter { $0.passPercentage > 0 && $0.passPercentage < 100 }.compactMap(\.id))
+            if !partial.isEmpty {
+                gates[g.name] = partial
+                unitTypes.insert(g.effectiveIdType)
+            }
+        }
+        let sources = try await metrics.all(project).values.compactMap(\.pulseSource)
+        return PulseCatalog(unitTypes: Array(unitTypes), experiments: experiments, partialGateRules: gates,
+                            windows: windows, filteredSources: sources)
     }
 
-    func results(project: String, experiment name: String, now: Int64) async throws -> JSONValue {
-        guard let e = try await store.entity(project: project, kind: .experiment, name: name) else {
-            throw StoreError.notFound("no experiment named '\(name)'")
-        }
-        let idType = e.effectiveIdType
-        let unitRef = idType.lowercased() == "userid" ? nil : idType
-        var groupByRule: [String: String] = [:]
-        for g in e.groups ?? [] { if let id = g.id { groupByRule[id] = g.name } }
-        for r in e.rules ?? [] where r.isExperimentGroup == true { if let id = r.id { groupByRule[id] = r.groupName ?? id } }
-        let groupNames = (e.groups?.map(\.name)) ?? Array(Set(groupByRule.values)).sorted()
-        guard groupNames.count >= 2 else { throw ValidationError("experiment '\(name)' needs at least two groups for results") }
-
-        func unit(_ ev: EventRecord) -> String? {
-            guard let t = unitRef else { return ev.userID }
-            return ev.customIDs[t] ?? ev.customIDs[t.lowercased()]
-        }
-
-        // Pass 1: first exposure per unit; units seen in more than one group are excluded.
-        var assignment: [String: Assignment] = [:]
-        var crossovers = Set<String>()
-        var exposuresPerDay: [String: [String: Int]] = [:]
-        var cursor: Int64 = 0
+    /// Processes the event log until the rollups are current or `budget` runs out.
+    @discardableResult
+    func catchUp(_ project: String, budget: Duration = .seconds(20)) async throws -> PulseProgress {
+        let catalog = try await catalog(project)
+        let deadline = ContinuousClock.now + budget
         while true {
-            let page = try await store.events(project: project, afterID: cursor, limit: Self.pageSize)
-            guard let last = page.last?.id else { break }
-            cursor = last
-            for ev in page {
-                let md = ev.metadata
-                let isExposure = (ev.eventName == "statsig::config_exposure" && md?["config"]?.stringValue == name)
-                    || (ev.eventName == "statsig::layer_exposure" && md?["allocatedExperiment"]?.stringValue == name)
-                guard isExposure, let rule = md?["ruleID"]?.stringValue, let group = groupByRule[rule], let u = unit(ev) else { continue }
-                if let a = assignment[u] {
-                    if a.group != group { crossovers.insert(u) }
-                    if ev.time < a.firstTime { assignment[u] = Assignment(group: a.group, firstTime: ev.time) }
-                } else {
-                    assignment[u] = Assignment(group: group, firstTime: ev.time)
-                    exposuresPerDay[String(ISOTime.format(ev.time).prefix(10)), default: [:]][group, default: 0] += 1
+            let p = try await store.pulseRollup(project: project, catalog: catalog, maxEvents: Self.batchSize)
+            if p.behind == 0 || ContinuousClock.now >= deadline { return p }
+        }
+    }
+
+    /// Experiment group rule IDs → group names.
+    static func groupsByRule(_ e: Entity) -> [String: String] {
+        var out: [String: String] = [:]
+        for g in e.groups ?? [] { if let id = g.id { out[id] = g.name } }
+        for r in e.rules ?? [] where r.isExperimentGroup == true { if let id = r.id { out[id] = r.groupName ?? id } }
+        return out
+    }
+
+    // MARK: - Results
+
+    struct Options {
+        var analysis = AnalysisOptions()
+        var bonferroni = false
+        var winsorize = false
+        var metricFilter: [String]?
+
+        init(query: [String: String]) throws {
+            func number(_ k: String) throws -> Double? {
+                guard let s = query[k] else { return nil }
+                guard let d = Double(s), d.isFinite else { throw ValidationError("\(k) must be a number (got '\(s)')") }
+                return d
+            }
+            func flag(_ k: String) throws -> Bool? {
+                guard let s = query[k]?.lowercased() else { return nil }
+                switch s {
+                case "true", "1", "yes": return true
+                case "false", "0", "no": return false
+                default: throw ValidationError("\(k) must be true or false (got '\(s)')")
                 }
             }
-            if page.count < Self.pageSize { break }
-        }
-        for u in crossovers { assignment[u] = nil }
-
-        // Pass 2: per unit and event name, how many events (and their value) at or after the first exposure.
-        var perMetric: [String: [String: (count: Double, sum: Double)]] = [:]
-        cursor = 0
-        while true {
-            let page = try await store.events(project: project, afterID: cursor, limit: Self.pageSize)
-            guard let last = page.last?.id else { break }
-            cursor = last
-            for ev in page where !ev.eventName.hasPrefix("statsig::") {
-                guard let u = unit(ev), let a = assignment[u], ev.time >= a.firstTime else { continue }
-                var entry = perMetric[ev.eventName, default: [:]][u] ?? (0, 0)
-                entry.count += 1
-                entry.sum += ev.value?.doubleValue ?? 0
-                perMetric[ev.eventName, default: [:]][u] = entry
+            if let a = try number("alpha") {
+                guard a > 0, a < 1 else { throw ValidationError("alpha must be between 0 and 1") }
+                analysis.alpha = a
             }
-            if page.count < Self.pageSize { break }
+            analysis.sequential = try flag("sequential") ?? false
+            if let t = try number("sequentialTuning") {
+                guard t >= 1 else { throw ValidationError("sequentialTuning must be at least 1") }
+                analysis.sequentialTuningParameter = t
+            }
+            analysis.cuped.enabled = try flag("cuped") ?? true
+            bonferroni = try flag("bonferroni") ?? false
+            winsorize = try flag("winsorize") ?? false
+            if let m = try number("minUnits") { analysis.minimumSample.minUnitsPerGroup = max(0, Int(m)) }
+            if let m = try number("minConversions") {
+                analysis.minimumSample.minConversionsPerGroup = max(0, Int(m))
+                analysis.minimumSample.minNonConversionsPerGroup = max(0, Int(m))
+            }
+            metricFilter = query["metrics"].map { $0.split(separator: ",").map { String($0) }.filter { !$0.isEmpty } }
         }
 
-        let unitsByGroup = Dictionary(grouping: assignment, by: { $0.value.group }).mapValues { $0.map(\.key) }
-        let counts = groupNames.map { unitsByGroup[$0]?.count ?? 0 }
-        let weights = (e.groups?.map(\.size)) ?? groupNames.map { _ in 1.0 }
-        let srm = counts.reduce(0, +) > 0 ? SampleRatioMismatch.test(observed: counts, weights: weights) : nil
+        var json: JSONValue {
+            [
+                "alpha": .double(analysis.alpha), "sequential": .bool(analysis.sequential),
+                "sequentialTuning": .double(analysis.sequentialTuningParameter), "cuped": .bool(analysis.cuped.enabled),
+                "bonferroni": .bool(bonferroni), "winsorize": .bool(winsorize),
+                "winsorizeQuantile": .double(Winsorization.defaultQuantile),
+                "minUnits": .int(Int64(analysis.minimumSample.minUnitsPerGroup)),
+                "minConversions": .int(Int64(analysis.minimumSample.minConversionsPerGroup)),
+            ]
+        }
+    }
 
-        var metrics: [JSONValue] = []
-        for (metricName, byUnit) in perMetric.sorted(by: { $0.key < $1.key }) {
-            for kind in [MetricKind.mean, .conversion] {
-                var summaries: [String: GroupSummary] = [:]
-                for g in groupNames {
-                    var s = GroupSummary()
-                    for u in unitsByGroup[g] ?? [] {
-                        let c = byUnit[u]?.count ?? 0
-                        s.add(kind == .conversion ? (c > 0 ? 1 : 0) : c)
-                    }
-                    summaries[g] = s
+    enum SubjectKind: String { case experiment, gate }
+
+    struct Subject {
+        var kind: SubjectKind
+        var name: String
+        var idType: String
+        /// (arm id in the rollups, display name, configured weight), control first.
+        var arms: [(arm: String, name: String, weight: Double?)]
+        var key: String { kind == .experiment ? PulseCatalog.experimentSubject(name) : PulseCatalog.gateSubject(name) }
+    }
+
+    func subject(_ project: String, kind: SubjectKind, name: String) async throws -> Subject {
+        switch kind {
+        case .experiment:
+            guard let e = try await store.entity(project: project, kind: .experiment, name: name) else {
+                throw StoreError.notFound("no experiment named '\(name)'")
+            }
+            var arms: [(String, String, Double?)] = []
+            for g in e.groups ?? [] { if let id = g.id { arms.append((id, g.name, g.size)) } }
+            if arms.isEmpty {
+                for (rule, group) in Self.groupsByRule(e).sorted(by: { $0.key < $1.key }) { arms.append((rule, group, nil)) }
+            }
+            guard arms.count >= 2 else { throw ValidationError("experiment '\(name)' needs at least two groups for results") }
+            return Subject(kind: .experiment, name: name, idType: e.effectiveIdType, arms: arms)
+        case .gate:
+            guard let g = try await store.entity(project: project, kind: .gate, name: name) else {
+                throw StoreError.notFound("no gate named '\(name)'")
+            }
+            let partial = (g.rules ?? []).filter { $0.passPercentage > 0 && $0.passPercentage < 100 }
+            guard let rule = partial.first else {
+                throw ValidationError("gate '\(name)' has no partial rollout rule (0 < passPercentage < 100), so there is nothing to compare")
+            }
+            // One partial rule gives the expected split; with several, the split is unknown.
+            let pass: Double? = partial.count == 1 ? rule.passPercentage : nil
+            return Subject(kind: .gate, name: name, idType: g.effectiveIdType,
+                           arms: [("fail", "fail", pass.map { 100 - $0 }), ("pass", "pass", pass)])
+        }
+    }
+
+    func results(project: String, kind: SubjectKind, name: String, query: [String: String] = [:], now: Int64) async throws -> JSONValue {
+        var options = try Options(query: query)
+        let subject = try await subject(project, kind: kind, name: name)
+        let progress = try await catchUp(project)
+        let data = try await store.pulseArms(project: project, subject: subject.key, unitType: subject.idType)
+        let userMetrics = try await metrics.all(project)
+
+        // Every event its units logged gives two automatic metrics; user metrics come after.
+        let seenSources = Set(data.sums.values.flatMap(\.keys)).filter { !$0.hasPrefix("filtered:") }
+        var definitions: [MetricDefinition] = seenSources.sorted().flatMap { event in
+            [MetricDefinition.automatic("count:" + event)!, MetricDefinition.automatic("conversion:" + event)!]
+        }
+        definitions += userMetrics.values.sorted { $0.name < $1.name }
+        if let wanted = options.metricFilter {
+            var picked: [MetricDefinition] = []
+            for id in wanted {
+                guard let m = userMetrics[id] ?? MetricDefinition.automatic(id) else {
+                    throw ValidationError("metrics: no metric named '\(id)'")
                 }
-                let control = summaries[groupNames[0]]!
-                let comparisons: [JSONValue] = groupNames.dropFirst().map { g in
-                    let effect = StatsEngine.compare(control: control, treatment: summaries[g]!, kind: kind)
-                    guard case .object(var o) = encodeToJSON(effect) else { return .null }
-                    o["group"] = .string(g)
-                    o["isSignificant"] = .bool(effect.isSignificant)
-                    return .object(o)
+                picked.append(m)
+            }
+            definitions = picked
+        }
+        let treatments = subject.arms.count - 1
+        if options.bonferroni { options.analysis.comparisons = max(1, definitions.count * treatments) }
+
+        let counts = subject.arms.map { data.units[$0.arm] ?? 0 }
+        var srm: JSONValue = .null
+        let weights = subject.arms.compactMap(\.weight)
+        if counts.reduce(0, +) > 0, weights.count == counts.count, weights.allSatisfy({ $0 > 0 }) {
+            srm = encodeToJSON(SampleRatioMismatch.test(observed: counts, weights: weights))
+        }
+
+        var metricsJSON: [JSONValue] = []
+        for m in definitions {
+            let (kind, summaries, notes) = try await summaries(project: project, subject: subject, data: data, metric: m,
+                                                                 userMetrics: userMetrics, winsorize: options.winsorize)
+            let control = summaries[0]
+            let comparisons: [JSONValue] = zip(subject.arms.dropFirst(), summaries.dropFirst()).map { arm, treatment in
+                var effect = StatsEngine.compare(control: control, treatment: treatment, kind: kind, options: options.analysis)
+                effect.notes += notes
+                guard case .object(var o) = encodeToJSON(effect) else { return .null }
+                o["group"] = .string(arm.name)
+                o["isSignificant"] = .bool(effect.isSignificant)
+                return .object(o)
+            }
+            var entry: [String: JSONValue] = [
+                "metric": .string(m.name), "type": .string(m.type.rawValue), "kind": .string(kind.rawValue),
+                "comparisons": .array(comparisons),
+            ]
+            if let e = m.event { entry["event"] = .string(e) }
+            if let d = m.description { entry["description"] = .string(d) }
+            metricsJSON.append(.object(entry))
+        }
+
+        var exposuresPerDay: [String: JSONValue] = [:]
+        for (day, arms) in data.exposureDays {
+            var row: [String: JSONValue] = [:]
+            for a in subject.arms { if let n = arms[a.arm] { row[a.name] = .int(Int64(n)) } }
+            exposuresPerDay[PulseDay.label(day)] = .object(row)
+        }
+        return [
+            kind == .experiment ? "experiment" : "gate": .string(name), "subjectKind": .string(kind.rawValue),
+            "idType": .string(subject.idType), "computedAt": .int(now), "controlGroup": .string(subject.arms[0].name),
+            "groups": .array(zip(subject.arms, counts).map { arm, n in
+                ["name": .string(arm.name), "units": .int(Int64(n)), "weight": arm.weight.map(JSONValue.double) ?? .null]
+            }),
+            "crossovers": .int(Int64(data.crossovers)),
+            "srm": srm,
+            "exposuresPerDay": .object(exposuresPerDay),
+            "options": options.json,
+            "rollup": ["eventsBehind": .int(Int64(progress.behind)), "cursor": .int(progress.cursor)],
+            "metrics": .array(metricsJSON),
+        ]
+    }
+
+    /// Which per-unit number a count or sum metric uses.
+    enum Field { case count, converted, sum }
+
+    /// One GroupSummary per arm (control first) for a metric.
+    func summaries(
+        project: String, subject: Subject, data: PulseArmData, metric m: MetricDefinition,
+        userMetrics: [String: MetricDefinition], winsorize: Bool
+    ) async throws -> (MetricKind, [GroupSummary], [String]) {
+        func units(_ arm: String) -> Int { data.units[arm] ?? 0 }
+        func sums(_ arm: String, _ source: String) -> ArmSums { data.sums[arm]?[source] ?? ArmSums() }
+
+        switch m.type {
+        case .count, .sum:
+            let source = m.source!
+            let field: Field = m.type == .count ? .count : .sum
+            if winsorize {
+                return (.mean, try await winsorized(project: project, subject: subject, data: data, source: source, field: field),
+                        ["values capped at the pooled \(Winsorization.defaultQuantile * 100)th percentile of non-zero unit values"])
+            }
+            return (.mean, subject.arms.map { a in
+                let s = sums(a.arm, source)
+                return field == .count
+                    ? GroupSummary(count: units(a.arm), sum: s.count, sumSquares: s.countSquares,
+                                   covariateCount: Int(s.preConverted), covariateSum: s.preCount,
+                                   covariateSumSquares: s.preCountSquares, mainCovariateSumProduct: s.countPreCountProduct)
+                    : GroupSummary(count: units(a.arm), sum: s.sum, sumSquares: s.sumSquares,
+                                   covariateCount: Int(s.preConverted), covariateSum: s.preSum,
+                                   covariateSumSquares: s.preSumSquares, mainCovariateSumProduct: s.sumPreSumProduct)
+            }, [])
+        case .conversion:
+            let source = m.source!
+            return (.conversion, subject.arms.map { a in
+                let s = sums(a.arm, source)
+                return GroupSummary(count: units(a.arm), sum: s.converted, sumSquares: s.converted,
+                                    covariateCount: Int(s.preConverted), covariateSum: s.preConverted,
+                                    covariateSumSquares: s.preConverted, mainCovariateSumProduct: s.convertedPreConvertedProduct)
+            }, [])
+        case .mean:
+            let source = m.source!
+            return (.ratio, subject.arms.map { a in
+                let s = sums(a.arm, source)
+                return GroupSummary(count: units(a.arm), sum: s.sum, sumSquares: s.sumSquares, denominatorSum: s.count,
+                                    denominatorSumSquares: s.countSquares, mainDenominatorSumProduct: s.countSumProduct)
+            }, [])
+        case .ratio:
+            guard let num = userMetrics[m.numerator ?? ""] ?? MetricDefinition.automatic(m.numerator ?? ""),
+                  let den = userMetrics[m.denominator ?? ""] ?? MetricDefinition.automatic(m.denominator ?? ""),
+                  let numSource = num.source, let denSource = den.source
+            else { throw ValidationError("ratio metric '\(m.name)' refers to a metric that no longer exists") }
+            let numField: Field = num.type == .sum ? .sum : .count
+            let denField: Field = den.type == .sum ? .sum : .count
+            let rows = try await store.pulseUnitValues(
+                project: project, subject: subject.key, unitType: subject.idType, sources: Array(Set([numSource, denSource])))
+            var perUnit: [String: (arm: String, x: Double, d: Double)] = [:]
+            for r in rows {
+                var entry = perUnit[r.unit] ?? (r.arm, 0, 0)
+                if r.source == numSource { entry.x = Self.value(r.values, numField) }
+                if r.source == denSource { entry.d = Self.value(r.values, denField) }
+                perUnit[r.unit] = entry
+            }
+            var xs: [String: [Double]] = [:]
+            var ds: [String: [Double]] = [:]
+            for (_, u) in perUnit {
+                xs[u.arm, default: []].append(u.x)
+                ds[u.arm, default: []].append(u.d)
+            }
+            var notes: [String] = []
+            if winsorize {
+                let armsOrder = subject.arms.map(\.arm)
+                let (cx, capX) = Winsorization.winsorize(armsOrder.map { xs[$0] ?? [] })
+                let (cd, capD) = Winsorization.winsorize(armsOrder.map { ds[$0] ?? [] })
+                for (i, a) in armsOrder.enumerated() { xs[a] = cx[i]; ds[a] = cd[i] }
+                notes.append("numerator capped at \(capX.map { String($0) } ?? "-"), denominator at \(capD.map { String($0) } ?? "-")")
+            }
+            return (.ratio, subject.arms.map { a in
+                var s = GroupSummary(count: units(a.arm))
+                for (x, d) in zip(xs[a.arm] ?? [], ds[a.arm] ?? []) {
+                    s.sum += x
+                    s.sumSquares += x * x
+                    s.denominatorSum += d
+                    s.denominatorSumSquares += d * d
+                    s.mainDenominatorSumProduct += x * d
                 }
-                metrics.append([
-                    "metric": .string(kind == .conversion ? "\(metricName) (conversion)" : "\(metricName) (count per unit)"),
-                    "event": .string(metricName), "kind": .string(kind.rawValue),
-                    "comparisons": .array(comparisons),
+                return s
+            }, notes)
+        }
+    }
+
+    static func value(_ v: UnitValues, _ field: Field) -> Double {
+        switch field {
+        case .count: return v.postCount
+        case .converted: return v.postCount > 0 ? 1 : 0
+        case .sum: return v.postSum
+        }
+    }
+
+    static func preValue(_ v: UnitValues, _ field: Field) -> Double {
+        switch field {
+        case .count: return v.preCount
+        case .converted: return v.preCount > 0 ? 1 : 0
+        case .sum: return v.preSum
+        }
+    }
+
+    /// Per-unit values capped at the pooled 99.9th percentile of non-zero values (post and
+    /// pre-period values capped separately); units without events are zeros.
+    func winsorized(project: String, subject: Subject, data: PulseArmData, source: String, field: Field) async throws -> [GroupSummary] {
+        let rows = try await store.pulseUnitValues(project: project, subject: subject.key, unitType: subject.idType, sources: [source])
+        let arms = subject.arms.map(\.arm)
+        var post: [String: [Double]] = [:]
+        var pre: [String: [Double]] = [:]
+        for r in rows {
+            post[r.arm, default: []].append(Self.value(r.values, field))
+            pre[r.arm, default: []].append(Self.preValue(r.values, field))
+        }
+        let (cappedPost, _) = Winsorization.winsorize(arms.map { post[$0] ?? [] })
+        let (cappedPre, _) = Winsorization.winsorize(arms.map { pre[$0] ?? [] })
+        return arms.enumerated().map { i, arm in
+            var s = GroupSummary()
+            for (x, p) in zip(cappedPost[i], cappedPre[i]) { s.add(x, preValue: p != 0 ? p : nil) }
+            // Units without events: value 0 and no pre-period data.
+            let missing = (data.units[arm] ?? 0) - s.count
+            if missing > 0 { s.count += missing }
+            return s
+        }
+    }
+
+    // MARK: - Metric catalogue
+
+    func metricList(_ project: String) async throws -> JSONValue {
+        _ = try await catchUp(project, budget: .seconds(5))
+        let totals = try await store.pulseSources(project: project)
+        var out: [JSONValue] = []
+        for t in totals where !t.source.hasPrefix("filtered:") {
+            for type in ["count", "conversion"] {
+                out.append([
+                    "name": .string("\(type):\(t.source)"), "type": .string(type), "event": .string(t.source),
+                    "automatic": .bool(true), "events": .int(Int64(t.events)),
+                    "firstSeen": .string(PulseDay.label(t.firstDay)), "lastSeen": .string(PulseDay.label(t.lastDay)),
                 ])
             }
         }
-        return [
-            "experiment": .string(name), "idType": .string(idType), "computedAt": .int(now),
-            "controlGroup": .string(groupNames[0]),
-            "groups": .array(zip(groupNames, counts).map { ["name": .string($0), "units": .int(Int64($1))] }),
-            "crossovers": .int(Int64(crossovers.count)),
-            "srm": srm.map(encodeToJSON) ?? .null,
-            "exposuresPerDay": .object(exposuresPerDay.mapValues { .object($0.mapValues { .int(Int64($0)) }) }),
-            "metrics": .array(metrics),
-        ]
+        for m in try await metrics.all(project).values.sorted(by: { $0.name < $1.name }) {
+            guard case .object(var o) = encodeToJSON(m) else { continue }
+            o["automatic"] = .bool(false)
+            out.append(.object(o))
+        }
+        return .array(out)
+    }
+
+    func series(_ project: String, metric id: String) async throws -> JSONValue {
+        guard let m = try await metrics.resolve(project, id) else { throw StoreError.notFound("no metric named '\(id)'") }
+        _ = try await catchUp(project, budget: .seconds(5))
+        func days(_ source: String) async throws -> JSONValue {
+            .array(try await store.pulseSeries(project: project, source: source).map {
+                ["day": .string(PulseDay.label($0.day)), "events": .int(Int64($0.events)), "units": .int(Int64($0.units)),
+                 "sum": .double($0.valueSum)]
+            })
+        }
+        if m.type == .ratio {
+            guard let num = try await metrics.resolve(project, m.numerator ?? ""), let ns = num.source,
+                  let den = try await metrics.resolve(project, m.denominator ?? ""), let ds = den.source
+            else { throw ValidationError("ratio metric '\(id)' refers to a metric that no longer exists") }
+            return ["metric": .string(id), "type": .string("ratio"), "numerator": try await days(ns),
+                    "denominator": try await days(ds), "days": try await days(ns)]
+        }
+        return ["metric": .string(id), "type": .string(m.type.rawValue), "days": try await days(m.source!)]
+    }
+}
+
+/// Keeps the rollups current in the background so results requests find little left to do.
+struct PulseRollupService: Service {
+    let store: any VaneStore
+    let logger: Logger
+    var interval: Duration = .seconds(1)
+
+    func run() async throws {
+        let pulse = PulseService(store: store)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    for project in try await store.projects() {
+                        try await pulse.catchUp(project, budget: .seconds(2))
+                    }
+                } catch {
+                    logger.warning("pulse rollup failed: \(error)")
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
     }
 }

@@ -95,6 +95,47 @@ enum SQLiteMigrations {
                 CREATE INDEX dead_letters_by_project ON dead_letters (project_id, retry_requested, id);
                 """)
         }
+        m.registerMigration("007_pulse_rollups") { db in
+            // Incremental Pulse rollups (see PulseRollup.swift). Days are integers: days since 1970-01-01 UTC.
+            let sums = ArmSums.columns.map { "\($0) REAL NOT NULL DEFAULT 0" }.joined(separator: ", ")
+            try db.execute(sql: """
+                CREATE TABLE pulse_state (
+                    project_id TEXT PRIMARY KEY, cursor INTEGER NOT NULL, version TEXT NOT NULL, rebuilt_at INTEGER);
+                CREATE TABLE pulse_assignments (
+                    project_id TEXT NOT NULL, unit_type TEXT NOT NULL, unit TEXT NOT NULL, subject TEXT NOT NULL,
+                    arm TEXT NOT NULL, first_time INTEGER NOT NULL, excluded INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, unit_type, unit, subject)) WITHOUT ROWID;
+                CREATE INDEX pulse_assignments_by_subject ON pulse_assignments (project_id, subject, unit_type, excluded);
+                CREATE TABLE pulse_unit_values (
+                    project_id TEXT NOT NULL, unit_type TEXT NOT NULL, unit TEXT NOT NULL, subject TEXT NOT NULL,
+                    source TEXT NOT NULL, post_count REAL NOT NULL, post_sum REAL NOT NULL, pre_count REAL NOT NULL,
+                    pre_sum REAL NOT NULL,
+                    PRIMARY KEY (project_id, unit_type, unit, subject, source)) WITHOUT ROWID;
+                CREATE INDEX pulse_unit_values_by_subject ON pulse_unit_values (project_id, subject, unit_type, source);
+                CREATE TABLE pulse_unit_days (
+                    project_id TEXT NOT NULL, unit_type TEXT NOT NULL, unit TEXT NOT NULL, day INTEGER NOT NULL,
+                    source TEXT NOT NULL, count REAL NOT NULL, sum REAL NOT NULL, min_time INTEGER NOT NULL,
+                    max_time INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, unit_type, unit, day, source)) WITHOUT ROWID;
+                CREATE INDEX pulse_unit_days_by_source ON pulse_unit_days (project_id, unit_type, source, day);
+                CREATE TABLE pulse_arm_units (
+                    project_id TEXT NOT NULL, subject TEXT NOT NULL, unit_type TEXT NOT NULL, arm TEXT NOT NULL,
+                    units INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, subject, unit_type, arm));
+                CREATE TABLE pulse_arm_sums (
+                    project_id TEXT NOT NULL, subject TEXT NOT NULL, unit_type TEXT NOT NULL, arm TEXT NOT NULL,
+                    source TEXT NOT NULL, \(sums),
+                    PRIMARY KEY (project_id, subject, unit_type, arm, source));
+                CREATE TABLE pulse_exposure_days (
+                    project_id TEXT NOT NULL, subject TEXT NOT NULL, unit_type TEXT NOT NULL, arm TEXT NOT NULL,
+                    day INTEGER NOT NULL, units INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, subject, unit_type, arm, day));
+                CREATE TABLE pulse_metric_days (
+                    project_id TEXT NOT NULL, source TEXT NOT NULL, day INTEGER NOT NULL, events INTEGER NOT NULL,
+                    value_sum REAL NOT NULL,
+                    PRIMARY KEY (project_id, source, day));
+                """)
+        }
         return m
     }
 }

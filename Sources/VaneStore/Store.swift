@@ -72,6 +72,14 @@ public protocol VaneStore: Sendable {
     /// Marks dead letters (all when `ids` is nil) to be sent again; returns how many.
     func requestDeadLetterRetry(project: String, ids: [Int64]?) async throws -> Int
 
+    // Pulse rollups (see PulseRollup.swift)
+    func pulseRollup(project: String, catalog: PulseCatalog, maxEvents: Int) async throws -> PulseProgress
+    func pulseReset(project: String) async throws
+    func pulseArms(project: String, subject: String, unitType: String) async throws -> PulseArmData
+    func pulseUnitValues(project: String, subject: String, unitType: String, sources: [String]) async throws -> [PulseUnitRow]
+    func pulseSources(project: String) async throws -> [PulseSourceTotals]
+    func pulseSeries(project: String, source: String) async throws -> [PulseSeriesDay]
+
     // Audit log
     func auditLog(project: String, query: AuditQuery) async throws -> [AuditEntry]
 

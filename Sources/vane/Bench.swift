@@ -8,7 +8,7 @@ import VaneStore
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks you can rerun. Build with -c release for meaningful figures.",
-        subcommands: [BenchEval.self, BenchSeed.self, BenchRawInsert.self])
+        subcommands: [BenchEval.self, BenchSeed.self, BenchRawInsert.self, BenchPulse.self])
 }
 
 /// Evaluations per second of a realistic rule set against SHA-256 hashes per second of comparable

@@ -9,11 +9,17 @@ struct Pulse: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print an experiment's results (Pulse).")
 
     @OptionGroup var data: DataDirOption
-    @Argument(help: "Experiment name.") var experiment: String
+    @Argument(help: "Experiment name (or gate name with --gate).") var experiment: String
+    @Flag(help: "Results of a gate's partial rollout (pass vs fail) instead of an experiment.") var gate = false
+    @Flag(help: "Sequential testing (always-valid intervals).") var sequential = false
+    @Flag(help: "Bonferroni correction across metrics and groups.") var bonferroni = false
+    @Flag(help: "Cap unit values at the 99.9th percentile.") var winsorize = false
+    @Flag(help: "Do not use CUPED.") var noCuped = false
 
     func run() async throws {
         let store = try SQLiteStore(directory: data.dataDir)
-        let r = try await VaneServices(store: store).pulse(experiment: experiment)
+        let query = ["sequential": "\(sequential)", "bonferroni": "\(bonferroni)", "winsorize": "\(winsorize)", "cuped": "\(!noCuped)"]
+        let r = try await VaneServices(store: store).pulse(name: experiment, gate: gate, query: query)
         let groups = r["groups"]?.arrayValue ?? []
         print("\(experiment)  (unit: \(r["idType"]?.stringValue ?? "?"), control: \(r["controlGroup"]?.stringValue ?? "?"))")
         print("units: " + groups.map { "\($0["name"]?.stringValue ?? "?") \($0["units"]?.int64Value ?? 0)" }.joined(separator: ", ")
@@ -23,7 +29,7 @@ struct Pulse: AsyncParsableCommand {
             print(String(format: "sample ratio: p = %.4g%@", p, srm["isMismatch"]?.boolValue == true ? "  MISMATCH: do not trust these results" : ""))
         }
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-        print(pad("metric", 42) + pad("group", 14) + pad("control", 12) + pad("treatment", 12) + pad("lift", 10) + pad("95% CI", 24) + "p")
+        print(pad("metric", 42) + pad("group", 14) + pad("control", 12) + pad("treatment", 12) + pad("lift", 10) + pad("interval", 24) + "p")
         for m in r["metrics"]?.arrayValue ?? [] {
             for c in m["comparisons"]?.arrayValue ?? [] {
                 let name = m["metric"]?.stringValue ?? ""

@@ -1,0 +1,307 @@
+import GRDB
+import VaneCore
+
+extension SQLiteStore {
+    /// Processes up to `maxEvents` events after the rollup cursor in one transaction. When the
+    /// catalogue's version differs from the one the rollups were built with, they are cleared and
+    /// rebuilt from the first event.
+    public func pulseRollup(project: String, catalog: PulseCatalog, maxEvents: Int) async throws -> PulseProgress {
+        try await db.write { db in
+            let version = catalog.version
+            var rebuilt = false
+            var cursor: Int64 = 0
+            if let row = try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project]) {
+                cursor = row["cursor"]
+                if (row["version"] as String) != version {
+                    try Self.clearPulse(db, project: project)
+                    cursor = 0
+                    rebuilt = true
+                }
+            }
+            let events = try Row.fetchAll(
+                db, sql: "SELECT * FROM events WHERE +project_id = ? AND id > ? ORDER BY id LIMIT ?",
+                arguments: [project, cursor, maxEvents]
+            ).map(Self.eventRecord)
+            if let last = events.last?.id {
+                var processor = PulseRollupProcessor(
+                    catalog: catalog, state: try Self.loadPulseState(db, project: project, catalog: catalog, events: events),
+                    exactEvents: try Self.exactEventsReader(db, project: project))
+                for e in events { try processor.apply(e) }
+                try Self.savePulseState(db, project: project, state: processor.state)
+                cursor = last
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO pulse_state (project_id, cursor, version, rebuilt_at) VALUES (?, ?, ?, NULL)
+                    ON CONFLICT (project_id) DO UPDATE SET cursor = excluded.cursor, version = excluded.version
+                    """, arguments: [project, cursor, version])
+            let behind = try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM events WHERE +project_id = ? AND id > ?", arguments: [project, cursor]) ?? 0
+            return PulseProgress(processed: events.count, cursor: cursor, behind: behind, rebuilt: rebuilt)
+        }
+    }
+
+    /// Clears every rollup so the next run rebuilds them from the first event.
+    public func pulseReset(project: String) async throws {
+        try await db.write { db in
+            try Self.clearPulse(db, project: project)
+            try db.execute(sql: "DELETE FROM pulse_state WHERE project_id = ?", arguments: [project])
+        }
+    }
+
+    static func clearPulse(_ db: Database, project: String) throws {
+        for table in ["pulse_assignments", "pulse_unit_values", "pulse_unit_days", "pulse_arm_units", "pulse_arm_sums",
+                      "pulse_exposure_days", "pulse_metric_days"] {
+            try db.execute(sql: "DELETE FROM \(table) WHERE project_id = ?", arguments: [project])
+        }
+    }
+
+    /// Events of one unit in [from, to) with ids below `beforeEventID`.
+    static func exactEventsReader(_ db: Database, project: String) throws -> PulseExactEvents {
+        nonisolated(unsafe) let db = db
+        return { key, from, to, before in
+            let lower = key.unitType.lowercased()
+            let sql: String
+            let args: StatementArguments
+            if lower == "userid" {
+                sql = "SELECT * FROM events WHERE project_id = ? AND user_id = ? AND time >= ? AND time < ? AND id < ?"
+                args = [project, key.unit, from, to, before]
+            } else if lower == "stableid" {
+                sql = "SELECT * FROM events WHERE project_id = ? AND time >= ? AND time < ? AND id < ? AND stable_id = ?"
+                args = [project, from, to, before, key.unit]
+            } else {
+                sql = "SELECT * FROM events WHERE project_id = ? AND time >= ? AND time < ? AND id < ? AND custom_ids IS NOT NULL"
+                args = [project, from, to, before]
+            }
+            return try Row.fetchAll(db, sql: sql, arguments: args).map(eventRecord).filter {
+                PulseRollupProcessor.unit(of: $0, type: key.unitType) == key.unit
+            }
+        }
+    }
+
+    /// Loads what a batch needs: assignments and values of every unit it carries, and the unit
+    /// days of units that receive a first (or earlier) exposure in it.
+    static func loadPulseState(_ db: Database, project: String, catalog: PulseCatalog, events: [EventRecord]) throws -> PulseBatchState {
+        var state = PulseBatchState()
+        let probe = PulseRollupProcessor(catalog: catalog, state: state, exactEvents: { _, _, _, _ in [] })
+        var keys = Set<UnitKey>()
+        var exposed: [UnitKey: Int64] = [:]
+        for e in events {
+            let units = PulseRollupProcessor.units(of: e, types: catalog.unitTypes)
+            keys.formUnion(units)
+            if probe.exposure(e) != nil {
+                for k in units { exposed[k] = min(exposed[k] ?? .max, e.time) }
+            }
+        }
+        let byType = Dictionary(grouping: keys, by: \.unitType)
+        for (unitType, group) in byType {
+            for chunk in group.map(\.unit).chunked(500) {
+                let marks = databaseQuestionMarks(count: chunk.count)
+                var args: StatementArguments = [project, unitType]
+                args += StatementArguments(chunk)
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT unit, subject, arm, first_time, excluded FROM pulse_assignments
+                    WHERE project_id = ? AND unit_type = ? AND unit IN (\(marks))
+                    """, arguments: args) {
+                    let key = UnitKey(unitType: unitType, unit: row["unit"])
+                    state.assignments[key, default: [:]][row["subject"]] = PulseAssignment(
+                        arm: row["arm"], firstTime: row["first_time"], excluded: (row["excluded"] as Int) != 0)
+                }
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT unit, subject, source, post_count, post_sum, pre_count, pre_sum FROM pulse_unit_values
+                    WHERE project_id = ? AND unit_type = ? AND unit IN (\(marks))
+                    """, arguments: args) {
+                    let key = UnitKey(unitType: unitType, unit: row["unit"])
+                    let subject: String = row["subject"]
+                    let source: String = row["source"]
+                    state.unitValues[.init(subject: subject, key: key, source: source)] = UnitValues(
+                        postCount: row["post_count"], postSum: row["post_sum"], preCount: row["pre_count"], preSum: row["pre_sum"])
+                    state.sourcesByUnit[.init(subject: subject, key: key), default: []].insert(source)
+                }
+            }
+        }
+        // Units exposed in this batch need their earlier days to backfill pre-period and post values.
+        for (key, firstTime) in exposed {
+            let fromDay = PulseDay.of(firstTime) - PulseRollupProcessor.prePeriodDays
+            var days: [PulseBatchState.DayKey: DayAggregate] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT day, source, count, sum, min_time, max_time FROM pulse_unit_days
+                WHERE project_id = ? AND unit_type = ? AND unit = ? AND day >= ?
+                """, arguments: [project, key.unitType, key.unit, fromDay]) {
+                days[.init(day: row["day"], source: row["source"])] = DayAggregate(
+                    count: row["count"], sum: row["sum"], minTime: row["min_time"], maxTime: row["max_time"])
+            }
+            state.unitDays[key] = days
+        }
+        return state
+    }
+
+    static func savePulseState(_ db: Database, project: String, state: PulseBatchState) throws {
+        let assignment = try db.cachedStatement(sql: """
+            INSERT INTO pulse_assignments (project_id, unit_type, unit, subject, arm, first_time, excluded) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (project_id, unit_type, unit, subject) DO UPDATE SET
+                arm = excluded.arm, first_time = excluded.first_time, excluded = excluded.excluded
+            """)
+        for su in state.dirtyAssignments {
+            guard let a = state.assignments[su.key]?[su.subject] else { continue }
+            try assignment.execute(arguments: [project, su.key.unitType, su.key.unit, su.subject, a.arm, a.firstTime, a.excluded ? 1 : 0])
+        }
+        let value = try db.cachedStatement(sql: """
+            INSERT INTO pulse_unit_values (project_id, unit_type, unit, subject, source, post_count, post_sum, pre_count, pre_sum)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (project_id, unit_type, unit, subject, source) DO UPDATE SET
+                post_count = excluded.post_count, post_sum = excluded.post_sum,
+                pre_count = excluded.pre_count, pre_sum = excluded.pre_sum
+            """)
+        let deleteValue = try db.cachedStatement(sql: """
+            DELETE FROM pulse_unit_values WHERE project_id = ? AND unit_type = ? AND unit = ? AND subject = ? AND source = ?
+            """)
+        for vk in state.dirtyValues {
+            let v = state.unitValues[vk] ?? UnitValues()
+            if v.isZero {
+                try deleteValue.execute(arguments: [project, vk.key.unitType, vk.key.unit, vk.subject, vk.source])
+            } else {
+                try value.execute(arguments: [project, vk.key.unitType, vk.key.unit, vk.subject, vk.source,
+                                              v.postCount, v.postSum, v.preCount, v.preSum])
+            }
+        }
+        let day = try db.cachedStatement(sql: """
+            INSERT INTO pulse_unit_days (project_id, unit_type, unit, day, source, count, sum, min_time, max_time)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (project_id, unit_type, unit, day, source) DO UPDATE SET
+                count = count + excluded.count, sum = sum + excluded.sum,
+                min_time = MIN(min_time, excluded.min_time), max_time = MAX(max_time, excluded.max_time)
+            """)
+        for (key, days) in state.unitDayDeltas {
+            for (dk, agg) in days {
+                try day.execute(arguments: [project, key.unitType, key.unit, dk.day, dk.source, agg.count, agg.sum, agg.minTime, agg.maxTime])
+            }
+        }
+        let columns = ArmSums.columns
+        let sums = try db.cachedStatement(sql: """
+            INSERT INTO pulse_arm_sums (project_id, subject, unit_type, arm, source, \(columns.joined(separator: ", ")))
+            VALUES (?, ?, ?, ?, ?, \(databaseQuestionMarks(count: columns.count)))
+            ON CONFLICT (project_id, subject, unit_type, arm, source) DO UPDATE SET
+                \(columns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
+            """)
+        for (k, delta) in state.armSumDeltas where delta != ArmSums() {
+            var args: StatementArguments = [project, k.arm.subject, k.arm.unitType, k.arm.arm, k.source]
+            args += StatementArguments(delta.values)
+            try sums.execute(arguments: args)
+        }
+        let units = try db.cachedStatement(sql: """
+            INSERT INTO pulse_arm_units (project_id, subject, unit_type, arm, units) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (project_id, subject, unit_type, arm) DO UPDATE SET units = units + excluded.units
+            """)
+        for (k, n) in state.armUnitDeltas where n != 0 {
+            try units.execute(arguments: [project, k.subject, k.unitType, k.arm, n])
+        }
+        let exposures = try db.cachedStatement(sql: """
+            INSERT INTO pulse_exposure_days (project_id, subject, unit_type, arm, day, units) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (project_id, subject, unit_type, arm, day) DO UPDATE SET units = units + excluded.units
+            """)
+        for (k, days) in state.exposureDayDeltas {
+            for (d, n) in days where n != 0 {
+                try exposures.execute(arguments: [project, k.subject, k.unitType, k.arm, d, n])
+            }
+        }
+        let metricDay = try db.cachedStatement(sql: """
+            INSERT INTO pulse_metric_days (project_id, source, day, events, value_sum) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (project_id, source, day) DO UPDATE SET
+                events = events + excluded.events, value_sum = value_sum + excluded.value_sum
+            """)
+        for (source, days) in state.metricDayDeltas {
+            for (d, agg) in days {
+                try metricDay.execute(arguments: [project, source, d, agg.events, agg.sum])
+            }
+        }
+    }
+
+    // MARK: - Reading rollups
+
+    public func pulseArms(project: String, subject: String, unitType: String) async throws -> PulseArmData {
+        try await db.read { db in
+            var data = PulseArmData()
+            for row in try Row.fetchAll(db, sql: """
+                SELECT arm, units FROM pulse_arm_units WHERE project_id = ? AND subject = ? AND unit_type = ?
+                """, arguments: [project, subject, unitType]) {
+                data.units[row["arm"]] = row["units"]
+            }
+            data.crossovers = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM pulse_assignments WHERE project_id = ? AND subject = ? AND unit_type = ? AND excluded = 1
+                """, arguments: [project, subject, unitType]) ?? 0
+            for row in try Row.fetchAll(db, sql: """
+                SELECT arm, source, \(ArmSums.columns.joined(separator: ", ")) FROM pulse_arm_sums
+                WHERE project_id = ? AND subject = ? AND unit_type = ?
+                """, arguments: [project, subject, unitType]) {
+                let values: [Double] = ArmSums.columns.map { row[$0] }
+                data.sums[row["arm"], default: [:]][row["source"]] = ArmSums(values: values)
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT arm, day, units FROM pulse_exposure_days WHERE project_id = ? AND subject = ? AND unit_type = ? AND units != 0
+                """, arguments: [project, subject, unitType]) {
+                data.exposureDays[row["day"], default: [:]][row["arm"]] = row["units"]
+            }
+            return data
+        }
+    }
+
+    /// Every non-excluded unit's values of the given sources (units without events are absent).
+    public func pulseUnitValues(project: String, subject: String, unitType: String, sources: [String]) async throws -> [PulseUnitRow] {
+        try await db.read { db in
+            var out: [PulseUnitRow] = []
+            for source in sources {
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT v.unit, a.arm, v.post_count, v.post_sum, v.pre_count, v.pre_sum FROM pulse_unit_values v
+                    JOIN pulse_assignments a ON a.project_id = v.project_id AND a.unit_type = v.unit_type AND a.unit = v.unit
+                        AND a.subject = v.subject
+                    WHERE v.project_id = ? AND v.subject = ? AND v.unit_type = ? AND v.source = ? AND a.excluded = 0
+                    """, arguments: [project, subject, unitType, source])
+                while let row = try rows.next() {
+                    out.append(PulseUnitRow(
+                        unit: row["unit"], arm: row["arm"], source: source,
+                        values: UnitValues(postCount: row["post_count"], postSum: row["post_sum"],
+                                           preCount: row["pre_count"], preSum: row["pre_sum"])))
+                }
+            }
+            return out
+        }
+    }
+
+    public func pulseSources(project: String) async throws -> [PulseSourceTotals] {
+        try await db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT source, SUM(events) AS events, SUM(value_sum) AS value_sum, MIN(day) AS first_day, MAX(day) AS last_day
+                FROM pulse_metric_days WHERE project_id = ? GROUP BY source ORDER BY source
+                """, arguments: [project]).map {
+                PulseSourceTotals(source: $0["source"], events: $0["events"], valueSum: $0["value_sum"],
+                                  firstDay: $0["first_day"], lastDay: $0["last_day"])
+            }
+        }
+    }
+
+    /// Daily totals of one source; unique units are distinct userIDs.
+    public func pulseSeries(project: String, source: String) async throws -> [PulseSeriesDay] {
+        try await db.read { db in
+            var units: [Int64: Int] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT day, COUNT(*) AS units FROM pulse_unit_days
+                WHERE project_id = ? AND unit_type = 'userID' AND source = ? GROUP BY day
+                """, arguments: [project, source]) {
+                units[row["day"]] = row["units"]
+            }
+            return try Row.fetchAll(db, sql: """
+                SELECT day, events, value_sum FROM pulse_metric_days WHERE project_id = ? AND source = ? ORDER BY day
+                """, arguments: [project, source]).map {
+                let day: Int64 = $0["day"]
+                return PulseSeriesDay(day: day, events: $0["events"], units: units[day] ?? 0, valueSum: $0["value_sum"])
+            }
+        }
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}
