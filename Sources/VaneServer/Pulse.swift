@@ -192,6 +192,10 @@ struct PulseService: Sendable {
             let control = summaries[0]
             let comparisons: [JSONValue] = zip(subject.arms.dropFirst(), summaries.dropFirst()).map { arm, treatment in
                 var effect = StatsEngine.compare(control: control, treatment: treatment, kind: kind, options: options.analysis)
+                if options.analysis.cuped.enabled, kind != .ratio, !control.hasCovariate, !treatment.hasCovariate {
+                    effect.cuped.note = "CUPED skipped: no unit has events in the 7 days before its first exposure"
+                    effect.notes.append(effect.cuped.note!)
+                }
                 effect.notes += notes
                 guard case .object(var o) = encodeToJSON(effect) else { return .null }
                 o["group"] = .string(arm.name)

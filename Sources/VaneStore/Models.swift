@@ -311,3 +311,52 @@ public struct DeadLetter: Sendable, Hashable {
         self.retryRequested = retryRequested
     }
 }
+
+/// What a console user may do: viewers read, editors change configuration, admins also manage
+/// users, keys and integrations.
+public enum ConsoleRole: String, Sendable, Codable, CaseIterable, Comparable {
+    case viewer, editor, admin
+
+    var rank: Int {
+        switch self {
+        case .viewer: return 0
+        case .editor: return 1
+        case .admin: return 2
+        }
+    }
+
+    public static func < (a: ConsoleRole, b: ConsoleRole) -> Bool { a.rank < b.rank }
+}
+
+public struct ConsoleUser: Sendable, Hashable, Codable {
+    public var id: String
+    public var email: String
+    public var name: String
+    public var role: ConsoleRole
+    /// bcrypt hash; never leaves the server.
+    public var passwordHash: String
+    public var createdAt: Int64
+    public var disabledAt: Int64?
+
+    public init(id: String, email: String, name: String, role: ConsoleRole, passwordHash: String, createdAt: Int64, disabledAt: Int64? = nil) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.role = role
+        self.passwordHash = passwordHash
+        self.createdAt = createdAt
+        self.disabledAt = disabledAt
+    }
+}
+
+public struct ConsoleSession: Sendable, Hashable {
+    public var user: ConsoleUser
+    public var csrfToken: String
+    public var expiresAt: Int64
+
+    public init(user: ConsoleUser, csrfToken: String, expiresAt: Int64) {
+        self.user = user
+        self.csrfToken = csrfToken
+        self.expiresAt = expiresAt
+    }
+}

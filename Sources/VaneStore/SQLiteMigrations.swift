@@ -136,6 +136,17 @@ enum SQLiteMigrations {
                     PRIMARY KEY (project_id, source, day));
                 """)
         }
+        m.registerMigration("008_console_users") { db in
+            try db.execute(sql: """
+                CREATE TABLE console_users (
+                    id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE COLLATE NOCASE, name TEXT NOT NULL,
+                    role TEXT NOT NULL, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL, disabled_at INTEGER);
+                CREATE TABLE console_sessions (
+                    token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES console_users(id) ON DELETE CASCADE,
+                    csrf_token TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+                CREATE INDEX console_sessions_by_user ON console_sessions (user_id);
+                """)
+        }
         return m
     }
 }

@@ -18,10 +18,14 @@ extension SQLiteStore {
                     rebuilt = true
                 }
             }
+            let metadataEvents = Set(catalog.filteredSources.map(\.event))
             let events = try Row.fetchAll(
-                db, sql: "SELECT * FROM events WHERE +project_id = ? AND id > ? ORDER BY id LIMIT ?",
+                db, sql: """
+                    SELECT id, event_name, user_id, stable_id, custom_ids, value_num, value_text, metadata, time FROM events
+                    WHERE +project_id = ? AND id > ? ORDER BY id LIMIT ?
+                    """,
                 arguments: [project, cursor, maxEvents]
-            ).map(Self.eventRecord)
+            ).map { Self.rollupEvent($0, project: project, metadataEvents: metadataEvents) }
             if let last = events.last?.id {
                 var processor = PulseRollupProcessor(
                     catalog: catalog, state: try Self.loadPulseState(db, project: project, catalog: catalog, events: events),
@@ -39,6 +43,21 @@ extension SQLiteStore {
                 db, sql: "SELECT COUNT(*) FROM events WHERE +project_id = ? AND id > ?", arguments: [project, cursor]) ?? 0
             return PulseProgress(processed: events.count, cursor: cursor, behind: behind, rebuilt: rebuilt)
         }
+    }
+
+    /// The columns the rollup reads; metadata is parsed only where it is used (exposures and
+    /// events that filtered metrics look at).
+    static func rollupEvent(_ row: Row, project: String, metadataEvents: Set<String>) -> EventRecord {
+        let name: String = row["event_name"]
+        var value: JSONValue? = nil
+        if let n = row["value_num"] as Double? { value = .double(n) } else if let t = row["value_text"] as String? { value = .string(t) }
+        let customIDs = (row["custom_ids"] as String?).flatMap { try? JSONValue.parse($0).objectValue }?.compactMapValues(\.stringValue) ?? [:]
+        let needsMetadata = name.hasPrefix("statsig::") || metadataEvents.contains(name)
+        let metadata = needsMetadata ? (row["metadata"] as String?).flatMap { try? JSONValue.parse($0) } : nil
+        return EventRecord(
+            id: row["id"], project: project, eventName: name, user: .null, userID: row["user_id"], stableID: row["stable_id"],
+            customIDs: customIDs, environment: nil, value: value, metadata: metadata, secondaryExposures: nil,
+            time: row["time"], receivedAt: 0, source: "", sdkType: nil)
     }
 
     /// Clears every rollup so the next run rebuilds them from the first event.
@@ -121,17 +140,22 @@ extension SQLiteStore {
             }
         }
         // Units exposed in this batch need their earlier days to backfill pre-period and post values.
-        for (key, firstTime) in exposed {
-            let fromDay = PulseDay.of(firstTime) - PulseRollupProcessor.prePeriodDays
-            var days: [PulseBatchState.DayKey: DayAggregate] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT day, source, count, sum, min_time, max_time FROM pulse_unit_days
-                WHERE project_id = ? AND unit_type = ? AND unit = ? AND day >= ?
-                """, arguments: [project, key.unitType, key.unit, fromDay]) {
-                days[.init(day: row["day"], source: row["source"])] = DayAggregate(
-                    count: row["count"], sum: row["sum"], minTime: row["min_time"], maxTime: row["max_time"])
+        let exposedByType = Dictionary(grouping: exposed, by: \.key.unitType)
+        for (unitType, group) in exposedByType {
+            for chunk in group.chunked(500) {
+                let fromDay = chunk.map { PulseDay.of($0.value) }.min()! - PulseRollupProcessor.prePeriodDays
+                var args: StatementArguments = [project, unitType, fromDay]
+                args += StatementArguments(chunk.map(\.key.unit))
+                for (key, _) in chunk { state.unitDays[key] = [:] }
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT unit, day, source, count, sum, min_time, max_time FROM pulse_unit_days
+                    WHERE project_id = ? AND unit_type = ? AND day >= ? AND unit IN (\(databaseQuestionMarks(count: chunk.count)))
+                    """, arguments: args) {
+                    let key = UnitKey(unitType: unitType, unit: row["unit"])
+                    state.unitDays[key]![.init(day: row["day"], source: row["source"])] = DayAggregate(
+                        count: row["count"], sum: row["sum"], minTime: row["min_time"], maxTime: row["max_time"])
+                }
             }
-            state.unitDays[key] = days
         }
         return state
     }
@@ -142,7 +166,7 @@ extension SQLiteStore {
             ON CONFLICT (project_id, unit_type, unit, subject) DO UPDATE SET
                 arm = excluded.arm, first_time = excluded.first_time, excluded = excluded.excluded
             """)
-        for su in state.dirtyAssignments {
+        for su in state.dirtyAssignments.sorted(by: { ($0.key.unitType, $0.key.unit, $0.subject) < ($1.key.unitType, $1.key.unit, $1.subject) }) {
             guard let a = state.assignments[su.key]?[su.subject] else { continue }
             try assignment.execute(arguments: [project, su.key.unitType, su.key.unit, su.subject, a.arm, a.firstTime, a.excluded ? 1 : 0])
         }
@@ -156,7 +180,7 @@ extension SQLiteStore {
         let deleteValue = try db.cachedStatement(sql: """
             DELETE FROM pulse_unit_values WHERE project_id = ? AND unit_type = ? AND unit = ? AND subject = ? AND source = ?
             """)
-        for vk in state.dirtyValues {
+        for vk in state.dirtyValues.sorted(by: { ($0.key.unitType, $0.key.unit, $0.subject, $0.source) < ($1.key.unitType, $1.key.unit, $1.subject, $1.source) }) {
             let v = state.unitValues[vk] ?? UnitValues()
             if v.isZero {
                 try deleteValue.execute(arguments: [project, vk.key.unitType, vk.key.unit, vk.subject, vk.source])
@@ -172,7 +196,8 @@ extension SQLiteStore {
                 count = count + excluded.count, sum = sum + excluded.sum,
                 min_time = MIN(min_time, excluded.min_time), max_time = MAX(max_time, excluded.max_time)
             """)
-        for (key, days) in state.unitDayDeltas {
+        // Sorted, so the B-tree is walked in key order rather than at random.
+        for (key, days) in state.unitDayDeltas.sorted(by: { ($0.key.unitType, $0.key.unit) < ($1.key.unitType, $1.key.unit) }) {
             for (dk, agg) in days {
                 try day.execute(arguments: [project, key.unitType, key.unit, dk.day, dk.source, agg.count, agg.sum, agg.minTime, agg.maxTime])
             }

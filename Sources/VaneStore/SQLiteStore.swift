@@ -15,6 +15,8 @@ public final class SQLiteStore: VaneStore {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            // Rollups touch units at random across large tables; SQLite's default 2 MB page cache thrashes.
+            try db.execute(sql: "PRAGMA cache_size = -131072")
         }
         config.busyMode = .timeout(10)
         let pool = try DatabasePool(path: directory + "/vane.sqlite", configuration: config)

@@ -80,6 +80,18 @@ public protocol VaneStore: Sendable {
     func pulseSources(project: String) async throws -> [PulseSourceTotals]
     func pulseSeries(project: String, source: String) async throws -> [PulseSeriesDay]
 
+    // Console users and sessions (sessions are found by the SHA-256 of their token)
+    func userCount() async throws -> Int
+    func users() async throws -> [ConsoleUser]
+    func user(email: String) async throws -> ConsoleUser?
+    /// Fails with a conflict when the email is taken.
+    func createUser(_ user: ConsoleUser, audit: AuditEntry?) async throws
+    func updateUser(_ user: ConsoleUser, audit: AuditEntry?) async throws
+    func createSession(tokenHash: String, userID: String, csrfToken: String, now: Int64, expiresAt: Int64) async throws
+    func session(tokenHash: String, now: Int64) async throws -> ConsoleSession?
+    func deleteSession(tokenHash: String) async throws
+    func deleteSessions(userID: String) async throws
+
     // Audit log
     func auditLog(project: String, query: AuditQuery) async throws -> [AuditEntry]
 
