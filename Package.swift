@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         // Pure domain: users, specs, the Statsig-compatible evaluator. No I/O.
@@ -38,7 +40,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // HTTP: SDK API, console JSON API, health and metrics.
+        // HTTP: SDK API, console JSON API and web console, health and metrics.
         .target(name: "VaneServer", dependencies: [
             "VaneCore", "VaneStore", "VaneSegment", "VaneStats",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -49,6 +51,8 @@ let package = Package(
             .product(name: "CompressNIO", package: "compress-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),
         .executableTarget(name: "vane", dependencies: [
             "VaneCore", "VaneStore", "VaneServer", "VaneSegment",

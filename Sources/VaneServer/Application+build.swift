@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Mustache
 import Prometheus
 import VaneCore
 import VaneStore
@@ -25,12 +26,15 @@ public struct VaneServices: Sendable {
     let resolver: KeyResolver
     let broadcaster: EventBroadcaster
     let exporter: SegmentExporter
+    let templates: MustacheLibrary
 
     public init(
         store: any VaneStore, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         logger: Logger = Logger(label: "vane"), exportIdleSleep: Duration = .milliseconds(200)
     ) {
         self.exporter = SegmentExporter(store: store, logger: logger, idleSleep: exportIdleSleep)
+        // The templates are compiled into the binary; a parse error is a programming error caught by the tests.
+        self.templates = try! WebTemplates.library()
         self.store = store
         self.metrics = metrics
         self.cache = ConfigCache(store: store)
@@ -88,6 +92,11 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
     ).register(on: router)
     SegmentOutboundController(store: services.store, exporter: services.exporter, resolver: services.resolver, body: body)
         .register(on: router)
+    WebController(
+        store: services.store, auth: WebAuth(store: services.store, secureCookies: config.publicURL?.hasPrefix("https://") == true),
+        library: services.templates, cache: services.cache, inbound: inbound, exporter: services.exporter, body: body,
+        resolver: services.resolver
+    ).register(on: router)
     return router
 }
 
@@ -114,6 +123,15 @@ extension VaneServices {
 }
 
 extension VaneServices {
+    /// `vane users create`: adds a console user (the first one is usually an admin).
+    public func createUser(email: String, name: String, password: String, role: ConsoleRole) async throws {
+        do {
+            _ = try await WebAuth(store: store).createUser(email: email, name: name, password: password, role: role, actor: "vane users (command line)")
+        } catch let e as FieldError {
+            throw ValidationError(e.message)
+        }
+    }
+
     /// Brings the Pulse rollups up to date with every stored event.
     public func pulseCatchUp(project: String = "default") async throws {
         while try await PulseService(store: store).catchUp(project, budget: .seconds(3600)).behind > 0 {}

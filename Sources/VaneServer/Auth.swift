@@ -4,7 +4,7 @@ import VaneStore
 
 /// Resolves API keys, with a short-lived cache so a hot SDK endpoint does not hit the store per request.
 final class KeyResolver: Sendable {
-    private let store: any VaneStore
+    let store: any VaneStore
     private let cache = Mutex<[String: (key: APIKey?, until: Int64)]>([:])
     private let ttlMs: Int64 = 5_000
 
@@ -41,6 +41,17 @@ struct KeyAuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
+        // The web console calls the same API with its session cookie and CSRF token instead of a key.
+        if requirement == .console, request.header("statsig-api-key") == nil, request.query("k") == nil,
+           let session = try await WebAuth(store: resolver.store).session(request) {
+            if request.method != .get && request.method != .head
+                && !WebAuth.csrfMatches(request.header("x-csrf-token"), session) {
+                throw APIError(.forbidden, "missing or wrong CSRF token: send the page's token in the X-CSRF-Token header")
+            }
+            try WebAuth.check(session, method: request.method, path: request.uri.path)
+            context.session = session
+            return try await next(request, context)
+        }
         context.key = try await authenticate(request, pathKey: nil)
         return try await next(request, context)
     }

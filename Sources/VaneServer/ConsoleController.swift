@@ -333,6 +333,7 @@ func envelope(_ message: String, _ data: JSONValue, status: HTTPResponse.Status 
 }
 
 func actor(_ c: VaneRequestContext) -> String {
+    if let user = c.session?.user { return user.email }
     guard let key = c.key else { return "system" }
     return "console key \(key.displayPrefix)…"
 }

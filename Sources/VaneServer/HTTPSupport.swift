@@ -31,6 +31,8 @@ public struct VaneRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The API key the request authenticated with, once an auth middleware has run.
     public var key: APIKey?
+    /// The signed-in console user, when the request came from the web console.
+    public var session: ConsoleSession?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
@@ -97,6 +99,19 @@ struct BodyReader: Sendable {
         } catch let e as JSONParseError {
             throw APIError.badRequest("malformed JSON: \(e.description)")
         }
+    }
+
+    /// An `application/x-www-form-urlencoded` body (first value of each name).
+    func form(_ request: Request) async throws -> [String: String] {
+        let buffer = try await bytes(request)
+        let text = String(buffer: buffer)
+        var out: [String: String] = [:]
+        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = Request.formDecode(parts[0])
+            if out[name] == nil { out[name] = parts.count > 1 ? Request.formDecode(parts[1]) : "" }
+        }
+        return out
     }
 
     func object(_ request: Request, forceGzip: Bool = false, allowEmpty: Bool = false) async throws -> [String: JSONValue] {

@@ -660,6 +660,25 @@ public final class SQLiteStore: VaneStore {
         }
     }
 
+    public func event(project: String, id: Int64) async throws -> EventRecord? {
+        try await db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM events WHERE id = ? AND project_id = ?", arguments: [id, project]).map(Self.eventRecord)
+        }
+    }
+
+    public func eventCountsBySource(project: String, since: Int64) async throws -> [String: (events: Int, exposures: Int)] {
+        try await db.read { db in
+            var out: [String: (events: Int, exposures: Int)] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT source, SUM(event_name NOT LIKE 'statsig::%') AS events, SUM(event_name LIKE 'statsig::%exposure') AS exposures
+                FROM events WHERE project_id = ? AND time >= ? GROUP BY source
+                """, arguments: [project, since]) {
+                out[row["source"]] = (row["events"] ?? 0, row["exposures"] ?? 0)
+            }
+            return out
+        }
+    }
+
     static func eventRecord(_ row: Row) -> EventRecord {
         var value: JSONValue? = nil
         if let n = row["value_num"] as Double? { value = JSONValue.number(n) } else if let t = row["value_text"] as String? { value = .string(t) }

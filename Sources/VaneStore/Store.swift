@@ -102,4 +102,7 @@ public protocol VaneStore: Sendable {
     func insertEvents(_ events: [EventRecord]) async throws -> [Int64?]
     func events(project: String, query: EventQuery) async throws -> EventPage
     func eventCount(project: String) async throws -> Int
+    func event(project: String, id: Int64) async throws -> EventRecord?
+    /// Events since `since` (event time) per source: (events, exposures).
+    func eventCountsBySource(project: String, since: Int64) async throws -> [String: (events: Int, exposures: Int)]
 }

@@ -13,7 +13,7 @@ struct Vane: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vane",
         abstract: "Vane: a self-hosted, Statsig-compatible experimentation server.",
-        subcommands: [Serve.self, Import.self, Pulse.self, Bench.self])
+        subcommands: [Serve.self, Import.self, Pulse.self, Users.self, Bench.self])
 }
 
 struct DataDirOption: ParsableArguments {

@@ -1,0 +1,678 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+import VaneCore
+import VaneSegment
+import VaneStats
+import VaneStore
+
+/// The web console under /console: server-rendered pages over the same store and services as the
+/// JSON API. Pages read; edits go through the JSON API (`/console/v1`) with the session cookie and
+/// the page's CSRF token, so every change is validated and audited in one place. The few classic
+/// form posts (setup, sign-in, sign-out, adding a user) carry a CSRF token too.
+struct WebController: Sendable {
+    let store: any VaneStore
+    let auth: WebAuth
+    let library: MustacheLibrary
+    let cache: ConfigCache
+    let inbound: SegmentInbound
+    let exporter: SegmentExporter
+    let body: BodyReader
+    let resolver: KeyResolver
+    static let formCookie = "vane_form"
+
+    typealias Context = VaneRequestContext
+    typealias PageHandler = @Sendable (Request, Context, ConsoleSession) async throws -> Response
+
+    func register(on router: Router<Context>) {
+        router.get("console/assets/vane.css") { _, _ in Self.asset(WebAssets.css, type: "text/css; charset=utf-8") }
+        router.get("console/assets/vane.js") { _, _ in Self.asset(WebAssets.js, type: "text/javascript; charset=utf-8") }
+        router.get("console/setup") { r, _ in try await setupPage(r, fields: [:], errors: [:], error: nil) }
+        router.post("console/setup") { r, _ in try await setup(r) }
+        router.get("console/login") { r, _ in try await signinPage(r, error: nil, email: "", status: .ok) }
+        router.post("console/login") { r, _ in try await signin(r) }
+        router.post("console/logout") { r, _ in try await signout(r) }
+
+        func page(_ path: RouterPath, _ handler: @escaping PageHandler) {
+            router.get(path) { r, c in
+                guard let s = try await auth.session(r) else {
+                    if try await store.userCount() == 0 { return Self.redirect("/console/setup") }
+                    let next = r.uri.path + (r.uri.query.map { "?" + $0 } ?? "")
+                    return Self.redirect("/console/login?next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+                }
+                do {
+                    return try await handler(r, c, s)
+                } catch let e as StoreError where e.code == .notFound {
+                    return try render("error", ["heading": "Not found", "message": e.description], s, status: .notFound, title: "Not found")
+                } catch let e as APIError where e.status == .notFound {
+                    return try render("error", ["heading": "Not found", "message": e.message], s, status: .notFound, title: "Not found")
+                }
+            }
+        }
+
+        page("console") { r, _, s in try await overview(r, s) }
+        for kind in [EntityKind.gate, .dynamicConfig, .segment, .layer, .experiment] {
+            page(RouterPath("console/\(kind.collection)")) { r, _, s in try await list(kind, s) }
+            page(RouterPath("console/\(kind.collection)/{name}")) { r, c, s in try await detail(kind, try c.parameters.require("name"), r, s) }
+        }
+        page("console/experiments/{name}/results") { r, c, s in
+            try await resultsPage(.experiment, try c.parameters.require("name"), r, s)
+        }
+        page("console/gates/{name}/results") { r, c, s in try await resultsPage(.gate, try c.parameters.require("name"), r, s) }
+        page("console/metrics") { _, _, s in try await metricsPage(s) }
+        page("console/metrics/{name}") { _, c, s in try await metricPage(try c.parameters.require("name"), s) }
+        page("console/events") { r, _, s in try await eventsPage(r, s) }
+        page("console/events/{id}") { _, c, s in try await eventPage(try c.parameters.require("id"), s) }
+        page("console/id_lists") { _, _, s in try await idListsPage(s) }
+        page("console/id_lists/{name}") { _, c, s in try await idListPage(try c.parameters.require("name"), s) }
+        page("console/integrations/segment") { r, _, s in try await segmentPage(r, s) }
+        page("console/settings") { r, _, s in try await settingsPage(r, s, form: [:], errors: [:], error: nil) }
+        router.post("console/settings/users") { r, _ in
+            guard let s = try await auth.session(r) else { return Self.redirect("/console/login") }
+            return try await createUser(r, s)
+        }
+
+        // JSON API additions the pages use, with the API's authentication.
+        let api = router.group("console/v1").add(middleware: KeyAuthMiddleware(resolver: resolver, requirement: .console))
+        api.post("gates/{name}/evaluate") { r, c in try await evaluate(r, c) }
+        api.post("integrations/segment/inbound/test_event") { _, c in try await sendTestEvent(c) }
+    }
+
+    // MARK: - Responses
+
+    static func asset(_ text: String, type: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        headers[.cacheControl] = "public, max-age=300"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func redirect(_ location: String, cookies: [Cookie] = []) -> Response {
+        var headers = HTTPFields()
+        headers[.location] = location
+        var response = Response(status: .seeOther, headers: headers)
+        for c in cookies { response.setCookie(c) }
+        return response
+    }
+
+    static func html(_ text: String, status: HTTPResponse.Status = .ok, cookies: [Cookie] = []) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        headers[HTTPField.Name("Content-Security-Policy")!] =
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+        var response = Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        for c in cookies { response.setCookie(c) }
+        return response
+    }
+
+    /// Renders a page inside the layout, with the signed-in user and CSRF token.
+    func render(
+        _ template: String, _ data: [String: Any], _ s: ConsoleSession?, status: HTTPResponse.Status = .ok,
+        title: String, nav: String? = nil, cookies: [Cookie] = []
+    ) throws -> Response {
+        var context = data
+        context["title"] = title
+        if let s {
+            context["user"] = ["email": s.user.email, "role": s.user.role.rawValue, "name": s.user.name]
+            context["csrf"] = s.csrfToken
+            context["canEdit"] = s.user.role >= .editor
+            context["isAdmin"] = s.user.role == .admin
+        }
+        if let nav { context["nav"] = [nav: true] }
+        guard let text = library.render(context, withTemplate: template) else {
+            throw APIError(.internalServerError, "missing template \(template)")
+        }
+        return Self.html(text, status: status, cookies: cookies)
+    }
+
+    static func time(_ ms: Int64?) -> String {
+        guard let ms, ms > 0 else { return "—" }
+        let iso = ISOTime.format(ms)
+        return String(iso.prefix(19)).replacingOccurrences(of: "T", with: " ")
+    }
+
+    static func pretty(_ v: JSONValue?) -> String {
+        guard let v, !v.isNull else { return "" }
+        return String(decoding: (try? JSONSerialization.data(
+            withJSONObject: JSONSerialization.jsonObject(with: Data(v.serializedBytes()), options: [.fragmentsAllowed]),
+            options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed])) ?? Data(v.serializedBytes()), as: UTF8.self)
+    }
+
+    static func number(_ x: Double, digits: Int = 4) -> String {
+        guard x.isFinite else { return "—" }
+        if x == x.rounded() && abs(x) < 1e15 { return String(Int64(x)) }
+        return String(format: "%.\(digits)g", x)
+    }
+
+    // MARK: - Sign-in and setup
+
+    /// A token for forms shown before sign-in, checked against a cookie (double submit).
+    func formToken(_ r: Request) -> (String, Cookie?) {
+        if let t = r.cookies[Self.formCookie]?.value, t.count >= 20 { return (t, nil) }
+        let t = StatsigHash.randomToken(length: 32)
+        return (t, Cookie(name: Self.formCookie, value: t, path: "/console", secure: auth.secureCookies, httpOnly: true, sameSite: .strict))
+    }
+
+    func checkFormToken(_ r: Request, _ form: [String: String]) throws {
+        guard let cookie = r.cookies[Self.formCookie]?.value, let sent = form["_csrf"], cookie == sent else {
+            throw APIError(.forbidden, "this form has expired or was not sent from Vane's console: reload the page and try again")
+        }
+    }
+
+    func setupPage(_ r: Request, fields: [String: String], errors: [String: String], error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
+        if try await store.userCount() > 0 { return Self.redirect("/console/login") }
+        let (token, cookie) = formToken(r)
+        return try render("setup", ["formToken": token, "email": fields["email"] ?? "", "name": fields["name"] ?? "",
+                                    "errors": errors, "error": error ?? ""],
+                          nil, status: status, title: "Set up", cookies: cookie.map { [$0] } ?? [])
+    }
+
+    func setup(_ r: Request) async throws -> Response {
+        let form = try await body.form(r)
+        try checkFormToken(r, form)
+        guard try await store.userCount() == 0 else {
+            throw APIError(.conflict, "Vane already has an administrator: sign in instead")
+        }
+        do {
+            let user = try await auth.createUser(
+                email: form["email"] ?? "", name: form["name"] ?? "", password: form["password"] ?? "", role: .admin,
+                actor: "first-run setup")
+            return Self.redirect("/console", cookies: [try await auth.signIn(user)])
+        } catch let e as FieldError {
+            return try await setupPage(r, fields: form, errors: [e.field: e.message], error: nil, status: .badRequest)
+        }
+    }
+
+    func signinPage(_ r: Request, error: String?, email: String, status: HTTPResponse.Status) async throws -> Response {
+        if try await store.userCount() == 0 { return Self.redirect("/console/setup") }
+        let (token, cookie) = formToken(r)
+        let next = r.query("next") ?? ""
+        return try render("signin", ["formToken": token, "error": error ?? "", "email": email, "next": next],
+                          nil, status: status, title: "Sign in", cookies: cookie.map { [$0] } ?? [])
+    }
+
+    func signin(_ r: Request) async throws -> Response {
+        let form = try await body.form(r)
+        try checkFormToken(r, form)
+        let email = (form["email"] ?? "").trimmingCharacters(in: .whitespaces)
+        let password = form["password"] ?? ""
+        guard let user = try await store.user(email: email), user.disabledAt == nil,
+              WebAuth.verify(password, hash: user.passwordHash)
+        else {
+            return try await signinPage(r, error: "Wrong email or password.", email: email, status: .unauthorized)
+        }
+        // Only local paths: never redirect off-site after sign-in.
+        var next = form["next"] ?? ""
+        if !next.hasPrefix("/console") || next.hasPrefix("//") { next = "/console" }
+        return Self.redirect(next, cookies: [try await auth.signIn(user)])
+    }
+
+    func signout(_ r: Request) async throws -> Response {
+        let form = try await body.form(r)
+        guard let s = try await auth.session(r) else { return Self.redirect("/console/login") }
+        guard WebAuth.csrfMatches(form["_csrf"], s) else {
+            throw APIError(.forbidden, "missing or wrong CSRF token")
+        }
+        return Self.redirect("/console/login", cookies: [try await auth.signOut(r)])
+    }
+
+    // MARK: - Overview
+
+    func overview(_ r: Request, _ s: ConsoleSession) async throws -> Response {
+        let project = "default"
+        let now = Clock.nowMs()
+        let startOfDay = now - now % 86_400_000
+        let counts = try await store.eventCountsBySource(project: project, since: startOfDay)
+        let experiments = try await store.entities(project: project, kind: .experiment)
+        let running = experiments.filter { $0.status == .active }.map { e -> [String: Any] in
+            ["name": e.name, "idType": e.effectiveIdType, "started": Self.time(e.startTime)]
+        }
+        let inboundSettings = try await inbound.settings(project)
+        let outboundSettings = try await SegmentExporter.settings(store, project)
+        let outbound = try await store.outboundState(project: project)
+        let dead = try await store.deadLetterCounts(project: project).values.reduce(0, +)
+        return try render("overview", [
+            "today": String(ISOTime.format(now).prefix(10)),
+            "eventsToday": counts.values.reduce(0) { $0 + $1.events },
+            "exposuresToday": counts.values.reduce(0) { $0 + $1.exposures },
+            "sources": counts.sorted { $0.key < $1.key }.map { ["name": $0.key, "count": $0.value.events + $0.value.exposures] },
+            "running": running, "runningCount": running.count,
+            "gateCount": try await store.entities(project: project, kind: .gate).count,
+            "inboundEnabled": inboundSettings.enabled, "inboundToday": counts["segment"]?.events ?? 0,
+            "outboundEnabled": outboundSettings.enabled, "outboundDelivered": outbound.delivered,
+            "outboundError": outbound.lastError ?? "", "deadLetters": dead,
+        ], s, title: "Overview", nav: "overview")
+    }
+
+    // MARK: - Configuration entities
+
+    static let blurbs: [EntityKind: (String, String)] = [
+        .gate: ("Turn features on for some users and measure the rollout.", "Create a gate below, then add rules to target users."),
+        .dynamicConfig: ("JSON values served to SDKs, with targeting rules.", "Create a config below and give it a default value."),
+        .segment: ("Reusable groups of users, by rules or by an ID list.", "Create a segment below and target it from a gate's rule."),
+        .layer: ("Mutually exclusive experiments share a layer's traffic.", "Create a layer, then put experiments in it."),
+        .experiment: ("A/B tests with groups, parameters and Pulse results.", "Create an experiment below, then start it."),
+    ]
+
+    func list(_ kind: EntityKind, _ s: ConsoleSession) async throws -> Response {
+        let items = try await store.entities(project: "default", kind: kind).sorted { $0.name < $1.name }.map { e -> [String: Any] in
+            let (status, cls): (String, String) = {
+                switch kind {
+                case .experiment:
+                    let st = e.status?.rawValue ?? "setup"
+                    return (st, st == "active" ? "badge-ok" : st == "decision_made" ? "badge-info" : "")
+                case .gate, .dynamicConfig: return (e.isEnabled == false ? "disabled" : "enabled", e.isEnabled == false ? "" : "badge-ok")
+                case .segment: return (e.segmentType == "id_list" ? "ID list" : "rule based", "badge-info")
+                case .layer: return ("layer", "badge-info")
+                }
+            }()
+            return ["name": e.name, "href": "/console/\(kind.collection)/\(e.name)", "status": status, "statusClass": cls,
+                    "description": e.description ?? "", "rules": (e.rules ?? []).count, "updated": Self.time(e.lastModifiedTime),
+                    "updatedSort": e.lastModifiedTime ?? 0]
+        }
+        let (blurb, hint) = Self.blurbs[kind] ?? ("", "")
+        return try render("list", [
+            "heading": kind.displayName + "s", "singular": kind.displayName.lowercased(), "blurb": blurb, "emptyHint": hint,
+            "items": items, "collection": kind.collection, "base": "/console/\(kind.collection)",
+            "isExperiment": kind == .experiment, "isSegmentList": kind == .segment,
+            "idTypes": ["userID", "stableID"] + (try await store.customIDTypes(project: "default")),
+        ], s, title: kind.displayName + "s", nav: kind.collection)
+    }
+
+    static func describe(_ c: EntityCondition) -> String {
+        var parts = [c.type]
+        if let f = c.field { parts.append(f) }
+        if let op = c.operator { parts.append(op) }
+        if let t = c.targetValue { parts.append(t.serialized()) }
+        return parts.joined(separator: " ")
+    }
+
+    static func rulesContext(_ e: Entity) -> [[String: Any]] {
+        (e.rules ?? []).enumerated().map { i, r in
+            [
+                "index": i + 1, "name": r.name, "pass": Self.number(r.passPercentage), "group": r.groupName ?? "",
+                "conditions": r.conditions.map(describe), "environments": (r.environments ?? []).joined(separator: ", "),
+            ]
+        }
+    }
+
+    /// The editable rules: what the API accepts back (ids and salts kept, so buckets do not move).
+    static func rulesJSON(_ e: Entity) -> String {
+        pretty(encodeToJSON(e.rules ?? []))
+    }
+
+    func detail(_ kind: EntityKind, _ name: String, _ r: Request, _ s: ConsoleSession) async throws -> Response {
+        guard let e = try await store.entity(project: "default", kind: kind, name: name) else {
+            throw StoreError.notFound("There is no \(kind.displayName.lowercased()) named ‘\(name)’.")
+        }
+        switch kind {
+        case .gate:
+            var data: [String: Any] = [
+                "name": e.name, "description": e.description ?? "", "enabled": e.isEnabled != false,
+                "rules": Self.rulesContext(e), "rulesJSON": Self.rulesJSON(e),
+                "environments": try await store.environments(project: "default"),
+            ]
+            let partial = (e.rules ?? []).contains { $0.passPercentage > 0 && $0.passPercentage < 100 }
+            data["hasPartial"] = partial
+            if partial, let results = try? await resultsContext(.gate, name, [:]) { data["results"] = results }
+            return try render("gate", data, s, title: e.name, nav: "gates")
+        case .experiment:
+            let groups = (e.groups ?? []).map { g -> [String: Any] in
+                ["name": g.name, "size": Self.number(g.size), "parameters": JSONValue.object(g.parameterValues).serialized()]
+            }
+            let idTypes = ["userID", "stableID"] + (try await store.customIDTypes(project: "default"))
+            let status = e.status?.rawValue ?? "setup"
+            return try render("experiment", [
+                "name": e.name, "description": e.description ?? "", "hypothesis": e.hypothesis ?? "", "idType": e.effectiveIdType,
+                "status": status, "statusClass": status == "active" ? "badge-ok" : "",
+                "canStart": e.status == nil || e.status == .setup, "canStop": e.status == .active,
+                "allocation": Self.number(e.allocation ?? 100), "targetingGate": e.targetingGate ?? "", "layer": e.layer ?? "",
+                "window": e.analysisWindowDays.map { "\($0) days after first exposure" } ?? "all events after first exposure",
+                "windowDays": e.analysisWindowDays.map(String.init) ?? "",
+                "started": e.startTime.map { Self.time($0) } ?? "", "groups": groups,
+                "groupsJSON": Self.pretty(encodeToJSON((e.groups ?? []).map { g in
+                    ["id": .string(g.id ?? ""), "name": .string(g.name), "size": .double(g.size), "parameterValues": .object(g.parameterValues)] as JSONValue
+                })),
+                "idTypes": idTypes.map { ["name": $0, "selected": $0 == e.effectiveIdType] },
+            ], s, title: e.name, nav: "experiments")
+        default:
+            return try render("entity", [
+                "name": e.name, "description": e.description ?? "", "kindName": kind.displayName, "collection": kind.collection,
+                "rules": Self.rulesContext(e), "rulesJSON": Self.rulesJSON(e),
+                "hasDefault": kind == .dynamicConfig || kind == .layer,
+                "defaultJSON": e.defaultValue.map { Self.pretty($0) } ?? "", "idList": e.idList ?? "",
+            ], s, title: e.name, nav: kind.collection)
+        }
+    }
+
+    // MARK: - Results
+
+    func resultsPage(_ kind: PulseService.SubjectKind, _ name: String, _ r: Request, _ s: ConsoleSession) async throws -> Response {
+        let results = try await resultsContext(kind, name, r.queryItems())
+        return try render("results", [
+            "name": name, "results": results,
+            "back": kind == .experiment ? "/console/experiments/\(name)" : "/console/gates/\(name)",
+            "backLabel": kind == .experiment ? "Experiment setup" : "Gate rules",
+        ], s, title: "\(name) results", nav: kind == .experiment ? "experiments" : "gates")
+    }
+
+    func resultsContext(_ kind: PulseService.SubjectKind, _ name: String, _ query: [String: String]) async throws -> [String: Any] {
+        let r = try await PulseService(store: store).results(project: "default", kind: kind, name: name, query: query, now: Clock.nowMs())
+        let options = r["options"]
+        var rows: [[String: Any]] = []
+        let alpha = options?["alpha"]?.doubleValue ?? 0.05
+        for m in r["metrics"]?.arrayValue ?? [] {
+            let metric = m["metric"]?.stringValue ?? ""
+            for c in m["comparisons"]?.arrayValue ?? [] {
+                var row: [String: Any] = [
+                    "metric": metric, "metricPath": metric.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(.init(charactersIn: "/"))) ?? metric,
+                    "type": m["type"]?.stringValue ?? "", "group": c["group"]?.stringValue ?? "",
+                    "controlMean": Self.number(c["control"]?["mean"]?.doubleValue ?? 0),
+                    "treatmentMean": Self.number(c["treatment"]?["mean"]?.doubleValue ?? 0),
+                    "cuped": c["cuped"]?["applied"]?.boolValue == true,
+                    "reason": c["reason"]?.stringValue ?? (c["notes"]?.arrayValue?.first?.stringValue ?? "no interval"),
+                ]
+                if let rel = c["relative"], !rel.isNull, let est = rel["estimate"]?.doubleValue,
+                   let lo = rel["lower"]?.doubleValue, let hi = rel["upper"]?.doubleValue {
+                    let significant = c["isSignificant"]?.boolValue == true
+                    let cls = significant ? (est > 0 ? "sig-pos" : "sig-neg") : ""
+                    row["lift"] = String(format: "%+.2f%%", est * 100)
+                    row["liftValue"] = est
+                    row["sigClass"] = cls
+                    row["pValue"] = String(format: "%.4g", c["absolute"]?["pValue"]?.doubleValue ?? 1)
+                    row["interval"] = String(format: "[%+.2f%%, %+.2f%%]", lo * 100, hi * 100)
+                    row["chart"] = WebCharts.interval(lower: lo, estimate: est, upper: hi, cls: cls)
+                } else {
+                    row["lift"] = "—"
+                    row["liftValue"] = 0
+                    row["pValue"] = "—"
+                }
+                rows.append(row)
+            }
+        }
+        let groups = (r["groups"]?.arrayValue ?? []).map { g -> [String: Any] in
+            ["name": g["name"]?.stringValue ?? "", "units": g["units"]?.int64Value ?? 0,
+             "weight": g["weight"]?.doubleValue.map { Self.number($0) + "%" } ?? "—"]
+        }
+        var context: [String: Any] = [
+            "heading": kind == .experiment ? "Results" : "Rollout results (pass vs fail)",
+            "idType": r["idType"]?.stringValue ?? "", "computedAt": Self.time(r["computedAt"]?.int64Value),
+            "groups": groups, "metrics": rows, "crossovers": r["crossovers"]?.int64Value ?? 0,
+            "level": String(format: "%g%%", (1 - alpha) * 100),
+            "cuped": options?["cuped"]?.boolValue ?? true, "sequential": options?["sequential"]?.boolValue ?? false,
+            "bonferroni": options?["bonferroni"]?.boolValue ?? false, "winsorize": options?["winsorize"]?.boolValue ?? false,
+        ]
+        if let srm = r["srm"], srm["isMismatch"]?.boolValue == true {
+            context["srmMismatch"] = true
+            context["srmP"] = String(format: "%.2g", srm["pValue"]?.doubleValue ?? 0)
+            context["observed"] = (srm["observed"]?.arrayValue ?? []).map { Self.number($0.doubleValue ?? 0) }.joined(separator: " / ")
+            let expected = srm["expected"]?.arrayValue ?? []
+            let total = expected.reduce(0) { $0 + ($1.doubleValue ?? 0) }
+            context["expected"] = expected.map { String(format: "%.1f%%", 100 * ($0.doubleValue ?? 0) / max(total, 1)) }.joined(separator: " / ")
+        }
+        let perDay = r["exposuresPerDay"]?.objectValue ?? [:]
+        let armNames = groups.compactMap { $0["name"] as? String }
+        let days = perDay.keys.sorted()
+        if !days.isEmpty {
+            context["exposureChart"] = WebCharts.bars(
+                labels: days, series: armNames.map { arm in days.map { perDay[$0]?[arm]?.doubleValue ?? 0 } }, names: armNames)
+        }
+        return context
+    }
+
+    // MARK: - Metrics
+
+    func metricsPage(_ s: ConsoleSession) async throws -> Response {
+        let list = try await PulseService(store: store).metricList("default")
+        let items = (list.arrayValue ?? []).map { m -> [String: Any] in
+            let name = m["name"]?.stringValue ?? ""
+            return ["name": name, "path": name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name,
+                    "type": m["type"]?.stringValue ?? "", "event": m["event"]?.stringValue ?? "",
+                    "events": m["events"]?.int64Value.map(String.init) ?? "", "lastSeen": m["lastSeen"]?.stringValue ?? "",
+                    "automatic": m["automatic"]?.boolValue ?? false]
+        }
+        let events = Set(items.compactMap { ($0["automatic"] as? Bool) == true ? $0["event"] as? String : nil }).sorted()
+        return try render("metrics", ["items": items, "events": events], s, title: "Metrics", nav: "metrics")
+    }
+
+    func metricPage(_ name: String, _ s: ConsoleSession) async throws -> Response {
+        let pulse = PulseService(store: store)
+        guard let m = try await pulse.metrics.resolve("default", name) else {
+            throw StoreError.notFound("There is no metric named ‘\(name)’.")
+        }
+        let series = try await pulse.series("default", metric: name)
+        let days = (series["days"]?.arrayValue ?? []).map { d -> [String: Any] in
+            ["day": d["day"]?.stringValue ?? "", "events": d["events"]?.int64Value ?? 0, "units": d["units"]?.int64Value ?? 0,
+             "sum": Self.number(d["sum"]?.doubleValue ?? 0)]
+        }
+        var data: [String: Any] = [
+            "name": name, "type": m.type.rawValue, "event": m.event ?? "", "days": days.reversed() as [[String: Any]],
+            "custom": !m.isAutomatic,
+            "filters": (m.filters ?? []).map(\.description).joined(separator: " and "),
+            "ratio": m.type == .ratio ? "\(m.numerator ?? "") / \(m.denominator ?? "")" : "",
+        ]
+        if !days.isEmpty {
+            data["chart"] = WebCharts.bars(
+                labels: days.map { $0["day"] as? String ?? "" },
+                series: [days.map { Double($0["events"] as? Int64 ?? 0) }, days.map { Double($0["units"] as? Int64 ?? 0) }],
+                names: ["events", "unique users"])
+        }
+        return try render("metric", data, s, title: name, nav: "metrics")
+    }
+
+    // MARK: - Events
+
+    func eventsPage(_ r: Request, _ s: ConsoleSession) async throws -> Response {
+        var data: [String: Any] = ["explore": r.query("tab") == "explore"]
+        if r.query("tab") == "explore" {
+            let q = r.queryItems()
+            var query = EventQuery(limit: 100)
+            query.eventName = q["eventName"].flatMap { $0.isEmpty ? nil : $0 }
+            query.userID = q["userID"].flatMap { $0.isEmpty ? nil : $0 }
+            query.source = q["source"].flatMap { $0.isEmpty ? nil : $0 }
+            if let since = q["since"], !since.isEmpty {
+                if let t = ISOTime.parse(since.count == 10 ? since + "T00:00:00Z" : since) { query.since = t }
+                else { data["error"] = "Since must be a date like 2026-11-01 or a time like 2026-11-01T12:00:00Z." }
+            }
+            query.cursor = q["cursor"].flatMap(EventCursor.init(token:))
+            let page = try await store.events(project: "default", query: query)
+            data["rows"] = page.events.map { e -> [String: Any] in
+                ["id": e.id ?? 0, "time": Self.time(e.time), "name": e.eventName, "source": e.source,
+                 "user": e.userID ?? e.customIDs.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ", "),
+                 "value": e.value.map { $0.stringValue ?? $0.serialized() } ?? ""]
+            }
+            if let next = page.nextCursor {
+                var items = q
+                items["cursor"] = next.token
+                data["next"] = "/console/events?" + items.sorted { $0.key < $1.key }
+                    .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+            }
+            data["q"] = q
+            data["sourcesOptions"] = ["sdk", "http_api", "segment"].map { ["name": $0, "selected": q["source"] == $0] }
+        }
+        return try render("events", data, s, title: "Events", nav: "events")
+    }
+
+    func eventPage(_ id: String, _ s: ConsoleSession) async throws -> Response {
+        guard let n = Int64(id), let e = try await store.event(project: "default", id: n) else {
+            throw StoreError.notFound("There is no event with id ‘\(id)’.")
+        }
+        return try render("event", [
+            "name": e.eventName, "time": Self.time(e.time), "received": Self.time(e.receivedAt), "source": e.source,
+            "userID": e.userID ?? "—", "customIDs": e.customIDs.isEmpty ? "—" : e.customIDs.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ", "),
+            "environment": e.environment ?? "—", "value": e.value.map { $0.stringValue ?? $0.serialized() } ?? "—",
+            "userJSON": Self.pretty(e.user), "metadataJSON": Self.pretty(e.metadata ?? .object([:])),
+            "rawJSON": e.raw.map { Self.pretty($0) } ?? "",
+        ], s, title: e.eventName, nav: "events")
+    }
+
+    // MARK: - ID lists
+
+    func idListsPage(_ s: ConsoleSession) async throws -> Response {
+        var items: [[String: Any]] = []
+        for l in try await store.idLists(project: "default").sorted(by: { $0.name < $1.name }) {
+            let last = try await store.recentIDListChanges(project: "default", name: l.name, limit: 1).first
+            items.append(["name": l.name, "size": l.count, "updated": Self.time(l.updatedAt), "lastSource": last?.source ?? "—"])
+        }
+        return try render("idlists", ["items": items], s, title: "ID lists", nav: "id_lists")
+    }
+
+    func idListPage(_ name: String, _ s: ConsoleSession) async throws -> Response {
+        guard let l = try await store.idList(project: "default", name: name) else {
+            throw StoreError.notFound("There is no ID list named ‘\(name)’.")
+        }
+        let changes = try await store.recentIDListChanges(project: "default", name: name, limit: 50).map { c -> [String: Any] in
+            ["time": Self.time(c.time), "op": c.op == "+" ? "added" : "removed", "id": c.id, "source": c.source]
+        }
+        return try render("idlist", ["name": l.name, "size": l.count, "changes": changes], s, title: l.name, nav: "id_lists")
+    }
+
+    // MARK: - Segment
+
+    func segmentPage(_ r: Request, _ s: ConsoleSession) async throws -> Response {
+        let project = "default"
+        let base = "http://" + (r.head.authority ?? "127.0.0.1:8787")
+        var data: [String: Any] = ["outbound": r.query("tab") == "outbound", "streamSource": "segment"]
+        if r.query("tab") == "outbound" {
+            let o = try await SegmentExporter.settings(store, project)
+            let state = try await store.outboundState(project: project)
+            let dead = try await store.deadLetters(project: project, retryRequestedOnly: false, limit: 20)
+            let pending = o.enabled ? try await store.countEvents(project: project, afterID: state.eventCursor) : 0
+            data["out"] = [
+                "enabled": o.enabled, "writeKeySet": !(o.writeKey ?? "").isEmpty, "endpoint": o.endpoint,
+                "cat": ["gateExposures": o.categories.gateExposures, "configExposures": o.categories.configExposures,
+                        "experimentExposures": o.categories.experimentExposures, "customEvents": o.categories.customEvents,
+                        "configChanges": o.categories.configChanges],
+                "allow": o.allowEvents.joined(separator: "\n"), "deny": o.denyEvents.joined(separator: "\n"),
+                "anonymousIdFrom": o.anonymousIdFrom, "delivered": state.delivered, "requests": state.requests, "pending": pending,
+                "lastSuccess": Self.time(state.lastSuccess), "lastError": state.lastError ?? "—",
+                "deadLetters": try await store.deadLetterCounts(project: project).values.reduce(0, +),
+                "deadLetterRows": dead.map { d -> [String: Any] in
+                    ["time": Self.time(d.createdAt), "reason": d.reason, "event": d.message["event"]?.stringValue ?? d.message["type"]?.stringValue ?? ""]
+                },
+            ] as [String: Any]
+        } else {
+            let i = try await inbound.settings(project)
+            let key = try await store.keys(project: project).filter { $0.kind == .segmentWriteKey && $0.revokedAt == nil }.last
+            data["in"] = [
+                "enabled": i.enabled, "destinationURL": base + "/v1/webhooks/segment", "trackingURL": base + "/v1",
+                "writeKeyPrefix": key?.displayPrefix ?? "",
+                "allow": i.filters.allowEvents.joined(separator: "\n"), "deny": i.filters.denyEvents.joined(separator: "\n"),
+                "allowTypes": i.filters.allowTypes.joined(separator: ","), "denyTypes": i.filters.denyTypes.joined(separator: ","),
+                "mappingsJSON": Self.pretty(encodeToJSON(i.identifierMappings)),
+            ] as [String: Any]
+            let since = String(ISOTime.format(Clock.nowMs() - 29 * 86_400_000).prefix(10))
+            var byDay: [String: (ingested: Int, duplicates: Int, dropped: [String: Int])] = [:]
+            for u in try await store.usage(project: project, source: SegmentInbound.usageSource, sinceDay: since) {
+                var d = byDay[u.day] ?? (0, 0, [:])
+                switch u.category {
+                case "ingested": d.ingested += u.count
+                case "duplicate": d.duplicates += u.count
+                default: d.dropped["\(u.category): \(u.reason)", default: 0] += u.count
+                }
+                byDay[u.day] = d
+            }
+            data["usage"] = byDay.keys.sorted(by: >).map { day -> [String: Any] in
+                let d = byDay[day]!
+                return ["day": day, "ingested": d.ingested, "duplicates": d.duplicates,
+                        "dropped": d.dropped.isEmpty ? "—" : d.dropped.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")]
+            }
+        }
+        return try render("segment", data, s, title: "Segment", nav: "segment")
+    }
+
+    /// Sends one Segment track call through the inbound pipeline, as Segment would.
+    func sendTestEvent(_ c: Context) async throws -> Response {
+        let now = Clock.nowMs()
+        let message: JSONValue = [
+            "type": "track", "event": "Vane Test Event", "messageId": .string("vane-test-" + StatsigHash.randomToken(length: 12)),
+            "userId": .string(c.session?.user.email ?? "vane-test-user"), "anonymousId": "vane-test-anonymous",
+            "properties": ["sentFrom": "Vane console"], "timestamp": .string(ISOTime.format(now)),
+        ]
+        let outcome = try await inbound.ingest(project: c.project, messages: [message], single: true, origin: .destination, now: now)
+        return envelope("Test event sent.", ["eventName": "segment::Vane Test Event", "stored": .int(Int64(outcome.stored))])
+    }
+
+    /// "Test a user": how a gate evaluates for a user in an environment, and which rule decided.
+    func evaluate(_ r: Request, _ c: Context) async throws -> Response {
+        let name = try c.parameters.require("name")
+        let b = try await body.object(r)
+        guard let userJSON = b["user"], userJSON.objectValue != nil else {
+            throw APIError.badRequest("user is required: an object like {\"userID\": \"user-1\"}")
+        }
+        let user: StatsigUser
+        do { user = try StatsigUser(json: userJSON) } catch { throw APIError.badRequest("user is invalid: \(error)") }
+        let environments = try await store.environments(project: c.project)
+        let environment = b["environment"]?.stringValue ?? "production"
+        guard environments.contains(environment) else {
+            throw APIError.badRequest("environment: unknown environment '\(environment)' (known: \(environments.joined(separator: ", ")))")
+        }
+        guard let gate = try await store.entity(project: c.project, kind: .gate, name: name) else {
+            throw APIError.notFound("no gate named '\(name)'")
+        }
+        var u = user
+        if u.tier == nil { u.statsigEnvironment["tier"] = .string(environment) }
+        let result = try await cache.compiled(project: c.project, environment: nil).evaluator.checkGate(u, name)
+        let ruleName = (gate.rules ?? []).first { $0.id == result.ruleID }?.name
+            ?? (result.ruleID == "default" ? "default (no rule matched)" : result.ruleID == "disabled" ? "gate disabled" : result.ruleID)
+        return envelope("Gate evaluated.", [
+            "value": .bool(result.value), "ruleID": .string(result.ruleID), "ruleName": .string(ruleName),
+            "reason": .string(result.reason.rawValue), "environment": .string(environment),
+            "secondaryExposures": .array(result.secondaryExposures.map { ["gate": .string($0.gate), "gateValue": .string($0.gateValue), "ruleID": .string($0.ruleID)] }),
+        ])
+    }
+
+    // MARK: - Settings
+
+    func settingsPage(_ r: Request, _ s: ConsoleSession, form: [String: String], errors: [String: String], error: String?,
+                      status: HTTPResponse.Status = .ok, tabOverride: String? = nil) async throws -> Response {
+        let tab = tabOverride ?? r.query("tab") ?? "keys"
+        var data: [String: Any] = ["tab": [tab: true], "form": form, "errors": errors, "userError": error ?? ""]
+        data["environments"] = try await store.environments(project: "default")
+        switch tab {
+        case "users":
+            data["users"] = try await store.users().map { u -> [String: Any] in
+                ["email": u.email, "name": u.name, "role": u.role.rawValue, "created": Self.time(u.createdAt), "disabled": u.disabledAt != nil]
+            }
+        case "project":
+            data["idTypes"] = ["userID", "stableID"] + (try await store.customIDTypes(project: "default"))
+        case "audit":
+            let q = r.queryItems()
+            data["q"] = q
+            data["audit"] = try await store.auditLog(project: "default", query: AuditQuery(
+                kind: q["kind"].flatMap { $0.isEmpty ? nil : $0 }, name: q["name"].flatMap { $0.isEmpty ? nil : $0 },
+                actor: q["actor"].flatMap { $0.isEmpty ? nil : $0 }, limit: 200
+            )).map { a -> [String: Any] in
+                ["time": Self.time(a.time), "actor": a.actor, "action": a.action, "kind": a.kind, "name": a.name, "description": a.description]
+            }
+        default:
+            data["keys"] = try await store.keys(project: "default").map { k -> [String: Any] in
+                ["id": k.id, "prefix": k.displayPrefix, "kind": k.kind.rawValue, "environment": k.environment ?? "all",
+                 "description": k.description, "created": Self.time(k.createdAt), "revoked": k.revokedAt != nil]
+            }
+        }
+        return try render("settings", data, s, status: status, title: "Settings", nav: "settings")
+    }
+
+    func createUser(_ r: Request, _ s: ConsoleSession) async throws -> Response {
+        let form = try await body.form(r)
+        guard WebAuth.csrfMatches(form["_csrf"], s) else { throw APIError(.forbidden, "missing or wrong CSRF token") }
+        guard s.user.role == .admin else { throw APIError(.forbidden, "only admins can add users") }
+        guard let role = ConsoleRole(rawValue: form["role"] ?? "") else {
+            return try await settingsPage(r, s, form: form, errors: [:], error: "Role must be viewer, editor or admin.",
+                                          status: .badRequest, tabOverride: "users")
+        }
+        do {
+            _ = try await auth.createUser(email: form["email"] ?? "", name: form["name"] ?? "", password: form["password"] ?? "",
+                                          role: role, actor: s.user.email)
+        } catch let e as FieldError {
+            return try await settingsPage(r, s, form: form, errors: [e.field: e.message], error: nil, status: .badRequest, tabOverride: "users")
+        }
+        return Self.redirect("/console/settings?tab=users")
+    }
+}
