@@ -118,7 +118,10 @@ struct WebController: Sendable {
         var context = data
         context["title"] = title
         if let s {
-            context["user"] = ["email": s.user.email, "role": s.user.role.rawValue, "name": s.user.name]
+            // Flat names: a `user` section would shadow the page's own `name`, `email`, … fields.
+            context["signedIn"] = true
+            context["userEmail"] = s.user.email
+            context["userRole"] = s.user.role.rawValue
             context["csrf"] = s.csrfToken
             context["canEdit"] = s.user.role >= .editor
             context["isAdmin"] = s.user.role == .admin
@@ -245,7 +248,7 @@ struct WebController: Sendable {
             "gateCount": try await store.entities(project: project, kind: .gate).count,
             "inboundEnabled": inboundSettings.enabled, "inboundToday": counts["segment"]?.events ?? 0,
             "outboundEnabled": outboundSettings.enabled, "outboundDelivered": outbound.delivered,
-            "outboundError": outbound.lastError ?? "", "deadLetters": dead,
+            "outboundError": outboundSettings.enabled ? (outbound.lastError ?? "") : "", "deadLetters": dead,
         ], s, title: "Overview", nav: "overview")
     }
 

@@ -25,12 +25,13 @@ enum WebTemplates {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="{{csrf}}">
 <title>{{title}} · Vane</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/assets/vane.css">
 <script src="/console/assets/vane.js" defer></script>
 </head>
 <body>
 <a class="skip" href="#content">Skip to content</a>
-{{#user}}
+{{#signedIn}}
 <div class="app">
   <aside class="sidebar">
     <a class="brand" href="/console">Vane</a>
@@ -53,7 +54,7 @@ enum WebTemplates {
   </aside>
   <div class="main">
     <header class="topbar">
-      <span class="muted">{{user.email}} · <span class="badge">{{user.role}}</span></span>
+      <span class="muted">{{userEmail}} · <span class="badge">{{userRole}}</span></span>
       <form method="post" action="/console/logout" id="logout-form">
         <input type="hidden" name="_csrf" value="{{csrf}}">
         <button class="btn btn-small" type="submit">Sign out</button>
@@ -64,12 +65,12 @@ enum WebTemplates {
     </main>
   </div>
 </div>
-{{/user}}
-{{^user}}
+{{/signedIn}}
+{{^signedIn}}
 <main class="content" id="content" style="max-width: 440px; margin: 8vh auto;">
   {{$body}}{{/body}}
 </main>
-{{/user}}
+{{/signedIn}}
 </body>
 </html>
 """#
@@ -126,9 +127,9 @@ enum WebTemplates {
 </div>
 <div class="grid-2">
   <section class="card"><h2>Events today by source</h2>
-    {{#sources.0}}<div class="table-wrap"><table class="data"><thead><tr><th>Source</th><th class="num">Events</th></tr></thead><tbody>
+    {{^empty(sources)}}<div class="table-wrap"><table class="data"><thead><tr><th>Source</th><th class="num">Events</th></tr></thead><tbody>
     {{#sources}}<tr><td>{{name}}</td><td class="num">{{count}}</td></tr>{{/sources}}
-    </tbody></table></div>{{/sources.0}}
+    </tbody></table></div>{{/empty(sources)}}
     {{^sources}}<div class="empty"><strong>No events yet today</strong>Point an SDK at this server or enable the <a href="/console/integrations/segment">Segment integration</a>.</div>{{/sources}}
   </section>
   <section class="card"><h2>Integration health</h2>
@@ -139,9 +140,9 @@ enum WebTemplates {
   </section>
 </div>
 <section class="card"><h2>Running experiments</h2>
-  {{#running.0}}<div class="table-wrap"><table class="data"><thead><tr><th>Experiment</th><th>Unit</th><th>Started</th><th></th></tr></thead><tbody>
+  {{^empty(running)}}<div class="table-wrap"><table class="data"><thead><tr><th>Experiment</th><th>Unit</th><th>Started</th><th></th></tr></thead><tbody>
   {{#running}}<tr><td><a href="/console/experiments/{{name}}">{{name}}</a></td><td>{{idType}}</td><td>{{started}}</td><td><a href="/console/experiments/{{name}}/results">Results</a></td></tr>{{/running}}
-  </tbody></table></div>{{/running.0}}
+  </tbody></table></div>{{/empty(running)}}
   {{^running}}<div class="empty"><strong>No experiment is running</strong><a href="/console/experiments">Create an experiment</a> and start it to see results here.</div>{{/running}}
 </section>
 {{/body}}{{/layout}}
@@ -154,13 +155,13 @@ enum WebTemplates {
   <div><h1>{{heading}}</h1><p class="sub">{{blurb}}</p></div>
   <div class="actions"><input type="search" id="list-search" placeholder="Search {{heading}}" aria-label="Search {{heading}}" data-filter-table="entity-table"></div>
 </div>
-{{#items.0}}
+{{^empty(items)}}
 <div class="table-wrap"><table class="data" id="entity-table"><thead><tr>
   <th data-sort="text">Name</th><th data-sort="text">Status</th><th data-sort="text">Description</th><th data-sort="number">Rules</th><th data-sort="text">Updated</th>
 </tr></thead><tbody>
 {{#items}}<tr><td><a href="{{href}}">{{name}}</a></td><td><span class="badge {{statusClass}}">{{status}}</span></td><td class="muted">{{description}}</td><td class="num">{{rules}}</td><td data-value="{{updatedSort}}">{{updated}}</td></tr>{{/items}}
 </tbody></table></div>
-{{/items.0}}
+{{/empty(items)}}
 {{^items}}<div class="empty"><strong>No {{heading}} yet</strong>{{emptyHint}}</div>{{/items}}
 {{#canEdit}}
 <section class="card"><h2>New {{singular}}</h2>
@@ -186,9 +187,9 @@ enum WebTemplates {
 """#
 
     static let rulesTable = #"""
-{{#rules.0}}<div class="table-wrap"><table class="data" id="rules-table"><thead><tr><th>#</th><th>Rule</th><th>Conditions</th><th class="num">Pass %</th><th>Environments</th></tr></thead><tbody>
+{{^empty(rules)}}<div class="table-wrap"><table class="data" id="rules-table"><thead><tr><th>#</th><th>Rule</th><th>Conditions</th><th class="num">Pass %</th><th>Environments</th></tr></thead><tbody>
 {{#rules}}<tr><td>{{index}}</td><td>{{name}}{{#group}} → <strong>{{group}}</strong>{{/group}}</td><td>{{#conditions}}<div><code>{{.}}</code></div>{{/conditions}}</td><td class="num">{{pass}}</td><td>{{environments}}</td></tr>{{/rules}}
-</tbody></table></div>{{/rules.0}}
+</tbody></table></div>{{/empty(rules)}}
 {{^rules}}<div class="empty"><strong>No rules</strong>Everyone gets the default value. Add a rule below.</div>{{/rules}}
 """#
 
@@ -339,7 +340,7 @@ enum WebTemplates {
   </div>
   <div class="table-wrap"><table class="data" id="groups-table"><thead><tr><th>Group</th><th class="num">Units</th><th class="num">Configured</th></tr></thead><tbody>
   {{#groups}}<tr><td>{{name}}</td><td class="num">{{units}}</td><td class="num">{{weight}}</td></tr>{{/groups}}</tbody></table></div>
-  {{#metrics.0}}
+  {{^empty(metrics)}}
   <div class="table-wrap"><table class="data" id="metrics-table"><thead><tr>
     <th data-sort="text">Metric</th><th>Group</th><th class="num">Control</th><th class="num">Group mean</th><th class="num" data-sort="number">Lift</th><th>Interval (relative, {{level}})</th>
   </tr></thead><tbody>
@@ -350,7 +351,7 @@ enum WebTemplates {
     <td>{{#chart}}<span title="p = {{pValue}}; {{interval}}">{{{chart}}}</span>{{/chart}}{{^chart}}<span class="muted">{{reason}}</span>{{/chart}}</td>
   </tr>{{/metrics}}
   </tbody></table></div>
-  {{/metrics.0}}
+  {{/empty(metrics)}}
   {{^metrics}}<div class="empty"><strong>No metric data yet</strong>Results appear once exposed units log events (through an SDK's logEvent or Segment).</div>{{/metrics}}
   <h2>Exposures per day</h2>
   {{#exposureChart}}<div id="exposures-chart">{{{exposureChart}}}</div>{{/exposureChart}}
@@ -371,11 +372,11 @@ enum WebTemplates {
 {{<layout}}{{$body}}
 <div class="page-header"><div><h1>Metrics</h1><p class="sub">Every event name gives a count and a conversion metric; define sums, means and ratios below.</p></div>
   <div class="actions"><input type="search" placeholder="Search metrics" aria-label="Search metrics" data-filter-table="metrics-list"></div></div>
-{{#items.0}}
+{{^empty(items)}}
 <div class="table-wrap"><table class="data" id="metrics-list"><thead><tr><th data-sort="text">Metric</th><th data-sort="text">Type</th><th data-sort="text">Event</th><th class="num" data-sort="number">Events</th><th data-sort="text">Last seen</th></tr></thead><tbody>
 {{#items}}<tr><td><a href="/console/metrics/{{path}}">{{name}}</a>{{^automatic}} <span class="badge badge-info">custom</span>{{/automatic}}</td><td>{{type}}</td><td><code>{{event}}</code></td><td class="num">{{events}}</td><td>{{lastSeen}}</td></tr>{{/items}}
 </tbody></table></div>
-{{/items.0}}
+{{/empty(items)}}
 {{^items}}<div class="empty"><strong>No metrics yet</strong>Log events with an SDK or send them from Segment; each event name becomes a metric.</div>{{/items}}
 {{#canEdit}}
 <section class="card"><h2>New metric</h2>
@@ -408,9 +409,9 @@ enum WebTemplates {
 {{#chart}}<div id="metric-chart">{{{chart}}}</div>{{/chart}}
 {{^chart}}<div class="empty"><strong>No events yet</strong>This metric has had no events.</div>{{/chart}}
 </section>
-{{#days.0}}<div class="table-wrap"><table class="data" id="series-table"><thead><tr><th data-sort="text">Day</th><th class="num" data-sort="number">Events</th><th class="num" data-sort="number">Unique users</th><th class="num" data-sort="number">Value sum</th></tr></thead><tbody>
+{{^empty(days)}}<div class="table-wrap"><table class="data" id="series-table"><thead><tr><th data-sort="text">Day</th><th class="num" data-sort="number">Events</th><th class="num" data-sort="number">Unique users</th><th class="num" data-sort="number">Value sum</th></tr></thead><tbody>
 {{#days}}<tr><td>{{day}}</td><td class="num">{{events}}</td><td class="num">{{units}}</td><td class="num">{{sum}}</td></tr>{{/days}}
-</tbody></table></div>{{/days.0}}
+</tbody></table></div>{{/empty(days)}}
 {{/body}}{{/layout}}
 """#
 
@@ -454,10 +455,10 @@ enum WebTemplates {
   <button class="btn btn-primary" type="submit" id="explorer-search">Search</button>
 </form>
 {{#error}}<div class="banner banner-bad">{{error}}</div>{{/error}}
-{{#rows.0}}<div class="table-wrap"><table class="data" id="explorer-table"><thead><tr><th data-sort="text">Time (UTC)</th><th data-sort="text">Event</th><th data-sort="text">Source</th><th data-sort="text">User</th><th class="num">Value</th></tr></thead><tbody>
+{{^empty(rows)}}<div class="table-wrap"><table class="data" id="explorer-table"><thead><tr><th data-sort="text">Time (UTC)</th><th data-sort="text">Event</th><th data-sort="text">Source</th><th data-sort="text">User</th><th class="num">Value</th></tr></thead><tbody>
 {{#rows}}<tr><td class="mono">{{time}}</td><td><a href="/console/events/{{id}}" class="mono">{{name}}</a></td><td>{{source}}</td><td>{{user}}</td><td class="num">{{value}}</td></tr>{{/rows}}
 </tbody></table></div>
-{{#next}}<a class="btn" href="{{next}}">Older events</a>{{/next}}{{/rows.0}}
+{{#next}}<a class="btn" href="{{next}}">Older events</a>{{/next}}{{/empty(rows)}}
 {{^rows}}<div class="empty"><strong>No events match</strong>Try a wider time range or clear a filter.</div>{{/rows}}
 {{/explore}}
 
@@ -518,8 +519,8 @@ enum WebTemplates {
 </section>
 </div>
 <section class="card"><h2>Usage by day</h2>
-{{#usage.0}}<div class="table-wrap"><table class="data" id="usage-table"><thead><tr><th>Day</th><th class="num">Ingested</th><th class="num">Duplicates</th><th>Dropped (reason: count)</th></tr></thead><tbody>
-{{#usage}}<tr><td>{{day}}</td><td class="num">{{ingested}}</td><td class="num">{{duplicates}}</td><td>{{dropped}}</td></tr>{{/usage}}</tbody></table></div>{{/usage.0}}
+{{^empty(usage)}}<div class="table-wrap"><table class="data" id="usage-table"><thead><tr><th>Day</th><th class="num">Ingested</th><th class="num">Duplicates</th><th>Dropped (reason: count)</th></tr></thead><tbody>
+{{#usage}}<tr><td>{{day}}</td><td class="num">{{ingested}}</td><td class="num">{{duplicates}}</td><td>{{dropped}}</td></tr>{{/usage}}</tbody></table></div>{{/empty(usage)}}
 {{^usage}}<div class="empty"><strong>Nothing received yet</strong>Paste the URL and key above into Segment, or send a test event.</div>{{/usage}}
 </section>
 <section class="card"><h2>Live Segment events</h2>
@@ -563,12 +564,12 @@ enum WebTemplates {
     <dt>Last error</dt><dd>{{out.lastError}}</dd>
     <dt>Dead letters</dt><dd id="dead-letter-count">{{out.deadLetters}}</dd>
   </dl>
-  {{#out.deadLetterRows.0}}
+  {{^empty(out.deadLetterRows)}}
   <h2 style="margin-top:14px">Dead letters</h2>
   <div class="table-wrap"><table class="data" id="dead-letters"><thead><tr><th>When</th><th>Reason</th><th>Event</th></tr></thead><tbody>
   {{#out.deadLetterRows}}<tr><td>{{time}}</td><td>{{reason}}</td><td class="mono">{{event}}</td></tr>{{/out.deadLetterRows}}</tbody></table></div>
   {{#isAdmin}}<form data-api="/console/v1/integrations/segment/outbound/dead_letters/retry" data-method="POST" data-nobody="1"><button class="btn" type="submit" id="retry-dead-letters">Retry all</button></form>{{/isAdmin}}
-  {{/out.deadLetterRows.0}}
+  {{/empty(out.deadLetterRows)}}
 </section>
 </div>
 {{/outbound}}
@@ -578,9 +579,9 @@ enum WebTemplates {
     static let idlists = #"""
 {{<layout}}{{$body}}
 <div class="page-header"><div><h1>ID lists</h1><p class="sub">Lists of IDs that segments target; Segment Engage audiences update them.</p></div></div>
-{{#items.0}}<div class="table-wrap"><table class="data" id="idlists-table"><thead><tr><th data-sort="text">Name</th><th class="num" data-sort="number">Size</th><th data-sort="text">Last change</th><th>By</th></tr></thead><tbody>
+{{^empty(items)}}<div class="table-wrap"><table class="data" id="idlists-table"><thead><tr><th data-sort="text">Name</th><th class="num" data-sort="number">Size</th><th data-sort="text">Last change</th><th>By</th></tr></thead><tbody>
 {{#items}}<tr><td><a href="/console/id_lists/{{name}}">{{name}}</a></td><td class="num">{{size}}</td><td>{{updated}}</td><td>{{lastSource}}</td></tr>{{/items}}
-</tbody></table></div>{{/items.0}}
+</tbody></table></div>{{/empty(items)}}
 {{^items}}<div class="empty"><strong>No ID lists</strong>Create one here, or let a Segment Engage audience create entries in a list with the audience's key.</div>{{/items}}
 {{#canEdit}}<section class="card"><h2>New ID list</h2>
 <form data-api="/console/v1/id_lists" data-method="POST" data-redirect="/console/id_lists/{name}" class="stack" id="idlist-form">
@@ -602,8 +603,8 @@ enum WebTemplates {
   <div><button class="btn btn-primary" type="submit">Apply</button></div>
 </form></section>{{/canEdit}}
 <section class="card"><h2>Recent changes</h2>
-{{#changes.0}}<div class="table-wrap"><table class="data"><thead><tr><th>When</th><th>Change</th><th>ID</th><th>Source</th></tr></thead><tbody>
-{{#changes}}<tr><td>{{time}}</td><td>{{op}}</td><td class="mono">{{id}}</td><td>{{source}}</td></tr>{{/changes}}</tbody></table></div>{{/changes.0}}
+{{^empty(changes)}}<div class="table-wrap"><table class="data"><thead><tr><th>When</th><th>Change</th><th>ID</th><th>Source</th></tr></thead><tbody>
+{{#changes}}<tr><td>{{time}}</td><td>{{op}}</td><td class="mono">{{id}}</td><td>{{source}}</td></tr>{{/changes}}</tbody></table></div>{{/empty(changes)}}
 {{^changes}}<div class="empty"><strong>No changes yet</strong></div>{{/changes}}
 </section>
 {{/body}}{{/layout}}
@@ -621,7 +622,7 @@ enum WebTemplates {
 <form data-api="/console/v1/keys" data-method="POST" data-result="revealKey" data-output="new-key-out" class="stack" id="key-form">
   <div class="form-error" role="alert"></div>
   <div class="inline"><div class="field"><label for="key-kind">Kind</label><select id="key-kind" name="kind"><option>server</option><option>client</option><option>console</option></select></div>
-  <div class="field"><label for="key-env">Environment</label><select id="key-env" name="environment"><option value="">all</option>{{#environments}}<option>{{.}}</option>{{/environments}}</select></div></div>
+  <div class="field"><label for="key-env">Environment</label><select id="key-env" name="environment" data-type="optional"><option value="">all</option>{{#environments}}<option>{{.}}</option>{{/environments}}</select></div></div>
   <div class="field"><label for="key-description">Description</label><input id="key-description" name="description" type="text"></div>
   <div><button class="btn btn-primary" type="submit" id="create-key">Create key</button></div>
 </form>
@@ -661,9 +662,9 @@ enum WebTemplates {
   <div class="field"><label for="audit-actor">Who</label><input id="audit-actor" name="actor" type="text" value="{{q.actor}}"></div>
   <button class="btn btn-primary" type="submit">Filter</button>
 </form>
-{{#audit.0}}<div class="table-wrap"><table class="data" id="audit-table"><thead><tr><th data-sort="text">When</th><th data-sort="text">Who</th><th data-sort="text">Action</th><th data-sort="text">What</th></tr></thead><tbody>
+{{^empty(audit)}}<div class="table-wrap"><table class="data" id="audit-table"><thead><tr><th data-sort="text">When</th><th data-sort="text">Who</th><th data-sort="text">Action</th><th data-sort="text">What</th></tr></thead><tbody>
 {{#audit}}<tr><td>{{time}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{kind}} <strong>{{name}}</strong> <div class="muted">{{description}}</div></td></tr>{{/audit}}
-</tbody></table></div>{{/audit.0}}
+</tbody></table></div>{{/empty(audit)}}
 {{^audit}}<div class="empty"><strong>Nothing matches</strong>Every change to configuration is recorded here.</div>{{/audit}}
 {{/tab.audit}}
 {{/body}}{{/layout}}
