@@ -33,15 +33,15 @@ struct ConsoleController: Sendable {
         api.get("metrics") { _, c in envelope("Metrics listed successfully.", try await pulse.metricList(c.project)) }
         api.post("metrics") { r, c in try await self.saveMetric(r, c, name: nil) }
         api.get("metrics/{name}") { _, c in
-            let name = try c.parameters.require("name")
+            let name = try pathParameter(c, "name")
             guard let m = try await pulse.metrics.resolve(c.project, name) else { throw APIError.notFound("no metric named '\(name)'") }
             return envelope("Metric read successfully.", encodeToJSON(m))
         }
-        api.put("metrics/{name}") { r, c in try await self.saveMetric(r, c, name: try c.parameters.require("name")) }
-        api.patch("metrics/{name}") { r, c in try await self.saveMetric(r, c, name: try c.parameters.require("name")) }
+        api.put("metrics/{name}") { r, c in try await self.saveMetric(r, c, name: try pathParameter(c, "name")) }
+        api.patch("metrics/{name}") { r, c in try await self.saveMetric(r, c, name: try pathParameter(c, "name")) }
         api.delete("metrics/{name}") { _, c in try await self.deleteMetric(c) }
         api.get("metrics/{name}/series") { _, c in
-            envelope("Metric series.", try await pulse.series(c.project, metric: try c.parameters.require("name")))
+            envelope("Metric series.", try await pulse.series(c.project, metric: try pathParameter(c, "name")))
         }
         api.post("pulse/rebuild") { _, c in
             try await store.pulseReset(project: c.project)
@@ -330,6 +330,12 @@ struct ConsoleController: Sendable {
 
 func envelope(_ message: String, _ data: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
     jsonResponse(["message": .string(message), "data": data], status: status)
+}
+
+/// A path parameter, percent-decoded (metric names carry spaces and colons).
+func pathParameter(_ c: VaneRequestContext, _ name: String) throws -> String {
+    let raw = try c.parameters.require(name)
+    return raw.removingPercentEncoding ?? raw
 }
 
 func actor(_ c: VaneRequestContext) -> String {

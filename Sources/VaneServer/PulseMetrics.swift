@@ -151,7 +151,7 @@ extension ConsoleController {
     }
 
     func deleteMetric(_ c: VaneRequestContext) async throws -> Response {
-        let name = try c.parameters.require("name")
+        let name = try pathParameter(c, "name")
         let metrics = MetricStore(store: store)
         var all = try await metrics.all(c.project)
         guard let before = all[name] else { throw APIError.notFound("no metric named '\(name)'") }

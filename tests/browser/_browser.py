@@ -12,6 +12,7 @@ import os
 import pathlib
 import re
 import shutil
+import subprocess
 
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
@@ -234,3 +235,14 @@ def sign_in(driver, base, email, password, name="Browser Test"):
         raise AssertionError("sign-in as %s did not leave %s; page text:\n%s" % (
             email, driver.current_url, driver.find_element(By.CSS_SELECTOR, "body").text[:1500])) from None
     return driver.current_url
+
+
+def stop_process(proc):
+    """Terminates a server process, killing it if it does not stop within 15 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)

@@ -40,7 +40,7 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 import _browser  # noqa: E402
-from _browser import ADMIN_EMAIL, ADMIN_PASSWORD  # noqa: E402
+from _browser import ADMIN_EMAIL, ADMIN_PASSWORD, stop_process  # noqa: E402
 from _receiver import BatchReceiver  # noqa: E402
 
 SERVER_SECRET = "secret-browser-test"
@@ -206,13 +206,7 @@ def vane(tmp_path_factory):
     _RUNNING.pop("server", None)
 
     crashed = proc.poll()
-    if crashed is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+    stop_process(proc)
     log.close()
     if crashed is not None:
         pytest.fail("vane exited unexpectedly during the test session (code %s).\n--- server log tail ---\n%s"

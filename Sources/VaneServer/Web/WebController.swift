@@ -54,18 +54,18 @@ struct WebController: Sendable {
         page("console") { r, _, s in try await overview(r, s) }
         for kind in [EntityKind.gate, .dynamicConfig, .segment, .layer, .experiment] {
             page(RouterPath("console/\(kind.collection)")) { r, _, s in try await list(kind, s) }
-            page(RouterPath("console/\(kind.collection)/{name}")) { r, c, s in try await detail(kind, try c.parameters.require("name"), r, s) }
+            page(RouterPath("console/\(kind.collection)/{name}")) { r, c, s in try await detail(kind, try pathParameter(c, "name"), r, s) }
         }
         page("console/experiments/{name}/results") { r, c, s in
-            try await resultsPage(.experiment, try c.parameters.require("name"), r, s)
+            try await resultsPage(.experiment, try pathParameter(c, "name"), r, s)
         }
-        page("console/gates/{name}/results") { r, c, s in try await resultsPage(.gate, try c.parameters.require("name"), r, s) }
+        page("console/gates/{name}/results") { r, c, s in try await resultsPage(.gate, try pathParameter(c, "name"), r, s) }
         page("console/metrics") { _, _, s in try await metricsPage(s) }
-        page("console/metrics/{name}") { _, c, s in try await metricPage(try c.parameters.require("name"), s) }
+        page("console/metrics/{name}") { _, c, s in try await metricPage(try pathParameter(c, "name"), s) }
         page("console/events") { r, _, s in try await eventsPage(r, s) }
-        page("console/events/{id}") { _, c, s in try await eventPage(try c.parameters.require("id"), s) }
+        page("console/events/{id}") { _, c, s in try await eventPage(try pathParameter(c, "id"), s) }
         page("console/id_lists") { _, _, s in try await idListsPage(s) }
-        page("console/id_lists/{name}") { _, c, s in try await idListPage(try c.parameters.require("name"), s) }
+        page("console/id_lists/{name}") { _, c, s in try await idListPage(try pathParameter(c, "name"), s) }
         page("console/integrations/segment") { r, _, s in try await segmentPage(r, s) }
         page("console/settings") { r, _, s in try await settingsPage(r, s, form: [:], errors: [:], error: nil) }
         router.post("console/settings/users") { r, _ in
@@ -143,7 +143,19 @@ struct WebController: Sendable {
         guard let v, !v.isNull else { return "" }
         return String(decoding: (try? JSONSerialization.data(
             withJSONObject: JSONSerialization.jsonObject(with: Data(v.serializedBytes()), options: [.fragmentsAllowed]),
-            options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed])) ?? Data(v.serializedBytes()), as: UTF8.self)
+            options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])) ?? Data(v.serializedBytes()), as: UTF8.self)
+    }
+
+    /// Only the values that are there: Mustache sections treat "" and 0 as true, so optional
+    /// content is left out of the context instead.
+    static func present(_ values: [String: Any?]) -> [String: Any] {
+        values.compactMapValues { v -> Any? in
+            switch v {
+            case .none: return nil
+            case let s as String: return s.isEmpty ? nil : s
+            case let .some(x): return x
+            }
+        }
     }
 
     static func number(_ x: Double, digits: Int = 4) -> String {
@@ -191,10 +203,10 @@ struct WebController: Sendable {
         }
     }
 
-    func signinPage(_ r: Request, error: String?, email: String, status: HTTPResponse.Status) async throws -> Response {
+    func signinPage(_ r: Request, error: String?, email: String, status: HTTPResponse.Status, next: String? = nil) async throws -> Response {
         if try await store.userCount() == 0 { return Self.redirect("/console/setup") }
         let (token, cookie) = formToken(r)
-        let next = r.query("next") ?? ""
+        let next = next ?? r.query("next") ?? ""
         return try render("signin", ["formToken": token, "error": error ?? "", "email": email, "next": next],
                           nil, status: status, title: "Sign in", cookies: cookie.map { [$0] } ?? [])
     }
@@ -207,7 +219,7 @@ struct WebController: Sendable {
         guard let user = try await store.user(email: email), user.disabledAt == nil,
               WebAuth.verify(password, hash: user.passwordHash)
         else {
-            return try await signinPage(r, error: "Wrong email or password.", email: email, status: .unauthorized)
+            return try await signinPage(r, error: "Wrong email or password.", email: email, status: .unauthorized, next: form["next"])
         }
         // Only local paths: never redirect off-site after sign-in.
         var next = form["next"] ?? ""
@@ -248,8 +260,9 @@ struct WebController: Sendable {
             "gateCount": try await store.entities(project: project, kind: .gate).count,
             "inboundEnabled": inboundSettings.enabled, "inboundToday": counts["segment"]?.events ?? 0,
             "outboundEnabled": outboundSettings.enabled, "outboundDelivered": outbound.delivered,
-            "outboundError": outboundSettings.enabled ? (outbound.lastError ?? "") : "", "deadLetters": dead,
-        ], s, title: "Overview", nav: "overview")
+        ].merging(Self.present([
+            "outboundError": outboundSettings.enabled ? outbound.lastError : nil, "deadLetters": dead > 0 ? dead : nil,
+        ]), uniquingKeysWith: { a, _ in a }), s, title: "Overview", nav: "overview")
     }
 
     // MARK: - Configuration entities
@@ -298,9 +311,9 @@ struct WebController: Sendable {
     static func rulesContext(_ e: Entity) -> [[String: Any]] {
         (e.rules ?? []).enumerated().map { i, r in
             [
-                "index": i + 1, "name": r.name, "pass": Self.number(r.passPercentage), "group": r.groupName ?? "",
+                "index": i + 1, "name": r.name, "pass": Self.number(r.passPercentage),
                 "conditions": r.conditions.map(describe), "environments": (r.environments ?? []).joined(separator: ", "),
-            ]
+            ].merging(present(["group": r.groupName]), uniquingKeysWith: { a, _ in a })
         }
     }
 
@@ -330,26 +343,29 @@ struct WebController: Sendable {
             }
             let idTypes = ["userID", "stableID"] + (try await store.customIDTypes(project: "default"))
             let status = e.status?.rawValue ?? "setup"
-            return try render("experiment", [
-                "name": e.name, "description": e.description ?? "", "hypothesis": e.hypothesis ?? "", "idType": e.effectiveIdType,
+            return try render("experiment", Self.present([
+                "hypothesis": e.hypothesis, "targetingGate": e.targetingGate, "layer": e.layer, "started": e.startTime.map { Self.time($0) },
+            ]).merging([
+                "name": e.name, "description": e.description ?? "", "idType": e.effectiveIdType,
                 "status": status, "statusClass": status == "active" ? "badge-ok" : "",
                 "canStart": e.status == nil || e.status == .setup, "canStop": e.status == .active,
-                "allocation": Self.number(e.allocation ?? 100), "targetingGate": e.targetingGate ?? "", "layer": e.layer ?? "",
+                "allocation": Self.number(e.allocation ?? 100),
                 "window": e.analysisWindowDays.map { "\($0) days after first exposure" } ?? "all events after first exposure",
                 "windowDays": e.analysisWindowDays.map(String.init) ?? "",
-                "started": e.startTime.map { Self.time($0) } ?? "", "groups": groups,
+                "groups": groups,
                 "groupsJSON": Self.pretty(encodeToJSON((e.groups ?? []).map { g in
                     ["id": .string(g.id ?? ""), "name": .string(g.name), "size": .double(g.size), "parameterValues": .object(g.parameterValues)] as JSONValue
                 })),
                 "idTypes": idTypes.map { ["name": $0, "selected": $0 == e.effectiveIdType] },
-            ], s, title: e.name, nav: "experiments")
+            ], uniquingKeysWith: { a, _ in a }), s, title: e.name, nav: "experiments")
         default:
-            return try render("entity", [
+            return try render("entity", Self.present([
+                "defaultJSON": e.defaultValue.map { Self.pretty($0) }, "idList": e.segmentType == "id_list" ? e.idList : nil,
+            ]).merging([
                 "name": e.name, "description": e.description ?? "", "kindName": kind.displayName, "collection": kind.collection,
                 "rules": Self.rulesContext(e), "rulesJSON": Self.rulesJSON(e),
                 "hasDefault": kind == .dynamicConfig || kind == .layer,
-                "defaultJSON": e.defaultValue.map { Self.pretty($0) } ?? "", "idList": e.idList ?? "",
-            ], s, title: e.name, nav: kind.collection)
+            ], uniquingKeysWith: { a, _ in a }), s, title: e.name, nav: kind.collection)
         }
     }
 
@@ -405,11 +421,12 @@ struct WebController: Sendable {
         var context: [String: Any] = [
             "heading": kind == .experiment ? "Results" : "Rollout results (pass vs fail)",
             "idType": r["idType"]?.stringValue ?? "", "computedAt": Self.time(r["computedAt"]?.int64Value),
-            "groups": groups, "metrics": rows, "crossovers": r["crossovers"]?.int64Value ?? 0,
+            "groups": groups, "metrics": rows,
             "level": String(format: "%g%%", (1 - alpha) * 100),
             "cuped": options?["cuped"]?.boolValue ?? true, "sequential": options?["sequential"]?.boolValue ?? false,
             "bonferroni": options?["bonferroni"]?.boolValue ?? false, "winsorize": options?["winsorize"]?.boolValue ?? false,
         ]
+        if let n = r["crossovers"]?.int64Value, n > 0 { context["crossovers"] = n }
         if let srm = r["srm"], srm["isMismatch"]?.boolValue == true {
             context["srmMismatch"] = true
             context["srmP"] = String(format: "%.2g", srm["pValue"]?.doubleValue ?? 0)
@@ -453,12 +470,13 @@ struct WebController: Sendable {
             ["day": d["day"]?.stringValue ?? "", "events": d["events"]?.int64Value ?? 0, "units": d["units"]?.int64Value ?? 0,
              "sum": Self.number(d["sum"]?.doubleValue ?? 0)]
         }
-        var data: [String: Any] = [
-            "name": name, "type": m.type.rawValue, "event": m.event ?? "", "days": days.reversed() as [[String: Any]],
-            "custom": !m.isAutomatic,
-            "filters": (m.filters ?? []).map(\.description).joined(separator: " and "),
-            "ratio": m.type == .ratio ? "\(m.numerator ?? "") / \(m.denominator ?? "")" : "",
-        ]
+        let filters = (m.filters ?? []).map(\.description).joined(separator: " and ")
+        var data: [String: Any] = Self.present([
+            "event": m.event, "filters": filters.isEmpty ? nil : filters,
+            "ratio": m.type == .ratio ? "\(m.numerator ?? "") / \(m.denominator ?? "")" : nil,
+        ]).merging([
+            "name": name, "type": m.type.rawValue, "days": days.reversed() as [[String: Any]], "custom": !m.isAutomatic,
+        ], uniquingKeysWith: { a, _ in a })
         if !days.isEmpty {
             data["chart"] = WebCharts.bars(
                 labels: days.map { $0["day"] as? String ?? "" },
@@ -505,13 +523,12 @@ struct WebController: Sendable {
         guard let n = Int64(id), let e = try await store.event(project: "default", id: n) else {
             throw StoreError.notFound("There is no event with id ‘\(id)’.")
         }
-        return try render("event", [
+        return try render("event", Self.present(["rawJSON": e.raw.map { Self.pretty($0) }]).merging([
             "name": e.eventName, "time": Self.time(e.time), "received": Self.time(e.receivedAt), "source": e.source,
             "userID": e.userID ?? "—", "customIDs": e.customIDs.isEmpty ? "—" : e.customIDs.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ", "),
             "environment": e.environment ?? "—", "value": e.value.map { $0.stringValue ?? $0.serialized() } ?? "—",
             "userJSON": Self.pretty(e.user), "metadataJSON": Self.pretty(e.metadata ?? .object([:])),
-            "rawJSON": e.raw.map { Self.pretty($0) } ?? "",
-        ], s, title: e.eventName, nav: "events")
+        ], uniquingKeysWith: { a, _ in a }), s, title: e.eventName, nav: "events")
     }
 
     // MARK: - ID lists
@@ -564,7 +581,7 @@ struct WebController: Sendable {
             let key = try await store.keys(project: project).filter { $0.kind == .segmentWriteKey && $0.revokedAt == nil }.last
             data["in"] = [
                 "enabled": i.enabled, "destinationURL": base + "/v1/webhooks/segment", "trackingURL": base + "/v1",
-                "writeKeyPrefix": key?.displayPrefix ?? "",
+                "writeKeyPrefix": key?.displayPrefix as Any, "secretSet": !(i.sharedSecret ?? "").isEmpty,
                 "allow": i.filters.allowEvents.joined(separator: "\n"), "deny": i.filters.denyEvents.joined(separator: "\n"),
                 "allowTypes": i.filters.allowTypes.joined(separator: ","), "denyTypes": i.filters.denyTypes.joined(separator: ","),
                 "mappingsJSON": Self.pretty(encodeToJSON(i.identifierMappings)),
@@ -603,7 +620,7 @@ struct WebController: Sendable {
 
     /// "Test a user": how a gate evaluates for a user in an environment, and which rule decided.
     func evaluate(_ r: Request, _ c: Context) async throws -> Response {
-        let name = try c.parameters.require("name")
+        let name = try pathParameter(c, "name")
         let b = try await body.object(r)
         guard let userJSON = b["user"], userJSON.objectValue != nil else {
             throw APIError.badRequest("user is required: an object like {\"userID\": \"user-1\"}")

@@ -514,6 +514,7 @@ enum WebTemplates {
     <input type="hidden" name="filters.denyTypes" data-type="list" value="{{in.denyTypes}}">
     <div class="field"><label for="in-mappings">Map identifiers (JSON)</label><textarea id="in-mappings" name="identifierMappings" data-type="json" rows="4" style="min-height:0">{{in.mappingsJSON}}</textarea>
       <div class="hint">Suggested: <code>{"field": "anonymousId", "idType": "segmentAnonymousId"}</code> so anonymous traffic can be analysed.</div><div class="field-error" data-error-for="identifierMappings"></div></div>
+    <div class="field"><label for="in-secret">Shared secret for signed deliveries (X-Signature)</label><input id="in-secret" name="sharedSecret" type="password" autocomplete="off" data-type="optional" placeholder="{{#in.secretSet}}set (leave empty to keep){{/in.secretSet}}{{^in.secretSet}}not set{{/in.secretSet}}"><div class="field-error" data-error-for="sharedSecret"></div></div>
     {{#isAdmin}}<div><button class="btn btn-primary" type="submit" id="inbound-settings-save">Save</button> <span class="form-ok" role="status"></span></div>{{/isAdmin}}
   </form>
 </section>

@@ -1,0 +1,1004 @@
+"""End-to-end flows through the web console, as a new user would click through them.
+
+Each test takes full-page screenshots of the main pages it visits (see $VANE_SCREENSHOTS) and checks
+that the browser logged no JavaScript errors on them (`browser_errors`). Data that is not the point
+of a test (experiments, exposures, events) is set up through Vane's HTTP APIs.
+
+1. first-run setup, sign out, sign in (and a wrong password)        (own, fresh server)
+2. a gate: create, edit its rules (and a bad edit), test a user
+3. Segment inbound: live stream, event drawer, rate/count, pause, test event, event page
+4. Segment outbound to a local receiver
+5. experiment results: interval charts, exposures chart, SRM banner, metrics pages
+6. a viewer cannot edit (no forms; the API answers 403)
+7. CSRF: form posts and JSON API calls without the token are refused
+8. XSS: user-supplied names and descriptions are shown as text
+9. layout at 1280 px and at phone width (390 x 844): no horizontal page overflow
+
+"""
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.parse
+import uuid
+
+import pytest
+import requests
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+import conftest
+from _browser import (ADMIN_EMAIL, ADMIN_PASSWORD, browser_errors, new_driver, screenshot, sign_in, wait,
+                      stop_process, wait_css, wait_text, wait_url)
+
+HOUR = 3_600_000
+VIEWER_PASSWORD = "viewer password 123"
+
+
+# ---------------------------------------------------------------- helpers
+
+def uniq(prefix):
+    return "%s_%s" % (prefix, uuid.uuid4().hex[:8])
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def css(driver, selector):
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def no_js_errors(driver, allow=()):
+    """Asserts the browser console has no SEVERE entries since the last call, except those containing
+    one of `allow` (e.g. the expected 401 of a failed sign-in)."""
+    errors = [e for e in browser_errors(driver) if not any(a in (e.get("message") or "") for a in allow)]
+    assert not errors, "browser console errors on %s:\n%s" % (
+        driver.current_url, "\n".join(e.get("message", "") for e in errors))
+
+
+def shot(driver, name, allow=()):
+    """Full-page screenshot of the current page, then: no JS errors on it."""
+    screenshot(driver, name)
+    no_js_errors(driver, allow)
+
+
+def fill(driver, selector, text):
+    el = wait_css(driver, selector)
+    el.clear()
+    el.send_keys(text)
+    return el
+
+
+def set_text(driver, selector, text):
+    """Replaces a textarea's content (JSON editors): cleared and typed like a user would."""
+    return fill(driver, selector, text)
+
+
+def check(driver, selector, on=True):
+    box = wait_css(driver, selector)
+    if box.is_selected() != on:
+        box.click()
+    assert box.is_selected() == on
+    return box
+
+
+def text_of(driver, selector):
+    els = css(driver, selector)
+    return els[0].text.strip() if els else ""
+
+
+def wait_for(driver, predicate, what, timeout=10):
+    try:
+        return wait(driver, timeout).until(lambda d: predicate(d))
+    except Exception:
+        raise AssertionError("timed out after %ss waiting for %s on %s; page text:\n%s" % (
+            timeout, what, driver.current_url, text_of(driver, "body")[:1500])) from None
+
+
+def no_alert(driver):
+    try:
+        alert = driver.switch_to.alert
+    except NoAlertPresentException:
+        return
+    text = alert.text
+    alert.dismiss()
+    raise AssertionError("a JavaScript alert fired on %s: %r" % (driver.current_url, text))
+
+
+def session_for(driver, base):
+    """A requests.Session carrying the browser's console session cookie, and the page's CSRF token."""
+    s = requests.Session()
+    for c in driver.get_cookies():
+        s.cookies.set(c["name"], c["value"], path=c.get("path", "/"))
+    token = driver.execute_script("return document.querySelector('meta[name=\"csrf-token\"]').content")
+    assert token, "no CSRF token in meta[name=csrf-token] on %s" % driver.current_url
+    return s, token
+
+
+def browser_fetch(driver, method, path, body=None):
+    """fetch() from the page, as the console's own script would (session cookie + the page's CSRF
+    token); returns (status, parsed JSON or text)."""
+    status, text = driver.execute_async_script("""
+        const [method, path, body, done] = arguments;
+        const token = document.querySelector('meta[name="csrf-token"]').content;
+        const opts = {method, credentials: "same-origin",
+                      headers: {"Accept": "application/json", "X-CSRF-Token": token}};
+        if (body !== null) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+        fetch(path, opts).then(r => r.text().then(t => done([r.status, t]))).catch(e => done([0, String(e)]));
+    """, method, path, body)
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+def no_page_overflow(driver, what):
+    sw, iw = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+    if sw > iw + 1:
+        wide = driver.execute_script("""
+            const iw = window.innerWidth, out = [];
+            for (const el of document.querySelectorAll('body *')) {
+              const r = el.getBoundingClientRect();
+              if (r.right > iw + 1 && r.width > 0 && !el.closest('.table-wrap, .stream, pre, .drawer'))
+                out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+                         (el.className && typeof el.className === 'string' ? '.' + el.className.trim().replace(/\\s+/g, '.') : '') +
+                         ' right=' + Math.round(r.right));
+            }
+            return out.slice(0, 12);""")
+        raise AssertionError("%s overflows horizontally at %d px: scrollWidth %d; elements past the edge: %s"
+                             % (what, iw, sw, wide))
+
+
+def emulate_width(driver, width, height):
+    """Sets the viewport to width x height CSS px (a desktop-style viewport, so the page cannot zoom
+    out to hide an overflow)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    wait_for(driver, lambda d: d.execute_script("return window.innerWidth") == width, "viewport width %d" % width)
+
+
+def login_form_token(http, base):
+    """GET /console/login with a requests session: the sign-in form's _csrf (double-submit cookie)."""
+    r = http.get(base + "/console/login", timeout=10)
+    assert r.status_code == 200, r.status_code
+    m = re.search(r'name="_csrf" value="([^"]+)"', r.text)
+    assert m, "no _csrf in the sign-in form"
+    return m.group(1)
+
+
+# ---------------------------------------------------------------- a second, fresh server (setup)
+
+@pytest.fixture
+def fresh_vane(console, tmp_path):
+    """A separate `vane serve` on an empty data dir (no administrator yet), for the first-run test.
+    Same start-up as conftest's `vane` fixture."""
+    binary = conftest._binary_path()
+    data_dir = tmp_path / "fresh-data"
+    data_dir.mkdir()
+    log_path = tmp_path / "fresh-server.log"
+    port = conftest._free_port()
+    env = dict(os.environ)
+    env.update({"VANE_SERVER_SECRET": conftest.SERVER_SECRET, "VANE_CLIENT_KEY": conftest.CLIENT_KEY,
+                "VANE_CONSOLE_KEY": conftest.CONSOLE_KEY, "VANE_SEGMENT_WRITE_KEY": conftest.SEGMENT_WRITE_KEY,
+                "TZ": "UTC"})
+    cmd = [str(binary), "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(data_dir))
+    base = "http://127.0.0.1:%d" % port
+    server = conftest.Vane(proc, base, log_path, data_dir)
+    deadline = time.time() + conftest.STARTUP_TIMEOUT_S
+    try:
+        while True:
+            assert proc.poll() is None, "fresh vane exited (%s):\n%s" % (proc.returncode, server.log_tail())
+            try:
+                if requests.get(base + "/health", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.time() < deadline, "fresh vane not healthy in time:\n" + server.log_tail()
+            time.sleep(0.1)
+        yield server
+    finally:
+        stop_process(proc)
+        log.close()
+
+
+# ================================================================ 1. first run, sign in, sign out
+
+def test_first_run_setup_sign_out_and_sign_in(fresh_vane, driver):
+    base = fresh_vane.base
+    admin, password = "founder@example.com", "a long enough password"
+
+    # A fresh server sends every console page to first-run setup.
+    driver.get(base + "/console")
+    wait_url(driver, "/console/setup")
+    wait_css(driver, "#setup-form")
+    assert css(driver, "#name") and css(driver, "#email") and css(driver, "#password")
+    shot(driver, "flows-01-setup")
+    driver.get(base + "/console/login")
+    wait_url(driver, "/console/setup")
+
+    # A too-short password is refused beside the field (400), and the email is kept.
+    fill(driver, "#name", "Founder")
+    fill(driver, "#email", admin)
+    fill(driver, "#password", "short")
+    driver.find_element(By.CSS_SELECTOR, "#setup-submit").click()
+    wait_text(driver, "at least 10 characters", "#setup-form")
+    assert driver.find_element(By.CSS_SELECTOR, "#email").get_attribute("value") == admin
+    assert driver.find_element(By.CSS_SELECTOR, "#password").get_attribute("aria-invalid") == "true"
+    shot(driver, "flows-01-setup-error", allow=("status of 400",))
+
+    # Creating the administrator signs in and lands on the overview.
+    fill(driver, "#password", password)
+    driver.find_element(By.CSS_SELECTOR, "#setup-submit").click()
+    wait(driver).until(lambda d: d.current_url.rstrip("/").endswith("/console"))
+    wait_css(driver, "#overview")
+    wait_text(driver, admin, ".topbar")
+    assert "admin" in text_of(driver, ".topbar .badge")
+    shot(driver, "flows-01-overview")
+    # Setup is closed now.
+    driver.get(base + "/console/setup")
+    wait_url(driver, "/console/login")
+    driver.get(base + "/console")
+    wait_css(driver, "#overview")
+
+    # Sign out (topbar), then the console asks to sign in again.
+    driver.find_element(By.CSS_SELECTOR, "#logout-form button[type=submit]").click()
+    wait_url(driver, "/console/login")
+    wait_css(driver, "#signin-form")
+    driver.get(base + "/console/gates")
+    wait_url(driver, "/console/login?next=")
+    shot(driver, "flows-01-signin")
+
+    # A wrong password: an error on the page, and HTTP 401.
+    fill(driver, "#email", admin)
+    fill(driver, "#password", "not the password")
+    driver.find_element(By.CSS_SELECTOR, "#signin-submit").click()
+    wait_text(driver, "Wrong email or password", "#signin-form .form-error")
+    assert "/console/login" in driver.current_url
+    assert driver.find_element(By.CSS_SELECTOR, "#email").get_attribute("value") == admin
+    shot(driver, "flows-01-signin-wrong-password", allow=("status of 401",))
+    http = requests.Session()
+    token = login_form_token(http, base)
+    r = http.post(base + "/console/login", data={"_csrf": token, "email": admin, "password": "nope nope nope"},
+                  allow_redirects=False, timeout=10)
+    assert r.status_code == 401, (r.status_code, r.text[:300])
+    assert "Wrong email or password" in r.text
+
+    # The right password signs in (where it lands after a failed try: see
+    # test_sign_in_after_a_wrong_password_keeps_next).
+    fill(driver, "#password", password)
+    driver.find_element(By.CSS_SELECTOR, "#signin-submit").click()
+    wait(driver).until(lambda d: "/console/login" not in d.current_url)
+    wait_text(driver, admin, ".topbar")
+    no_js_errors(driver)
+
+    # Signed out, a deep link asks to sign in and then returns to the page asked for.
+    driver.find_element(By.CSS_SELECTOR, "#logout-form button[type=submit]").click()
+    wait_url(driver, "/console/login")
+    driver.get(base + "/console/gates")
+    wait_url(driver, "/console/login?next=")
+    fill(driver, "#email", admin)
+    fill(driver, "#password", password)
+    driver.find_element(By.CSS_SELECTOR, "#signin-submit").click()
+    wait_url(driver, "/console/gates")
+    wait_text(driver, admin, ".topbar")
+    wait_css(driver, "#create-form")
+    shot(driver, "flows-01-gates-after-sign-in")
+
+
+def test_sign_in_after_a_wrong_password_keeps_next(console, signed_in):
+    d = signed_in
+    d.find_element(By.CSS_SELECTOR, "#logout-form button[type=submit]").click()
+    wait_url(d, "/console/login")
+    d.get(console.url("gates"))
+    wait_url(d, "/console/login?next=")
+    fill(d, "#email", ADMIN_EMAIL)
+    fill(d, "#password", "not the password")
+    d.find_element(By.CSS_SELECTOR, "#signin-submit").click()
+    wait_text(d, "Wrong email or password", "#signin-form .form-error")
+    fill(d, "#password", ADMIN_PASSWORD)
+    d.find_element(By.CSS_SELECTOR, "#signin-submit").click()
+    wait(d).until(lambda x: "/console/login" not in x.current_url)
+    assert "/console/gates" in d.current_url, d.current_url
+
+
+# ================================================================ 2. gate: rules and "test a user"
+
+RULES = [{
+    "name": "Example staff", "passPercentage": 100,
+    "conditions": [{"type": "email", "operator": "str_contains_any", "targetValue": ["@example.com"]}],
+}, {
+    "name": "Beta country", "passPercentage": 100,
+    "conditions": [{"type": "user_field", "field": "country", "operator": "any", "targetValue": ["NZ"]}],
+}]
+
+
+def test_gate_create_rules_and_test_a_user(console, signed_in):
+    d = signed_in
+    name = uniq("checkout_gate")
+
+    d.get(console.url("gates"))
+    wait_css(d, "#create-form")
+    shot(d, "flows-02-gates-list")
+    fill(d, "#new-name", name)
+    fill(d, "#new-description", "New checkout flow")
+    d.find_element(By.CSS_SELECTOR, "#create-submit").click()
+    wait_url(d, "/console/gates/" + name)
+    wait_text(d, name, "h1")
+    wait_text(d, "New checkout flow", ".page-header")
+    wait_text(d, "No rules", ".card")
+
+    # "Edit rules" (open already while there are none).
+    summary = wait_css(d, "#rules-form", visible=False).find_element(By.XPATH, "./ancestor::details/summary")
+    details = summary.find_element(By.XPATH, "..")
+    if details.get_attribute("open") is None:
+        summary.click()
+    wait_css(d, "textarea#rules")
+
+    # Invalid JSON: the error is shown beside the field and nothing is saved.
+    set_text(d, "textarea#rules", '[{"name": "broken", ')
+    d.find_element(By.CSS_SELECTOR, "#save-rules").click()
+    err = wait_css(d, '#rules-form .field-error[data-error-for="rules"]')
+    assert "not valid JSON" in err.text, err.text
+    assert d.find_element(By.CSS_SELECTOR, "textarea#rules").get_attribute("aria-invalid") == "true"
+    assert console.console_ok("GET", "/gates/" + name).get("rules") in ([], None)
+    shot(d, "flows-02-gate-invalid-json")
+
+    # A rule the API refuses (pass percentage > 100): an error in the form, nothing saved.
+    bad = [dict(RULES[0], passPercentage=150)]
+    set_text(d, "textarea#rules", json.dumps(bad))
+    d.find_element(By.CSS_SELECTOR, "#save-rules").click()
+    def api_error(x):
+        t = text_of(x, '#rules-form .field-error[data-error-for="rules"]') or text_of(x, "#rules-form .form-error")
+        return t if t and "not valid JSON" not in t else None
+    wait_for(d, api_error, "the API's error for passPercentage 150")
+    msg = text_of(d, '#rules-form .field-error[data-error-for="rules"]') or text_of(d, "#rules-form .form-error")
+    assert "150" in msg or "passPercentage" in msg, msg
+    assert console.console_ok("GET", "/gates/" + name).get("rules") in ([], None)
+    no_js_errors(d, allow=("status of 400",))  # the refused PATCH
+
+    # Valid rules: saved, and shown in the rules table after a reload.
+    set_text(d, "textarea#rules", json.dumps(RULES, indent=2))
+    d.find_element(By.CSS_SELECTOR, "#save-rules").click()
+    wait_text(d, "Saved", "#rules-form .form-ok")
+    assert not text_of(d, "#rules-form .form-error")
+    d.refresh()
+    table = wait_css(d, "#rules-table")
+    assert "Example staff" in table.text and "Beta country" in table.text, table.text
+    assert "@example.com" in table.text, table.text
+    saved = console.console_ok("GET", "/gates/" + name)["rules"]
+    assert [r["name"] for r in saved] == ["Example staff", "Beta country"]
+
+    # Test a user: a matching email passes by "Example staff"...
+    set_text(d, "#test-user", json.dumps({"userID": "ada", "email": "ada@example.com"}))
+    d.find_element(By.CSS_SELECTOR, "#test-run").click()
+    result = wait_css(d, "#test-result")
+    wait_text(d, "true", "#test-result [data-slot=value]")
+    assert text_of(d, "#test-result [data-slot=rule]") == "Example staff", result.text
+    # ... the second rule decides for a user in NZ ...
+    set_text(d, "#test-user", json.dumps({"userID": "kiri", "email": "kiri@elsewhere.org", "country": "NZ"}))
+    d.find_element(By.CSS_SELECTOR, "#test-run").click()
+    wait_for(d, lambda x: text_of(x, "#test-result [data-slot=rule]") == "Beta country", "rule Beta country")
+    assert text_of(d, "#test-result [data-slot=value]") == "true"
+    # ... and anyone else fails.
+    set_text(d, "#test-user", json.dumps({"userID": "bob", "email": "bob@elsewhere.org", "country": "US"}))
+    d.find_element(By.CSS_SELECTOR, "#test-run").click()
+    wait_text(d, "false", "#test-result [data-slot=value]")
+    rule = text_of(d, "#test-result [data-slot=rule]")
+    assert "Example staff" not in rule and "Beta country" not in rule, rule
+    # A user that is not JSON: an error beside the user field.
+    set_text(d, "#test-user", "{userID: bob}")
+    d.find_element(By.CSS_SELECTOR, "#test-run").click()
+    assert "not valid JSON" in wait_css(d, '#test-form .field-error[data-error-for="user"]').text
+    shot(d, "flows-02-gate-page")
+
+    # The gate list shows it with its rule count.
+    d.get(console.url("gates"))
+    row = wait_css(d, "#entity-table").find_element(By.XPATH, ".//tr[td/a[text()='%s']]" % name)
+    assert "enabled" in row.text and "2" in row.text, row.text
+    no_js_errors(d)
+
+
+# ================================================================ 3. Segment inbound and the live stream
+
+def segment_client(vane):
+    from segment.analytics import Client
+    errors = []
+    c = Client(vane.segment_write_key, host=vane.base, sync_mode=True, max_retries=1,
+               on_error=lambda e, batch: errors.append((e, batch)))
+    c.errors = errors
+    return c
+
+
+def stream_rows(driver, event_name):
+    return css(driver, '#stream-list .stream-row[data-event-name="%s"]' % event_name)
+
+
+def wait_connected(driver):
+    wait_css(driver, '#live-stream[data-connected="true"]', visible=False)
+
+
+def count_value(driver):
+    return int(text_of(driver, "#stream-count") or 0)
+
+
+def test_segment_inbound_live_stream(console, signed_in):
+    d = signed_in
+    suffix = uuid.uuid4().hex[:6]
+    order, paused_name = "Order Completed " + suffix, "Paused Event " + suffix
+
+    d.get(console.url("integrations/segment"))
+    wait_css(d, "#inbound-enable-form")
+    check(d, "#inbound-enabled", True)
+    d.find_element(By.CSS_SELECTOR, "#inbound-save").click()
+    wait_text(d, "Saved", "#inbound-enable-form .form-ok")
+    assert console.console_ok("GET", "/integrations/segment/inbound")["enabled"] is True
+    d.refresh()
+    assert wait_css(d, "#inbound-enabled").is_selected()
+    wait_connected(d)
+    assert "127.0.0.1" in wait_css(d, "#dest-url").get_attribute("value")
+
+    # The real Segment library sends tracks; they appear in the stream as they are stored.
+    client = segment_client(console)
+    for i in range(3):
+        client.track(user_id="seg-user-%d" % i, event=order, properties={"revenue": 10 + i, "sku": "sku-%d" % i})
+    client.flush()
+    assert not client.errors, client.errors
+    wait_for(d, lambda x: len(stream_rows(x, "segment::" + order)) == 3, "3 stream rows of segment::" + order)
+    wait_for(d, lambda x: count_value(x) >= 3, "#stream-count >= 3")
+    wait_for(d, lambda x: text_of(x, "#stream-rate") not in ("", "0.0"), "a non-zero #stream-rate", timeout=4)
+    assert float(text_of(d, "#stream-rate")) > 0
+
+    # A row opens the details drawer with the raw Segment message.
+    stream_rows(d, "segment::" + order)[0].click()
+    drawer = wait_css(d, "#event-drawer")
+    assert text_of(d, "#event-drawer [data-slot=title]") == "segment::" + order
+    raw = wait_css(d, "#event-drawer [data-slot=raw]").text
+    msg = json.loads(raw)
+    assert msg["event"] == order and msg["type"] == "track", raw
+    assert msg["properties"]["sku"].startswith("sku-"), raw
+    assert "segment" in drawer.find_element(By.CSS_SELECTOR, "[data-slot=fields]").text
+    shot(d, "flows-03-segment-inbound-drawer")
+    event_href = d.find_element(By.CSS_SELECTOR, "#event-drawer a[data-slot=link]").get_attribute("href")
+    assert re.search(r"/console/events/\d+$", event_href), event_href
+    d.find_element(By.CSS_SELECTOR, "#event-drawer button[data-close]").click()
+    wait(d).until(lambda x: not x.find_element(By.CSS_SELECTOR, "#event-drawer").is_displayed())
+
+    # Pause: events are counted but not added until resumed.
+    pause = d.find_element(By.CSS_SELECTOR, "#stream-pause")
+    pause.click()
+    assert pause.text == "Resume" and pause.get_attribute("aria-pressed") == "true"
+    before = count_value(d)
+    for i in range(2):
+        client.track(user_id="seg-paused-%d" % i, event=paused_name)
+    client.flush()
+    wait_for(d, lambda x: count_value(x) >= before + 2, "#stream-count to count paused events")
+    time.sleep(0.3)
+    assert stream_rows(d, "segment::" + paused_name) == [], "rows were added while paused"
+    assert "Paused" in d.find_element(By.CSS_SELECTOR, "[data-stream-state]").text
+    pause.click()
+    assert pause.text == "Pause"
+    wait_for(d, lambda x: len(stream_rows(x, "segment::" + paused_name)) == 2, "paused events after Resume")
+
+    # "Send a test event".
+    d.find_element(By.CSS_SELECTOR, "#send-test-event").click()
+    wait_text(d, "Vane Test Event", "#test-event-out")
+    wait_for(d, lambda x: stream_rows(x, "segment::Vane Test Event"), "segment::Vane Test Event in the stream")
+    shot(d, "flows-03-segment-inbound")
+
+    # The usage table counts them after a reload.
+    d.refresh()
+    usage = wait_css(d, "#usage-table")
+    assert re.search(r"\d{4}-\d\d-\d\d", usage.text), usage.text
+
+    # The event's own page.
+    d.get(event_href)
+    wait_text(d, "segment::" + order, "h1")
+    raw_page = json.loads(wait_css(d, "#event-raw").text)
+    assert raw_page["event"] == order
+    assert "segment" in text_of(d, "#event-fields")
+    shot(d, "flows-03-event-details")
+
+    # The general live stream (all sources) on /console/events.
+    d.get(console.url("events"))
+    wait_connected(d)
+    shot(d, "flows-03-events-live-empty")
+    name = uniq("live_sdk_event")
+    console.log_events([{"eventName": name, "user": {"userID": "live-1"}, "time": now_ms(), "value": 3}])
+    wait_for(d, lambda x: stream_rows(x, name), "%s in the live stream" % name)
+    stream_rows(d, name)[0].click()
+    wait_css(d, "#event-drawer")
+    assert text_of(d, "#event-drawer [data-slot=title]") == name
+    # An SDK event has no raw Segment message: that section is hidden.
+    assert not d.find_element(By.CSS_SELECTOR, "#event-drawer [data-slot=raw]").is_displayed()
+    shot(d, "flows-03-events-live")
+
+
+# ================================================================ 4. Segment outbound
+
+def test_segment_outbound_delivers(console, signed_in, receiver):
+    d = signed_in
+    d.get(console.url("integrations/segment?tab=outbound"))
+    wait_css(d, "#outbound-form")
+    shot(d, "flows-04-outbound-before")
+    try:
+        fill(d, "#outbound-write-key", receiver.write_key)
+        fill(d, "#outbound-endpoint", receiver.base)
+        check(d, "#outbound-enabled", True)
+        check(d, 'input[name="categories.customEvents"]', True)
+        d.find_element(By.CSS_SELECTOR, "#outbound-save").click()
+        wait_text(d, "Saved", "#outbound-form .form-ok")
+        settings = console.console_ok("GET", "/integrations/segment/outbound")
+        assert settings["enabled"] is True and settings["endpoint"].rstrip("/") == receiver.base, settings
+
+        name = uniq("outbound_browser_event")
+        console.log_events([{"eventName": name, "user": {"userID": "out-user-1"}, "time": now_ms()}])
+        got = receiver.wait_messages(1, pred=lambda m: m.get("event") == name, timeout=20)
+        assert got, "the receiver did not get %s; it got: %s" % (name, receiver.messages()[-5:])
+        assert got[0].get("userId") == "out-user-1", got[0]
+        assert any(r["write_key"] == receiver.write_key for r in receiver.requests)
+
+        deadline = time.time() + 15
+        while True:
+            d.refresh()
+            delivered = int(wait_css(d, "#outbound-delivered").text.strip() or 0)
+            if delivered > 0 or time.time() > deadline:
+                break
+            time.sleep(0.3)
+        assert delivered > 0, "#outbound-delivered stayed 0"
+        assert wait_css(d, "#outbound-enabled").is_selected()
+        assert "set" in d.find_element(By.CSS_SELECTOR, "#outbound-write-key").get_attribute("placeholder")
+        assert d.find_element(By.CSS_SELECTOR, "#outbound-write-key").get_attribute("value") == ""
+        shot(d, "flows-04-outbound-delivered")
+
+        # The overview's integration health shows it.
+        d.get(console.url(""))
+        wait_css(d, "#overview")
+        assert "delivered" in d.find_element(By.CSS_SELECTOR, "body").text
+        shot(d, "flows-04-overview")
+    finally:
+        # The receiver goes away with this test: stop exporting on the shared server.
+        console.console_ok("PUT", "/integrations/segment/outbound", {"enabled": False})
+
+
+# ================================================================ 5. experiment results
+
+def _exposure(experiment, rule_id, uid, t):
+    return {"eventName": "statsig::config_exposure", "user": {"userID": uid}, "time": int(t),
+            "metadata": {"config": experiment, "ruleID": rule_id}}
+
+
+def _load_experiment(vane, prefix, units, purchases_per_unit, event):
+    """An experiment whose groups got `units[group]` exposures ~3 h ago, and purchase events after them
+    (group g's unit i makes purchases_per_unit[g](i) purchases)."""
+    name = uniq(prefix)
+    data = vane.console_ok("POST", "/experiments", {
+        "name": name, "description": "Browser-test experiment",
+        "groups": [{"name": g, "size": 50} for g in units]})
+    rules = {g["name"]: g["id"] for g in data["groups"]}
+    vane.console_ok("PUT", "/experiments/%s/start" % name)
+    t0 = now_ms() - 3 * HOUR
+    exposures, events = [], []
+    for g, n in units.items():
+        for i in range(n):
+            uid = "%s-%s-%d" % (name, g, i)
+            t = t0 + (i * 7919) % HOUR
+            exposures.append(_exposure(name, rules[g], uid, t))
+            for k in range(purchases_per_unit[g](i)):
+                events.append({"eventName": event, "user": {"userID": uid}, "time": t + 60_000 * (k + 1),
+                               "value": 10 + (i * 13 + k * 7) % 40})
+    for chunk in range(0, len(exposures), 500):
+        vane.log_events(exposures[chunk:chunk + 500])
+    for chunk in range(0, len(events), 500):
+        vane.log_events(events[chunk:chunk + 500])
+    return name
+
+
+@pytest.fixture(scope="module")
+def experiments(console):
+    event = uniq("purchase")
+    balanced = _load_experiment(console, "exp_checkout", {"Control": 200, "Test": 200}, {
+        "Control": lambda i: (i % 10 < 4) + (i % 7 == 0),       # ~0.54 purchases per unit
+        "Test": lambda i: (i % 10 < 6) + (i % 5 == 0)},          # ~0.80
+        event)
+    unbalanced = _load_experiment(console, "exp_srm", {"Control": 320, "Test": 180}, {
+        "Control": lambda i: i % 2, "Test": lambda i: i % 2}, event)
+    return {"balanced": balanced, "unbalanced": unbalanced, "event": event}
+
+
+def test_experiment_results_charts_and_srm(console, signed_in, experiments):
+    d = signed_in
+    name, event = experiments["balanced"], experiments["event"]
+
+    d.get(console.url("experiments"))
+    row = wait_css(d, "#entity-table").find_element(By.XPATH, ".//tr[td/a[text()='%s']]" % name)
+    assert "active" in row.text, row.text
+    shot(d, "flows-05-experiments-list")
+    row.find_element(By.CSS_SELECTOR, "a").click()
+    wait_url(d, "/console/experiments/" + name)
+    d.find_element(By.CSS_SELECTOR, "#view-results").click()
+    wait_url(d, "/console/experiments/%s/results" % name)
+
+    groups = wait_css(d, "#groups-table")
+    assert "200" in groups.text and "Control" in groups.text and "Test" in groups.text, groups.text
+    table = wait_css(d, "#metrics-table")
+    assert "count:" + event in table.text and "conversion:" + event in table.text, table.text
+    charts = table.find_elements(By.CSS_SELECTOR, "svg.ci-chart")
+    assert len(charts) >= 2, "want interval charts for count and conversion, got %d:\n%s" % (len(charts), table.text)
+    for c in charts:
+        assert c.size["width"] > 50 and c.size["height"] > 5, c.size
+        assert "relative lift" in (c.get_attribute("aria-label") or "")
+        assert c.find_elements(By.CSS_SELECTOR, "rect.bar") and c.find_elements(By.CSS_SELECTOR, "circle.point")
+    lift = table.find_element(By.XPATH, ".//tr[td/a[text()='count:%s']]/td[contains(@class,'lift')]" % event)
+    assert lift.text.startswith("+"), lift.text
+    exposures = wait_css(d, "#exposures-chart")
+    assert exposures.find_elements(By.CSS_SELECTOR, "svg rect"), "no bars in #exposures-chart"
+    assert not css(d, "#srm-banner"), "a balanced 200/200 split shows the SRM banner"
+    shot(d, "flows-05-experiment-results")
+
+    # Options re-render the results (form GET).
+    wait_css(d, '#results-options input[name="sequential"]').click()
+    d.find_element(By.CSS_SELECTOR, "#results-options button[type=submit]").click()
+    wait_url(d, "sequential=true")
+    wait_css(d, "#metrics-table svg.ci-chart")
+    assert wait_css(d, '#results-options input[name="sequential"]').is_selected()
+    no_js_errors(d)
+
+    # A 320/180 split of a 50/50 experiment: the sample ratio mismatch banner.
+    d.get(console.url("experiments/%s/results" % experiments["unbalanced"]))
+    banner = wait_css(d, "#srm-banner")
+    assert "Sample ratio mismatch" in banner.text and "320" in banner.text and "180" in banner.text, banner.text
+    shot(d, "flows-05-experiment-results-srm")
+
+    # A metric's page, from its link in the results: a chart and a table of days.
+    d.get(console.url("experiments/%s/results" % name))
+    wait_css(d, "#metrics-table").find_element(By.XPATH, ".//a[text()='count:%s']" % event).click()
+    wait_text(d, "count:" + event, "h1")
+    wait_css(d, "#metric-chart svg")
+    assert "Events per day" in text_of(d, "#content")
+    days = wait_css(d, "#series-table")
+    assert re.search(r"\d{4}-\d\d-\d\d", days.text), days.text
+    shot(d, "flows-05-metric")
+
+    # The metrics list has the event's automatic metrics.
+    d.get(console.url("metrics"))
+    listing = wait_css(d, "#metrics-list")
+    assert "count:" + event in listing.text and "conversion:" + event in listing.text, listing.text
+    shot(d, "flows-05-metrics")
+
+
+@pytest.mark.parametrize("event", ["purchase_made", "Order Completed"], ids=["plain", "space"])
+def test_metric_links_open_the_metric(console, signed_in, event):
+    d = signed_in
+    event = uniq(event)
+    console.log_events([{"eventName": event, "user": {"userID": "metric-link-user"}, "time": now_ms(), "value": 5}])
+    d.get(console.url("metrics"))
+    link = wait_css(d, "#metrics-list").find_element(By.XPATH, ".//a[text()='count:%s']" % event)
+    link.click()
+    wait(d).until(lambda x: "/console/metrics/" in x.current_url)
+    wait_css(d, "#content")
+    assert text_of(d, ".page-header h1") == "count:" + event, text_of(d, "#content")[:300]
+    wait_css(d, "#metric-chart svg")
+
+
+# ================================================================ 6. viewer
+
+def test_viewer_cannot_edit(console, signed_in):
+    d = signed_in
+    email = uniq("viewer") + "@example.com"
+    gate = uniq("viewer_gate")
+    console.console_ok("POST", "/gates", {"name": gate, "description": "Set up by the admin", "rules": RULES})
+
+    d.get(console.url("settings?tab=users"))
+    wait_css(d, "#user-form")
+    shot(d, "flows-06-settings-users")
+    fill(d, "#new-user-email", email)
+    fill(d, "#new-user-name", "Vera Viewer")
+    fill(d, "#new-user-password", VIEWER_PASSWORD)
+    Select(d.find_element(By.CSS_SELECTOR, "#new-user-role")).select_by_visible_text("viewer")
+    d.find_element(By.CSS_SELECTOR, "#create-user").click()
+    wait_url(d, "tab=users")
+    users = wait_css(d, "#users-table")
+    row = users.find_element(By.XPATH, ".//tr[td[text()='%s']]" % email)
+    assert "viewer" in row.text, row.text
+    shot(d, "flows-06-settings-users-added")
+
+    # The audit log records who added the user.
+    d.get(console.url("settings?tab=audit"))
+    audit = wait_css(d, "#audit-table")
+    assert email in audit.text and ADMIN_EMAIL in audit.text, audit.text[:2000]
+    shot(d, "flows-06-audit-log")
+
+    v = new_driver()
+    try:
+        sign_in(v, console.base, email, VIEWER_PASSWORD)
+        wait_text(v, "viewer", ".topbar .badge")
+        v.get(console.url("gates/" + gate))
+        wait_css(v, "#rules-table")
+        assert not css(v, "#rules-form"), "a viewer sees the rules editor"
+        assert not css(v, "#toggle-form"), "a viewer sees the enable/disable button"
+        assert not css(v, "textarea#rules")
+        shot(v, "flows-06-viewer-gate-page")
+        v.get(console.url("gates"))
+        wait_css(v, "#entity-table")
+        assert not css(v, "#create-form"), "a viewer sees the create form"
+        v.get(console.url("settings?tab=users"))
+        wait_css(v, "#users-table")
+        assert not css(v, "#user-form"), "a viewer sees the add-user form"
+        no_js_errors(v)
+
+        # The API refuses a viewer's change even with a valid session and CSRF token...
+        status, body = browser_fetch(v, "POST", "/console/v1/gates", {"name": uniq("viewer_made")})
+        assert status == 403, (status, body)
+        assert "viewer" in json.dumps(body), body
+        status, _ = browser_fetch(v, "PATCH", "/console/v1/gates/" + gate, {"rules": []})
+        assert status == 403
+        # ... while reading works.
+        status, body = browser_fetch(v, "GET", "/console/v1/gates/" + gate)
+        assert status == 200 and body["data"]["name"] == gate, (status, body)
+        assert len(console.console_ok("GET", "/gates/" + gate)["rules"]) == 2
+        no_js_errors(v, allow=("status of 403",))
+    finally:
+        v.quit()
+
+
+def test_viewer_can_test_a_user(console, driver):
+    gate = uniq("viewer_eval_gate")
+    console.console_ok("POST", "/gates", {"name": gate, "rules": RULES})
+    email = uniq("viewer_eval") + "@example.com"
+    # Add the viewer through the same form post the settings page makes (as the admin).
+    admin = new_driver()
+    try:
+        sign_in(admin, console.base, ADMIN_EMAIL, ADMIN_PASSWORD)
+        admin.get(console.url("settings?tab=users"))
+        wait_css(admin, "#user-form")
+        fill(admin, "#new-user-email", email)
+        fill(admin, "#new-user-password", VIEWER_PASSWORD)
+        Select(admin.find_element(By.CSS_SELECTOR, "#new-user-role")).select_by_visible_text("viewer")
+        admin.find_element(By.CSS_SELECTOR, "#create-user").click()
+        wait_url(admin, "tab=users")
+    finally:
+        admin.quit()
+    sign_in(driver, console.base, email, VIEWER_PASSWORD)
+    driver.get(console.url("gates/" + gate))
+    wait_css(driver, "#test-form")
+    set_text(driver, "#test-user", json.dumps({"userID": "ada", "email": "ada@example.com"}))
+    driver.find_element(By.CSS_SELECTOR, "#test-run").click()
+    wait_for(driver, lambda x: text_of(x, "#test-result [data-slot=value]") or text_of(x, "#test-form .form-error"),
+             "a result or an error")
+    assert not text_of(driver, "#test-form .form-error"), text_of(driver, "#test-form .form-error")
+    assert text_of(driver, "#test-result [data-slot=value]") == "true"
+
+
+# ================================================================ 7. CSRF
+
+def test_csrf_is_required(console, signed_in):
+    d = signed_in
+    d.get(console.url("gates"))
+    wait_css(d, "#create-form")
+    http, token = session_for(d, console.base)
+    base = console.base
+
+    def signed_in_still():
+        r = http.get(base + "/console", allow_redirects=False, timeout=10)
+        return r.status_code == 200
+
+    assert signed_in_still()
+
+    # Classic form posts without (or with a wrong) _csrf are refused and change nothing.
+    for data in ({}, {"_csrf": "x" * len(token)}):
+        r = http.post(base + "/console/logout", data=data, allow_redirects=False, timeout=10)
+        assert r.status_code == 403, ("logout", data, r.status_code, r.text[:300])
+        assert signed_in_still(), "a logout without the CSRF token ended the session"
+    email = uniq("csrf_user") + "@example.com"
+    r = http.post(base + "/console/settings/users", allow_redirects=False, timeout=10,
+                  data={"email": email, "password": "long enough password", "role": "admin"})
+    assert r.status_code == 403, (r.status_code, r.text[:300])
+    r = http.post(base + "/console/settings/users", allow_redirects=False, timeout=10,
+                  data={"_csrf": "wrong", "email": email, "password": "long enough password", "role": "admin"})
+    assert r.status_code == 403, (r.status_code, r.text[:300])
+    d.get(console.url("settings?tab=users"))
+    assert email not in wait_css(d, "#users-table").text
+
+    # The JSON API: the session cookie alone is not enough...
+    name = uniq("csrf_gate")
+    r = http.post(base + "/console/v1/gates", json={"name": name}, timeout=10)
+    assert r.status_code == 403, (r.status_code, r.text[:300])
+    r = http.post(base + "/console/v1/gates", json={"name": name}, headers={"X-CSRF-Token": "x" * len(token)}, timeout=10)
+    assert r.status_code == 403, (r.status_code, r.text[:300])
+    assert console.console("GET", "/gates/" + name).status_code == 404
+    # ... the page's token makes the same request succeed.
+    r = http.post(base + "/console/v1/gates", json={"name": name}, headers={"X-CSRF-Token": token}, timeout=10)
+    assert r.status_code in (200, 201), (r.status_code, r.text[:300])
+    assert console.console_ok("GET", "/gates/" + name)["name"] == name
+    # Reads need no token.
+    assert http.get(base + "/console/v1/gates/" + name, timeout=10).status_code == 200
+
+    # With the token, sign-out works and ends the session.
+    r = http.post(base + "/console/logout", data={"_csrf": token}, allow_redirects=False, timeout=10)
+    assert r.status_code in (302, 303), r.status_code
+    assert "/console/login" in r.headers.get("Location", "")
+    assert not signed_in_still()
+    assert http.post(base + "/console/v1/gates", json={"name": uniq("after_logout")},
+                     headers={"X-CSRF-Token": token}, timeout=10).status_code in (401, 403)
+    no_js_errors(d)
+
+
+# ================================================================ 8. XSS
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+
+
+def raw_html(http, url):
+    r = http.get(url, timeout=10)
+    assert r.status_code == 200, (url, r.status_code)
+    return r.text
+
+
+def assert_escaped(html, needle, where):
+    body = html.split("<body", 1)[-1]
+    assert needle not in body, "%s: the raw markup %r is in the HTML" % (where, needle)
+
+
+def test_user_text_is_escaped(console, signed_in):
+    d = signed_in
+    tag = uuid.uuid4().hex[:6]
+    event_name = SCRIPT + tag
+    gate = uniq("xss_gate")
+    console.console_ok("POST", "/gates", {"name": gate, "description": IMG + " " + SCRIPT})
+
+    # The live stream, open while the event arrives.
+    d.get(console.url("events"))
+    wait_connected(d)
+    console.log_events([{"eventName": event_name, "user": {"userID": IMG, "email": SCRIPT + "@x.org"},
+                         "time": now_ms(), "value": SCRIPT, "metadata": {"note": IMG}}])
+    wait_for(d, lambda x: any(r.get_attribute("data-event-name") == event_name for r in css(x, ".stream-row")),
+             "the event in the live stream")
+    row = [r for r in css(d, ".stream-row") if r.get_attribute("data-event-name") == event_name][0]
+    assert event_name in row.text
+    row.click()
+    wait_css(d, "#event-drawer")
+    assert text_of(d, "#event-drawer [data-slot=title]") == event_name
+    assert IMG in d.find_element(By.CSS_SELECTOR, "#event-drawer [data-slot=metadata]").text
+    no_alert(d)
+    assert not d.execute_script("return document.querySelectorAll('#live-stream script, #event-drawer script, "
+                                "#live-stream img, #event-drawer img').length")
+    shot(d, "flows-08-xss-live-stream")
+
+    http, _ = session_for(d, console.base)
+
+    # The explorer.
+    url = console.url("events?tab=explore&eventName=" + urllib.parse.quote(event_name))
+    d.get(url)
+    table = wait_css(d, "#explorer-table")
+    link = table.find_element(By.CSS_SELECTOR, "a.mono")
+    assert link.text == event_name, link.text
+    assert IMG in table.text
+    no_alert(d)
+    assert not d.execute_script("return document.querySelectorAll('#explorer-table script, #explorer-table img').length")
+    assert "&lt;script&gt;" in d.page_source
+    assert_escaped(raw_html(http, url), SCRIPT, "explorer")
+    assert_escaped(raw_html(http, url), IMG, "explorer")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in raw_html(http, url)
+    shot(d, "flows-08-xss-explorer")
+
+    # The event's page.
+    link.click()
+    wait_url(d, "/console/events/")
+    wait_text(d, event_name, "h1")
+    assert IMG in wait_css(d, "#event-metadata").text
+    no_alert(d)
+    html = raw_html(http, d.current_url)
+    assert_escaped(html, SCRIPT, "event page")
+    assert_escaped(html, IMG, "event page")
+    assert "&lt;script&gt;" in html
+    assert d.title.startswith(event_name), d.title  # the title shows the name as text
+    shot(d, "flows-08-xss-event-page")
+
+    # Metrics named after the event (their pages: see test_metric_links_open_the_metric).
+    d.get(console.url("metrics"))
+    listing = wait_css(d, "#metrics-list")
+    assert "count:" + event_name in listing.text
+    no_alert(d)
+    html = raw_html(http, console.url("metrics"))
+    assert_escaped(html, SCRIPT, "metrics list")
+    assert "count:&lt;script&gt;" in html
+    no_js_errors(d)
+
+    # The gate description, on the list and on the gate's page.
+    for path in ("gates", "gates/" + gate):
+        d.get(console.url(path))
+        wait_text(d, IMG, "#entity-table" if path == "gates" else ".page-header")
+        no_alert(d)
+        assert not d.execute_script("return document.querySelectorAll('#content img, #content script').length")
+        html = raw_html(http, console.url(path))
+        assert_escaped(html, IMG, path)
+        assert_escaped(html, SCRIPT, path)
+        assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    shot(d, "flows-08-xss-gate-page")
+
+
+# ================================================================ 9. layout
+
+@pytest.mark.parametrize("width,height", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_layout_has_no_horizontal_overflow(console, signed_in, experiments, width, height):
+    d = signed_in
+    emulate_width(d, width, height)
+    pages = [("gates", "#entity-table", "gates-list"),
+             ("experiments/%s/results" % experiments["balanced"], "#metrics-table", "experiment-results"),
+             ("experiments/%s/results" % experiments["unbalanced"], "#srm-banner", "experiment-results-srm")]
+    problems = []
+    for path, ready, label in pages:
+        d.get(console.url(path))
+        wait_css(d, ready)
+        assert d.execute_script("return window.innerWidth") == width
+        shot(d, "flows-09-%s-%d" % (label, width))
+        try:
+            no_page_overflow(d, path)
+        except AssertionError as e:
+            problems.append(str(e))
+    assert not problems, "\n".join(problems)
+
+
+# ================================================================ empty values
+
+def test_empty_values_are_not_shown(console, signed_in, experiments):
+    d = signed_in
+    problems = []
+
+    def page(path, ready="#content"):
+        d.get(console.url(path))
+        wait_css(d, ready)
+        return text_of(d, "#content")
+
+    name = uniq("sdk_only_event")
+    console.log_events([{"eventName": name, "user": {"userID": "plain-user"}, "time": now_ms()}])
+    d.get(console.url("events?tab=explore&eventName=" + name))
+    wait_css(d, "#explorer-table a.mono").click()
+    wait_text(d, name, "h1")
+    if css(d, "#event-raw") or "Raw Segment message" in text_of(d, "#content"):
+        problems.append("SDK event page: an empty 'Raw Segment message' card")
+
+    text = page("", "#overview")
+    if css(d, "#overview ~ .grid-2 .badge-bad") and not console.console_ok(
+            "GET", "/integrations/segment/outbound/status").get("lastError"):
+        problems.append("overview: a 'last error' badge without an error")
+    if "0 dead letters" in text:
+        problems.append("overview: '0 dead letters'")
+
+    exp = uniq("plain_experiment")
+    console.console_ok("POST", "/experiments", {"name": exp, "groups": [{"name": "A", "size": 50}, {"name": "B", "size": 50}]})
+    page("experiments/" + exp, "#view-results")
+    setup = {dt.text.strip(): dd for dt, dd in zip(css(d, "dl.kv dt"), css(d, "dl.kv dd"))}
+    for label, want in (("Targeting gate", "everyone"), ("Layer", "none"), ("Started", "not yet")):
+        if setup[label].text.strip() != want:
+            problems.append("experiment page: %s shows %r, not %r" % (label, setup[label].text.strip(), want))
+    if setup["Targeting gate"].find_elements(By.CSS_SELECTOR, "a"):
+        problems.append("experiment page: a targeting-gate link without a gate")
+
+    seg = uniq("plain_segment")
+    console.console_ok("POST", "/segments", {"name": seg, "segmentType": "rule_based", "rules": []})
+    text = page("segments/" + seg, ".page-header")
+    if any(a.get_attribute("href").rstrip("/").endswith("/console/id_lists") for a in css(d, ".page-header a")):
+        problems.append("rule-based segment: an 'ID list' button to /console/id_lists/")
+    if "Default value" in text:
+        problems.append("rule-based segment: an empty 'Default value' card")
+
+    text = page("experiments/%s/results" % experiments["balanced"], "#groups-table")
+    if "saw more than one group" in text:
+        problems.append("results: %r" % re.search(r"\d+ units saw more than one group", text).group(0))
+
+    metric = uniq("plain_ratio")
+    console.console_ok("POST", "/metrics", {"name": metric, "type": "ratio", "numerator": "count:a",
+                                            "denominator": "count:b"})
+    page("metrics/" + metric, ".page-header")
+    sub = text_of(d, ".page-header .sub")
+    if " of " in sub and not d.find_element(By.CSS_SELECTOR, ".page-header .sub code").text.strip():
+        problems.append("ratio metric: subtitle %r" % sub)
+    no_js_errors(d)
+    assert not problems, "\n".join(problems)
