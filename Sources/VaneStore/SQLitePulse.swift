@@ -6,8 +6,17 @@ extension SQLiteStore {
     /// catalogue's version differs from the one the rollups were built with, they are cleared and
     /// rebuilt from the first event.
     public func pulseRollup(project: String, catalog: PulseCatalog, maxEvents: Int) async throws -> PulseProgress {
-        try await db.write { db in
-            let version = catalog.version
+        let version = catalog.version
+        // Most runs find nothing new: answer those from a read, without a (synced) write transaction.
+        let idle = try await db.read { db -> PulseProgress? in
+            guard let row = try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project]),
+                  (row["version"] as String) == version else { return nil }
+            let cursor: Int64 = row["cursor"]
+            let last = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events") ?? 0
+            return last <= cursor ? PulseProgress(processed: 0, cursor: cursor, behind: 0, rebuilt: false) : nil
+        }
+        if let idle { return idle }
+        return try await db.write { db in
             var rebuilt = false
             var cursor: Int64 = 0
             if let row = try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project]) {

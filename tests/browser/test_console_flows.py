@@ -1002,3 +1002,28 @@ def test_empty_values_are_not_shown(console, signed_in, experiments):
         problems.append("ratio metric: subtitle %r" % sub)
     no_js_errors(d)
     assert not problems, "\n".join(problems)
+
+
+# ================================================================ per-environment switches on a gate's rules
+
+def test_rule_environment_switches(console, signed_in):
+    d = signed_in
+    name = uniq("env_gate")
+    console.console_ok("POST", "/gates", {"name": name, "rules": [
+        {"name": "everyone", "passPercentage": 100, "conditions": [{"type": "public"}]}]})
+    d.get(console.url("gates/" + name))
+    box = wait_css(d, 'input[data-env-switch][data-rule="0"][value="development"]')
+    assert box.is_selected(), "a rule without environments is on everywhere"
+    box.click()
+    wait_for(d, lambda drv: "Saved" in text_of(drv, "#env-switch-status"), "the switch to save")
+    rules = console.console_ok("GET", "/gates/" + name)["rules"]
+    assert rules[0]["environments"] == ["staging", "production"]
+    # The evaluation follows: off in development, on in production.
+    for env, want in [("development", False), ("production", True)]:
+        status, body = browser_fetch(d, "POST", "/console/v1/gates/%s/evaluate" % name,
+                                     {"user": {"userID": "u1"}, "environment": env})
+        assert status == 200 and body["data"]["value"] is want, (env, body)
+    d.refresh()
+    box = wait_css(d, 'input[data-env-switch][data-rule="0"][value="development"]')
+    assert not box.is_selected()
+    shot(d, "flows-10-gate-environment-switches")

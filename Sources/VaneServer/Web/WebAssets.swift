@@ -401,7 +401,30 @@ const Vane = (() => {
     },
   };
 
+  // Per-environment switches on a rule: rewrite that rule's `environments` and save all rules.
+  function bindEnvironmentSwitches(root) {
+    root.querySelectorAll("input[data-env-switch]").forEach(box => box.addEventListener("change", async () => {
+      const table = box.closest("table"), status = document.getElementById("env-switch-status");
+      const editor = document.getElementById("rules");
+      if (!editor) return;
+      const index = Number(box.dataset.rule);
+      const rules = JSON.parse(editor.value);
+      const all = Array.from(table.querySelectorAll('input[data-env-switch][data-rule="' + index + '"]'));
+      const on = all.filter(b => b.checked).map(b => b.value);
+      if (on.length === all.length) delete rules[index].environments; else rules[index].environments = on;
+      try {
+        await api("PATCH", table.dataset.rulesPath, { rules });
+        editor.value = JSON.stringify(rules, null, 2);
+        if (status) status.textContent = "Saved: rule " + (index + 1) + " is on in " + (on.length ? on.join(", ") : "no environment") + ".";
+      } catch (e) {
+        box.checked = !box.checked;
+        if (status) status.textContent = e.message;
+      }
+    }));
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    bindEnvironmentSwitches(document);
     bindApiForms(document);
     bindSortableTables(document);
     bindFilters(document);

@@ -47,6 +47,9 @@ struct WebController: Sendable {
                     return try render("error", ["heading": "Not found", "message": e.description], s, status: .notFound, title: "Not found")
                 } catch let e as APIError where e.status == .notFound {
                     return try render("error", ["heading": "Not found", "message": e.message], s, status: .notFound, title: "Not found")
+                } catch let e as ValidationError {
+                    return try render("error", ["heading": "This page cannot be shown", "message": e.description], s,
+                                      status: .badRequest, title: "Cannot show")
                 }
             }
         }
@@ -308,11 +311,15 @@ struct WebController: Sendable {
         return parts.joined(separator: " ")
     }
 
-    static func rulesContext(_ e: Entity) -> [[String: Any]] {
+    /// Rules as shown, with a switch per environment (a rule without `environments` is on in all).
+    static func rulesContext(_ e: Entity, environments: [String]) -> [[String: Any]] {
         (e.rules ?? []).enumerated().map { i, r in
             [
                 "index": i + 1, "name": r.name, "pass": Self.number(r.passPercentage),
-                "conditions": r.conditions.map(describe), "environments": (r.environments ?? []).joined(separator: ", "),
+                "conditions": r.conditions.map(describe),
+                "envSwitches": environments.map { env -> [String: Any] in
+                    ["env": env, "rule": i, "on": r.environments.map { $0.contains(env) } ?? true]
+                },
             ].merging(present(["group": r.groupName]), uniquingKeysWith: { a, _ in a })
         }
     }
@@ -326,12 +333,13 @@ struct WebController: Sendable {
         guard let e = try await store.entity(project: "default", kind: kind, name: name) else {
             throw StoreError.notFound("There is no \(kind.displayName.lowercased()) named ‘\(name)’.")
         }
+        let environments = try await store.environments(project: "default")
         switch kind {
         case .gate:
             var data: [String: Any] = [
                 "name": e.name, "description": e.description ?? "", "enabled": e.isEnabled != false,
-                "rules": Self.rulesContext(e), "rulesJSON": Self.rulesJSON(e),
-                "environments": try await store.environments(project: "default"),
+                "rules": Self.rulesContext(e, environments: environments), "rulesJSON": Self.rulesJSON(e),
+                "environments": environments, "collection": kind.collection,
             ]
             let partial = (e.rules ?? []).contains { $0.passPercentage > 0 && $0.passPercentage < 100 }
             data["hasPartial"] = partial
@@ -363,7 +371,7 @@ struct WebController: Sendable {
                 "defaultJSON": e.defaultValue.map { Self.pretty($0) }, "idList": e.segmentType == "id_list" ? e.idList : nil,
             ]).merging([
                 "name": e.name, "description": e.description ?? "", "kindName": kind.displayName, "collection": kind.collection,
-                "rules": Self.rulesContext(e), "rulesJSON": Self.rulesJSON(e),
+                "rules": Self.rulesContext(e, environments: environments), "rulesJSON": Self.rulesJSON(e),
                 "hasDefault": kind == .dynamicConfig || kind == .layer,
             ], uniquingKeysWith: { a, _ in a }), s, title: e.name, nav: kind.collection)
         }

@@ -187,9 +187,10 @@ enum WebTemplates {
 """#
 
     static let rulesTable = #"""
-{{^empty(rules)}}<div class="table-wrap"><table class="data" id="rules-table"><thead><tr><th>#</th><th>Rule</th><th>Conditions</th><th class="num">Pass %</th><th>Environments</th></tr></thead><tbody>
-{{#rules}}<tr><td>{{index}}</td><td>{{name}}{{#group}} → <strong>{{group}}</strong>{{/group}}</td><td>{{#conditions}}<div><code>{{.}}</code></div>{{/conditions}}</td><td class="num">{{pass}}</td><td>{{environments}}</td></tr>{{/rules}}
-</tbody></table></div>{{/empty(rules)}}
+{{^empty(rules)}}<div class="table-wrap"><table class="data" id="rules-table" data-rules-path="/console/v1/{{collection}}/{{name}}"><thead><tr><th>#</th><th>Rule</th><th>Conditions</th><th class="num">Pass %</th><th>On in</th></tr></thead><tbody>
+{{#rules}}<tr><td>{{index}}</td><td>{{name}}{{#group}} → <strong>{{group}}</strong>{{/group}}</td><td>{{#conditions}}<div><code>{{.}}</code></div>{{/conditions}}</td><td class="num">{{pass}}</td>
+<td>{{#envSwitches}}<label class="switch" style="font-weight:400"><input type="checkbox" data-env-switch data-rule="{{rule}}" value="{{env}}" {{#on}}checked{{/on}} {{^canEdit}}disabled{{/canEdit}}> {{env}}</label> {{/envSwitches}}</td></tr>{{/rules}}
+</tbody></table></div><p class="muted" id="env-switch-status" role="status"></p>{{/empty(rules)}}
 {{^rules}}<div class="empty"><strong>No rules</strong>Everyone gets the default value. Add a rule below.</div>{{/rules}}
 """#
 
