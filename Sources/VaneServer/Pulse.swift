@@ -13,7 +13,7 @@ import VaneStore
 struct PulseService: Sendable {
     let store: any VaneStore
     var metrics: MetricStore { MetricStore(store: store) }
-    static let batchSize = 10_000
+    static let batchSize = 25_000
 
     // MARK: - Rollups
 

@@ -310,11 +310,17 @@ public struct PulseRollupProcessor {
     }
 
     static func unit(of e: EventRecord, type t: String) -> String? {
-        let lower = t.lowercased()
         let v: String?
-        if lower == "userid" { v = e.userID }
-        else if lower == "stableid" { v = e.stableID }
-        else { v = e.customIDs[t] ?? e.customIDs.first { $0.key.lowercased() == lower }?.value }
+        // The common spellings first: lowercasing on every event shows up in profiles.
+        if t == "userID" { v = e.userID }
+        else if t == "stableID" { v = e.stableID }
+        else if let exact = e.customIDs[t] { v = exact }
+        else {
+            let lower = t.lowercased()
+            if lower == "userid" { v = e.userID }
+            else if lower == "stableid" { v = e.stableID }
+            else { v = e.customIDs.first { $0.key.lowercased() == lower }?.value }
+        }
         guard let v, !v.isEmpty else { return nil }
         return v
     }
