@@ -155,7 +155,8 @@ struct PulseService: Sendable {
     func results(project: String, kind: SubjectKind, name: String, query: [String: String] = [:], now: Int64) async throws -> JSONValue {
         var options = try Options(query: query)
         let subject = try await subject(project, kind: kind, name: name)
-        let progress = try await catchUp(project)
+        // Bounded: a large backlog (a rebuild) is left to the background job and reported as `rollup.eventsBehind`.
+        let progress = try await catchUp(project, budget: .seconds(5))
         let data = try await store.pulseArms(project: project, subject: subject.key, unitType: subject.idType)
         let userMetrics = try await metrics.all(project)
 
