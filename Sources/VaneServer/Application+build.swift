@@ -92,6 +92,7 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
     ).register(on: router)
     SegmentOutboundController(store: services.store, exporter: services.exporter, resolver: services.resolver, body: body)
         .register(on: router)
+    UsersController(store: services.store, body: body, resolver: services.resolver).register(on: router)
     WebController(
         store: services.store, auth: WebAuth(store: services.store, secureCookies: config.publicURL?.hasPrefix("https://") == true),
         library: services.templates, cache: services.cache, inbound: inbound, exporter: services.exporter, body: body,

@@ -163,6 +163,46 @@ struct WebConsoleTests {
         }
     }
 
+    @Test func adminsManageUsersAndEveryoneChangesTheirOwnPassword() async throws {
+        try await withVane { (client) async throws in
+            var (admin, csrf) = try await Self.setUpAdmin(client)
+            _ = try await admin.post(client, "/console/settings/users", form: [
+                "_csrf": csrf, "email": "vic@example.com", "password": "long enough password", "role": "viewer",
+            ])
+            let users = try await admin.api(client, .get, "users", .null, csrf: nil)
+            let vic = try #require(users.json["data"]?.arrayValue?.first { $0["email"] == "vic@example.com" })
+            let adaID = try #require(users.json["data"]?.arrayValue?.first { $0["email"] == "ada@example.com" }?["id"]?.stringValue)
+            let vicID = try #require(vic["id"]?.stringValue)
+            // The last enabled admin stays.
+            #expect(try await admin.api(client, .patch, "users/\(adaID)", ["role": "editor"], csrf: csrf).status == .conflict)
+            #expect(try await admin.api(client, .patch, "users/\(adaID)", ["disabled": true], csrf: csrf).status == .conflict)
+            #expect(try await admin.api(client, .patch, "users/\(vicID)", ["role": "owner"], csrf: csrf).status == .badRequest)
+            let promoted = try await admin.api(client, .patch, "users/\(vicID)", ["role": "editor"], csrf: csrf)
+            #expect(promoted.json["data"]?["role"] == "editor")
+
+            var vicBrowser = Browser()
+            let login = try await vicBrowser.get(client, "/console/login")
+            _ = try await vicBrowser.post(client, "/console/login", form: [
+                "_csrf": try #require(Self.token(login.text, "name=\"_csrf\" value=")), "email": "vic@example.com", "password": "long enough password",
+            ])
+            let page = try await vicBrowser.get(client, "/console/settings?tab=users")
+            let vicCSRF = try #require(Self.token(page.text, "name=\"csrf-token\" content="))
+            #expect(try await vicBrowser.api(client, .patch, "users/\(adaID)", ["role": "viewer"], csrf: vicCSRF).status == .forbidden)
+            let wrong = try await vicBrowser.api(client, .post, "account/password", ["currentPassword": "nope", "newPassword": "another long password"], csrf: vicCSRF)
+            #expect(wrong.status == .badRequest)
+            #expect(wrong.text.contains("currentPassword"))
+            let changed = try await vicBrowser.api(client, .post, "account/password",
+                                                   ["currentPassword": "long enough password", "newPassword": "another long password"], csrf: vicCSRF)
+            #expect(changed.status == .ok)
+
+            // Disabled users' sessions end at once.
+            #expect(try await admin.api(client, .patch, "users/\(vicID)", ["disabled": true], csrf: csrf).status == .ok)
+            #expect(try await vicBrowser.get(client, "/console/gates").status == .seeOther)
+            let audit = try await client.console(.get, "audit_logs?name=vic@example.com")
+            #expect(audit.json["data"]?.arrayValue?.contains { $0["description"]?.stringValue?.contains("disabled") == true } == true)
+        }
+    }
+
     @Test func everyPageRendersForAnAdmin() async throws {
         try await withVane { (client) async throws in
             var (admin, csrf) = try await Self.setUpAdmin(client)

@@ -665,7 +665,9 @@ struct WebController: Sendable {
         switch tab {
         case "users":
             data["users"] = try await store.users().map { u -> [String: Any] in
-                ["email": u.email, "name": u.name, "role": u.role.rawValue, "created": Self.time(u.createdAt), "disabled": u.disabledAt != nil]
+                ["id": u.id, "email": u.email, "name": u.name, "role": u.role.rawValue, "created": Self.time(u.createdAt),
+                 "disabled": u.disabledAt != nil,
+                 "roles": ConsoleRole.allCases.reversed().map { ["name": $0.rawValue, "selected": $0 == u.role] }]
             }
         case "project":
             data["idTypes"] = ["userID", "stableID"] + (try await store.customIDTypes(project: "default"))

@@ -633,9 +633,20 @@ enum WebTemplates {
 </section>{{/isAdmin}}
 {{/tab.keys}}
 {{#tab.users}}
-<div class="table-wrap"><table class="data" id="users-table"><thead><tr><th>Email</th><th>Name</th><th>Role</th><th>Created</th></tr></thead><tbody>
-{{#users}}<tr><td>{{email}}</td><td>{{name}}</td><td><span class="badge">{{role}}</span>{{#disabled}} <span class="badge badge-bad">disabled</span>{{/disabled}}</td><td>{{created}}</td></tr>{{/users}}
+<div class="table-wrap"><table class="data" id="users-table"><thead><tr><th>Email</th><th>Name</th><th>Role</th><th>Created</th>{{#isAdmin}}<th>Change</th>{{/isAdmin}}</tr></thead><tbody>
+{{#users}}<tr><td>{{email}}</td><td>{{name}}</td><td><span class="badge">{{role}}</span>{{#disabled}} <span class="badge badge-bad">disabled</span>{{/disabled}}</td><td>{{created}}</td>
+{{#isAdmin}}<td><form data-api="/console/v1/users/{{id}}" data-method="PATCH" class="inline" style="align-items:center">
+  <select name="role" aria-label="Role of {{email}}" style="width:auto">{{#roles}}<option {{#selected}}selected{{/selected}}>{{name}}</option>{{/roles}}</select>
+  <label class="switch" style="font-weight:400"><input type="checkbox" name="disabled" {{#disabled}}checked{{/disabled}}> disabled</label>
+  <button class="btn btn-small" type="submit">Save</button><span class="form-error" role="alert"></span></form></td>{{/isAdmin}}</tr>{{/users}}
 </tbody></table></div>
+<section class="card"><h2>Your password</h2>
+<form data-api="/console/v1/account/password" data-method="POST" class="stack" id="password-form" data-ok-text="Password changed.">
+  <div class="form-error" role="alert"></div>
+  <div class="field"><label for="current-password">Current password</label><input id="current-password" name="currentPassword" type="password" autocomplete="current-password" required><div class="field-error" data-error-for="currentPassword"></div></div>
+  <div class="field"><label for="new-password">New password</label><input id="new-password" name="newPassword" type="password" autocomplete="new-password" required><div class="hint">At least 10 characters.</div><div class="field-error" data-error-for="newPassword"></div></div>
+  <div><button class="btn btn-primary" type="submit" id="change-password">Change password</button> <span class="form-ok" role="status"></span></div>
+</form></section>
 {{#isAdmin}}<section class="card"><h2>Add a user</h2>
 <form method="post" action="/console/settings/users" class="stack" id="user-form">
   <input type="hidden" name="_csrf" value="{{csrf}}">
