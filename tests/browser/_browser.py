@@ -12,7 +12,6 @@ import os
 import pathlib
 import re
 import shutil
-import subprocess
 
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
@@ -236,13 +235,3 @@ def sign_in(driver, base, email, password, name="Browser Test"):
             email, driver.current_url, driver.find_element(By.CSS_SELECTOR, "body").text[:1500])) from None
     return driver.current_url
 
-
-def stop_process(proc):
-    """Terminates a server process, killing it if it does not stop within 15 s."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)

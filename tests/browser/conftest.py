@@ -14,17 +14,15 @@ Needs: `vane` ($VANE_BIN, default .build/debug/vane), Debian's chromium + chromi
   tests/browser/screenshots-out/); the folder is printed in the terminal summary.
 * `console` (session): `vane`, but skips while the binary has no /console; `signed_in` (function):
   `driver` signed in as ADMIN_EMAIL (the first sign-in runs first-run setup).
-* `receiver` (function): a Segment `/v1/batch` stand-in on 127.0.0.1 (see _receiver.py).
+* `receiver` (function): a Segment `/v1/batch` stand-in on 127.0.0.1 (tests/conformance/_segment_receiver.py).
 
-Everything here listens on and talks to 127.0.0.1 only. This file copies the server start-up of
-tests/conformance/conftest.py on purpose (the two suites do not import each other).
+Everything here listens on and talks to 127.0.0.1 only. Starting the server (tests/vane_server.py)
+and the Segment receiver are shared with tests/conformance.
 """
 import gzip
 import json
 import os
 import pathlib
-import socket
-import subprocess
 import sys
 import time
 
@@ -38,10 +36,13 @@ if hasattr(time, "tzset"):
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent / "conformance"))
 
 import _browser  # noqa: E402
-from _browser import ADMIN_EMAIL, ADMIN_PASSWORD, stop_process  # noqa: E402
-from _receiver import BatchReceiver  # noqa: E402
+from _browser import ADMIN_EMAIL, ADMIN_PASSWORD  # noqa: E402
+from _segment_receiver import SegmentReceiver  # noqa: E402  (tests/conformance's Segment API stand-in)
+from vane_server import ServerProcess, StartupError, binary_path  # noqa: E402
 
 SERVER_SECRET = "secret-browser-test"
 CLIENT_KEY = "client-browser-test"
@@ -49,19 +50,6 @@ CONSOLE_KEY = "console-browser-test"
 SEGMENT_WRITE_KEY = "wk_browser_write_key"
 
 STARTUP_TIMEOUT_S = 30.0
-
-
-def _free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def _binary_path():
-    p = pathlib.Path(os.environ.get("VANE_BIN") or (REPO / ".build" / "debug" / "vane"))
-    return p if p.is_absolute() else (REPO / p)
 
 
 class ConsoleError(AssertionError):
@@ -154,63 +142,28 @@ _RUNNING = {}
 
 @pytest.fixture(scope="session")
 def vane(tmp_path_factory):
-    binary = _binary_path()
-    if not binary.exists():
-        pytest.fail("Vane server binary not found at %s. Build it first (swift build) or set VANE_BIN "
-                    "to the path of the `vane` executable." % binary, pytrace=False)
-    if not os.access(str(binary), os.X_OK):
-        pytest.fail("Vane server binary %s is not executable." % binary, pytrace=False)
-
-    data_dir = tmp_path_factory.mktemp("vane-data")
-    log_path = tmp_path_factory.mktemp("vane-log") / "server.log"
-    port = _free_port()
-    env = dict(os.environ)
-    env.update({
-        "VANE_SERVER_SECRET": SERVER_SECRET,
-        "VANE_CLIENT_KEY": CLIENT_KEY,
-        "VANE_CONSOLE_KEY": CONSOLE_KEY,
-        "VANE_SEGMENT_WRITE_KEY": SEGMENT_WRITE_KEY,
-        "TZ": "UTC",
-    })
-    cmd = [str(binary), "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(data_dir))
-    base = "http://127.0.0.1:%d" % port
-    server = Vane(proc, base, log_path, data_dir)
-
-    deadline = time.time() + STARTUP_TIMEOUT_S
-    last = None
-    while True:
-        if proc.poll() is not None:
-            log.close()
-            pytest.fail("vane exited with code %s during startup.\ncommand: %s\n--- server log tail ---\n%s"
-                        % (proc.returncode, " ".join(cmd), server.log_tail()), pytrace=False)
-        try:
-            r = requests.get(base + "/health", timeout=2)
-            if r.status_code == 200:
-                break
-            last = "HTTP %d: %s" % (r.status_code, r.text[:200])
-        except requests.RequestException as e:
-            last = repr(e)
-        if time.time() > deadline:
-            proc.kill()
-            proc.wait(10)
-            log.close()
-            pytest.fail("vane did not answer GET /health with 200 within %ds (last: %s).\ncommand: %s\n"
-                        "--- server log tail ---\n%s" % (STARTUP_TIMEOUT_S, last, " ".join(cmd),
-                                                          server.log_tail()), pytrace=False)
-        time.sleep(0.1)
+    process = start_server(tmp_path_factory.mktemp("vane-data"), tmp_path_factory.mktemp("vane-log") / "server.log")
+    server = Vane(process.proc, process.base, process.log_path, process.data_dir)
 
     _RUNNING["server"] = server
     yield server
     _RUNNING.pop("server", None)
 
-    crashed = proc.poll()
-    stop_process(proc)
-    log.close()
+    crashed = process.proc.poll()
+    process.stop()
     if crashed is not None:
         pytest.fail("vane exited unexpectedly during the test session (code %s).\n--- server log tail ---\n%s"
                     % (crashed, server.log_tail()), pytrace=False)
+
+
+def start_server(data_dir, log_path):
+    """A healthy `vane serve` with this suite's keys on an empty data dir (fails the test otherwise)."""
+    process = ServerProcess(binary_path(), data_dir, server_secret=SERVER_SECRET, client_key=CLIENT_KEY,
+                            console_key=CONSOLE_KEY, segment_write_key=SEGMENT_WRITE_KEY, log_path=log_path)
+    try:
+        return process.start(timeout=STARTUP_TIMEOUT_S)
+    except StartupError as e:
+        pytest.fail(str(e), pytrace=False)
 
 
 # ---------------------------------------------------------------- browser
@@ -263,8 +216,8 @@ def signed_in(console, driver):
 
 @pytest.fixture
 def receiver():
-    """A Segment Tracking API stand-in (POST /v1/batch -> 200 {"success": true}) on 127.0.0.1."""
-    with BatchReceiver() as r:
+    """A Segment Tracking API stand-in on 127.0.0.1 that accepts batches sent with its write key."""
+    with SegmentReceiver("wk_browser_outbound") as r:
         yield r
 
 

@@ -22,16 +22,13 @@ import base64
 import datetime
 import gzip
 import json
-import os
-import pathlib
 import re
-import signal
-import socket
-import subprocess
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from vane_server import ServerProcess
 
 MAX_BODY = 500 * 1024          # Segment: 500 KB per batch request
 MAX_MESSAGE = 32 * 1024        # Segment: 32 KB per message
@@ -437,106 +434,25 @@ def log_events(v, events, *, timeout=60, session=None):
 
 # ---------------------------------------------------------------- own server process
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class VaneProcess:
+class VaneProcess(ServerProcess):
     """`vane serve` on its own data dir and port, for tests that kill and restart the server.
-
-    Keys come from the environment variables VANE_SERVER_SECRET, VANE_CLIENT_KEY, VANE_CONSOLE_KEY and
-    (optionally) VANE_SEGMENT_WRITE_KEY. `client` is a conftest.Vane bound to it (console/SDK helpers)."""
+    `client` is a conftest.Vane bound to it (console/SDK helpers)."""
 
     SERVER_SECRET = "secret-outbound-own"
     CLIENT_KEY = "client-outbound-own"
     CONSOLE_KEY = "console-outbound-own"
 
     def __init__(self, binary, data_dir, *, segment_write_key=None, log_level="info", port=None):
-        self.binary = str(binary)
-        self.data_dir = pathlib.Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        super().__init__(binary, data_dir, server_secret=self.SERVER_SECRET, client_key=self.CLIENT_KEY,
+                         console_key=self.CONSOLE_KEY, segment_write_key=segment_write_key, log_level=log_level, port=port)
         self.segment_write_key = segment_write_key
-        self.log_level = log_level
-        self.port = port or free_port()
-        self.base = "http://127.0.0.1:%d" % self.port
-        self.log_path = self.data_dir.parent / ("%s-server.log" % self.data_dir.name)
-        self.proc = None
-        self._log = None
-        self.starts = 0
 
     def start(self, timeout=30.0):
         from conftest import Vane
-        env = dict(os.environ)
-        env.update({"VANE_SERVER_SECRET": self.SERVER_SECRET, "VANE_CLIENT_KEY": self.CLIENT_KEY,
-                    "VANE_CONSOLE_KEY": self.CONSOLE_KEY, "TZ": "UTC"})
-        env.pop("VANE_SEGMENT_WRITE_KEY", None)
-        if self.segment_write_key:
-            env["VANE_SEGMENT_WRITE_KEY"] = self.segment_write_key
-        cmd = [self.binary, "serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
-               "--port", str(self.port), "--log-level", self.log_level]
-        self._log = open(self.log_path, "ab")
-        self._log.write(("\n=== start %d: %s\n" % (self.starts + 1, " ".join(cmd))).encode())
-        self._log.flush()
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env,
-                                     cwd=str(self.data_dir.parent))
-        self.starts += 1
-        import requests
-        deadline = time.time() + timeout
-        last = None
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError("vane exited with %s during startup:\n%s" % (self.proc.returncode,
-                                                                                  self.log_tail()))
-            try:
-                r = requests.get(self.base + "/health", timeout=2)
-                if r.status_code == 200:
-                    break
-                last = r.status_code
-            except requests.RequestException as e:
-                last = repr(e)
-            if time.time() > deadline:
-                self.kill()
-                raise AssertionError("vane did not become healthy (%s):\n%s" % (last, self.log_tail()))
-            time.sleep(0.1)
+        super().start(timeout)
         self.client = Vane(self.proc, self.base, self.log_path, self.data_dir)
         self.client.server_secret = self.SERVER_SECRET
         self.client.client_key = self.CLIENT_KEY
         self.client.console_key = self.CONSOLE_KEY
         self.client.segment_write_key = self.segment_write_key
         return self.client
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self):
-        """SIGKILL: no graceful shutdown, nothing flushed that was not already committed."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(15)
-        self._close_log()
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._close_log()
-
-    def _close_log(self):
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def log_tail(self, lines=40):
-        try:
-            text = self.log_path.read_bytes().decode("utf-8", "replace").splitlines()
-        except OSError as e:
-            return "<no log: %s>" % e
-        return "\n".join(text[-lines:])

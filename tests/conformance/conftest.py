@@ -11,8 +11,6 @@ import gzip
 import json
 import os
 import pathlib
-import socket
-import subprocess
 import sys
 import time
 
@@ -28,6 +26,9 @@ if hasattr(time, "tzset"):
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from vane_server import ServerProcess, StartupError, binary_path  # noqa: E402
 
 SERVER_SECRET = "secret-conformance-test"
 CLIENT_KEY = "client-conformance-test"
@@ -36,14 +37,6 @@ CONSOLE_KEY = "console-conformance-test"
 SEGMENT_WRITE_KEY = "wk_conformance_write_key"
 
 STARTUP_TIMEOUT_S = 30.0
-
-
-def _free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class ConsoleError(AssertionError):
@@ -158,75 +151,27 @@ class Vane:
             time.sleep(interval)
 
 
-def _binary_path():
-    return pathlib.Path(os.environ.get("VANE_BIN") or (REPO / ".build" / "debug" / "vane"))
-
-
 _RUNNING = {}
 
 
 @pytest.fixture(scope="session")
 def vane(tmp_path_factory):
-    binary = _binary_path()
-    if not binary.exists():
-        pytest.fail("Vane server binary not found at %s. Build it first (swift build) or set VANE_BIN "
-                    "to the path of the `vane` executable." % binary, pytrace=False)
-    if not os.access(str(binary), os.X_OK):
-        pytest.fail("Vane server binary %s is not executable." % binary, pytrace=False)
-
-    data_dir = tmp_path_factory.mktemp("vane-data")
-    log_path = tmp_path_factory.mktemp("vane-log") / "server.log"
-    port = _free_port()
-    env = dict(os.environ)
-    env.update({
-        "VANE_SERVER_SECRET": SERVER_SECRET,
-        "VANE_CLIENT_KEY": CLIENT_KEY,
-        "VANE_CONSOLE_KEY": CONSOLE_KEY,
-        "VANE_SEGMENT_WRITE_KEY": SEGMENT_WRITE_KEY,
-        "TZ": "UTC",
-    })
-    cmd = [str(binary), "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(data_dir))
-    base = "http://127.0.0.1:%d" % port
-    server = Vane(proc, base, log_path, data_dir)
-
-    deadline = time.time() + STARTUP_TIMEOUT_S
-    last = None
-    while True:
-        if proc.poll() is not None:
-            log.close()
-            pytest.fail("vane exited with code %s during startup.\ncommand: %s\n--- server log tail ---\n%s"
-                        % (proc.returncode, " ".join(cmd), server.log_tail()), pytrace=False)
-        try:
-            r = requests.get(base + "/health", timeout=2)
-            if r.status_code == 200:
-                break
-            last = "HTTP %d: %s" % (r.status_code, r.text[:200])
-        except requests.RequestException as e:
-            last = repr(e)
-        if time.time() > deadline:
-            proc.kill()
-            proc.wait(10)
-            log.close()
-            pytest.fail("vane did not answer GET /health with 200 within %ds (last: %s).\ncommand: %s\n"
-                        "--- server log tail ---\n%s" % (STARTUP_TIMEOUT_S, last, " ".join(cmd),
-                                                          server.log_tail()), pytrace=False)
-        time.sleep(0.1)
+    process = ServerProcess(
+        binary_path(), tmp_path_factory.mktemp("vane-data"), server_secret=SERVER_SECRET, client_key=CLIENT_KEY,
+        console_key=CONSOLE_KEY, segment_write_key=SEGMENT_WRITE_KEY,
+        log_path=tmp_path_factory.mktemp("vane-log") / "server.log")
+    try:
+        process.start(timeout=STARTUP_TIMEOUT_S)
+    except StartupError as e:
+        pytest.fail(str(e), pytrace=False)
+    server = Vane(process.proc, process.base, process.log_path, process.data_dir)
 
     _RUNNING["server"] = server
     yield server
     _RUNNING.pop("server", None)
 
-    crashed = proc.poll()
-    if crashed is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-    log.close()
+    crashed = process.proc.poll()
+    process.stop()
     if crashed is not None:
         pytest.fail("vane exited unexpectedly during the test session (code %s).\n--- server log tail ---\n%s"
                     % (crashed, server.log_tail()), pytrace=False)

@@ -4,11 +4,11 @@ Both build the server's services without serving; they must run and exit cleanly
 import json
 import subprocess
 
-import conftest
+from vane_server import binary_path
 
 
 def _vane(*args, cwd):
-    return subprocess.run([str(conftest._binary_path()), *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    return subprocess.run([str(binary_path()), *args], cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
 def test_import_statsig_file_then_serve_it(tmp_path):

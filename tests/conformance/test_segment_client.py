@@ -10,7 +10,6 @@ import datetime
 import gzip
 import http.client
 import json
-import os
 import signal
 import subprocess
 import threading
@@ -21,12 +20,12 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import requests
 
 from _segment_support import (SSEReader, check_gate, explorer, list_entries, now_ms, personas, seg_events, setup_audience,
                               uniq, usage, usage_delta, wait_gate)
 from _support import id_list_entry
 from conftest import make_sdk
+from vane_server import ServerProcess, binary_path
 
 Client = pytest.importorskip("segment.analytics").Client
 
@@ -372,30 +371,13 @@ def test_live_stream_while_sending(vane):
 @contextlib.contextmanager
 def own_server(tmp_path):
     """A second, private `vane serve` (for tests that stop the server)."""
-    from conftest import CONSOLE_KEY, SERVER_SECRET, _binary_path, _free_port
-    port = _free_port()
-    env = dict(os.environ, VANE_SERVER_SECRET=SERVER_SECRET, VANE_CONSOLE_KEY=CONSOLE_KEY,
-               VANE_CLIENT_KEY="client-shutdown-test", TZ="UTC")
-    log = open(tmp_path / "server.log", "wb")
-    proc = subprocess.Popen([str(_binary_path()), "serve", "--data-dir", str(tmp_path), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(tmp_path))
+    from conftest import CONSOLE_KEY, SERVER_SECRET
+    server = ServerProcess(binary_path(), tmp_path / "data", server_secret=SERVER_SECRET, console_key=CONSOLE_KEY,
+                           client_key="client-shutdown-test").start()
     try:
-        handle = types.SimpleNamespace(proc=proc, base="http://127.0.0.1:%d" % port, console_key=CONSOLE_KEY)
-        deadline = time.time() + 30
-        while True:
-            try:
-                if requests.get(handle.base + "/health", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.time() < deadline and proc.poll() is None, "the private vane did not start"
-            time.sleep(0.1)
-        yield handle
+        yield types.SimpleNamespace(proc=server.proc, base=server.base, console_key=CONSOLE_KEY)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        log.close()
+        server.kill()
 
 
 def _sigterm_exits_within(proc, seconds):

@@ -21,7 +21,8 @@ import pytest
 from _segment_receiver import (SegmentReceiver, VaneProcess, canon, compact, configure, dead_letters, disable, iso_ms,
                                log_events, now_ms, parse_iso, retry_dead_letters, status, uniq, wait_until)
 from _support import to_sdk_user
-from conftest import _binary_path, make_sdk
+from conftest import make_sdk
+from vane_server import binary_path
 
 P = "so_%s_" % uuid.uuid4().hex[:6]   # this module's entity names on the shared server
 UUID5_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -65,7 +66,7 @@ def outbound(vane, custom_id_types, receiver):
 @pytest.fixture
 def own(tmp_path):
     """A `vane serve` of the test's own (function scope); .start() it, it is stopped afterwards."""
-    vp = VaneProcess(_binary_path(), tmp_path / "data", segment_write_key="wk_inbound_own")
+    vp = VaneProcess(binary_path(), tmp_path / "data", segment_write_key="wk_inbound_own")
     yield vp
     vp.stop()
 
@@ -1019,7 +1020,7 @@ def test_message_ids_differ_between_installations(tmp_path):
     """messageId is Segment's dedupe key (kept for months, possibly across sources): two different events
     must never share one. Two fresh Vane installations (or one whose data dir was reset) exporting to the
     same Segment source log different events; none of them may be dropped as a duplicate."""
-    servers = [VaneProcess(_binary_path(), tmp_path / ("data%d" % i)) for i in range(2)]
+    servers = [VaneProcess(binary_path(), tmp_path / ("data%d" % i)) for i in range(2)]
     try:
         with SegmentReceiver("wk_two_installs") as rc:
             for i, vp in enumerate(servers):

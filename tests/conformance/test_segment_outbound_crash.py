@@ -11,14 +11,14 @@ import time
 import pytest
 
 from _segment_receiver import SegmentReceiver, VaneProcess, canon, configure, log_events, status, wait_until
-from conftest import _binary_path
+from vane_server import binary_path
 
 N_EVENTS = 20_000
 
 
 @pytest.fixture
 def own(tmp_path):
-    vp = VaneProcess(_binary_path(), tmp_path / "data", log_level="notice")
+    vp = VaneProcess(binary_path(), tmp_path / "data", log_level="notice")
     yield vp
     vp.stop()
 
