@@ -169,7 +169,7 @@ struct PulseService: Sendable {
         if let wanted = options.metricFilter {
             var picked: [MetricDefinition] = []
             for id in wanted {
-                guard let m = userMetrics[id] ?? MetricDefinition.automatic(id) else {
+                guard let m = MetricDefinition.named(id, in: userMetrics) else {
                     throw ValidationError("metrics: no metric named '\(id)'")
                 }
                 picked.append(m)
@@ -234,7 +234,7 @@ struct PulseService: Sendable {
     }
 
     /// Which per-unit number a count or sum metric uses.
-    enum Field { case count, converted, sum }
+    enum Field { case count, sum }
 
     /// One GroupSummary per arm (control first) for a metric.
     func summaries(
@@ -278,8 +278,8 @@ struct PulseService: Sendable {
                                     denominatorSumSquares: s.countSquares, mainDenominatorSumProduct: s.countSumProduct)
             }, [])
         case .ratio:
-            guard let num = userMetrics[m.numerator ?? ""] ?? MetricDefinition.automatic(m.numerator ?? ""),
-                  let den = userMetrics[m.denominator ?? ""] ?? MetricDefinition.automatic(m.denominator ?? ""),
+            guard let num = MetricDefinition.named(m.numerator, in: userMetrics),
+                  let den = MetricDefinition.named(m.denominator, in: userMetrics),
                   let numSource = num.source, let denSource = den.source
             else { throw ValidationError("ratio metric '\(m.name)' refers to a metric that no longer exists") }
             let numField: Field = num.type == .sum ? .sum : .count
@@ -324,7 +324,6 @@ struct PulseService: Sendable {
     static func value(_ v: UnitValues, _ field: Field) -> Double {
         switch field {
         case .count: return v.postCount
-        case .converted: return v.postCount > 0 ? 1 : 0
         case .sum: return v.postSum
         }
     }
@@ -332,7 +331,6 @@ struct PulseService: Sendable {
     static func preValue(_ v: UnitValues, _ field: Field) -> Double {
         switch field {
         case .count: return v.preCount
-        case .converted: return v.preCount > 0 ? 1 : 0
         case .sum: return v.preSum
         }
     }

@@ -52,6 +52,12 @@ struct MetricDefinition: Codable, Sendable, Hashable {
         return nil
     }
 
+    /// A metric id among the user metrics, or an automatic one.
+    static func named(_ id: String?, in userMetrics: [String: MetricDefinition]) -> MetricDefinition? {
+        guard let id else { return nil }
+        return userMetrics[id] ?? automatic(id)
+    }
+
     func validate(existing: [String: MetricDefinition]) throws {
         guard !name.isEmpty, name.count <= 100 else { throw ValidationError("name must be 1 to 100 characters") }
         guard !name.contains(":"), !name.contains("/") else {
@@ -69,7 +75,7 @@ struct MetricDefinition: Codable, Sendable, Hashable {
             }
             for (field, ref) in [("numerator", numerator), ("denominator", denominator)] {
                 guard let ref, !ref.isEmpty else { throw ValidationError("\(field) is required for a ratio metric") }
-                guard let m = existing[ref] ?? Self.automatic(ref) else {
+                guard let m = Self.named(ref, in: existing) else {
                     throw ValidationError("\(field): no metric named '\(ref)'")
                 }
                 guard m.type == .count || m.type == .sum else {
@@ -106,8 +112,7 @@ struct MetricStore: Sendable {
 
     /// The definition of a metric id: a user metric or an automatic one.
     func resolve(_ project: String, _ id: String) async throws -> MetricDefinition? {
-        if let m = MetricDefinition.automatic(id) { return m }
-        return try await all(project)[id]
+        MetricDefinition.named(id, in: try await all(project))
     }
 }
 

@@ -78,8 +78,14 @@ struct SegmentConsoleController: Sendable {
     func usage(_ r: Request, _ c: VaneRequestContext) async throws -> Response {
         let days = Int(r.query("days") ?? "") ?? 30
         guard (1...366).contains(days) else { throw APIError.badRequest("days must be between 1 and 366") }
+        return envelope("Segment inbound usage by day.", .array(try await Self.usageDays(store, c.project, days: days)))
+    }
+
+    /// Per day, newest first: ingested, duplicates, and per category (filtered, invalid, ignored,
+    /// audience) the counts by reason.
+    static func usageDays(_ store: any VaneStore, _ project: String, days: Int) async throws -> [JSONValue] {
         let since = String(ISOTime.format(Clock.nowMs() - Int64(days - 1) * 86_400_000).prefix(10))
-        let counts = try await store.usage(project: c.project, source: SegmentInbound.usageSource, sinceDay: since)
+        let counts = try await store.usage(project: project, source: SegmentInbound.usageSource, sinceDay: since)
         var byDay: [String: [String: JSONValue]] = [:]
         for u in counts {
             var day = byDay[u.day] ?? ["day": .string(u.day), "ingested": 0, "duplicates": 0, "filtered": [:], "invalid": [:], "ignored": [:], "audience": [:]]
@@ -93,8 +99,7 @@ struct SegmentConsoleController: Sendable {
             }
             byDay[u.day] = day
         }
-        let list = byDay.keys.sorted(by: >).map { JSONValue.object(byDay[$0]!) }
-        return envelope("Segment inbound usage by day.", .array(list))
+        return byDay.keys.sorted(by: >).map { JSONValue.object(byDay[$0]!) }
     }
 
     /// Server-Sent Events: each stored event as it commits, filtered by name prefix and source.

@@ -98,13 +98,18 @@ struct SegmentOutboundController: Sendable {
     }
 
     private func status(_ c: VaneRequestContext) async throws -> Response {
-        let state = try await store.outboundState(project: c.project)
-        let progress = exporter.progress(c.project)
-        let dead = try await store.deadLetterCounts(project: c.project)
-        let settings = try await SegmentExporter.settings(store, c.project)
-        return envelope("Segment outbound delivery status.", [
+        envelope("Segment outbound delivery status.", try await statusJSON(c.project))
+    }
+
+    /// Delivery status, as the API and the console show it.
+    func statusJSON(_ project: String) async throws -> JSONValue {
+        let state = try await store.outboundState(project: project)
+        let progress = exporter.progress(project)
+        let dead = try await store.deadLetterCounts(project: project)
+        let settings = try await SegmentExporter.settings(store, project)
+        return [
             "enabled": .bool(settings.enabled),
-            "queued": .int(Int64(settings.enabled ? try await queued(c.project, state) : 0)),
+            "queued": .int(Int64(settings.enabled ? try await queued(project, state) : 0)),
             "inFlight": .int(Int64(progress.inFlight)),
             "delivered": .int(Int64(state.delivered)),
             "requests": .int(Int64(state.requests)),
@@ -114,6 +119,6 @@ struct SegmentOutboundController: Sendable {
             "lastError": state.lastError.map { .string($0) } ?? .null,
             "lastErrorTime": state.lastErrorTime.map { .int($0) } ?? .null,
             "nextAttempt": progress.nextAttemptAt > Clock.nowMs() ? .int(progress.nextAttemptAt) : .null,
-        ])
+        ]
     }
 }

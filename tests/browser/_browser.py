@@ -14,7 +14,7 @@ import re
 import shutil
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -154,7 +154,10 @@ def screenshot(driver, name):
 # ---------------------------------------------------------------- waits (implicit wait is 0)
 
 def wait(driver, timeout=DEFAULT_WAIT_S):
-    return WebDriverWait(driver, timeout, poll_frequency=0.05)
+    # While a form post navigates, an element found in the old document can vanish between lookup
+    # and read (stale element, or chromedriver's "node does not belong to the document"): poll again.
+    return WebDriverWait(driver, timeout, poll_frequency=0.05,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException, WebDriverException))
 
 
 def wait_css(driver, selector, timeout=DEFAULT_WAIT_S, visible=True):

@@ -674,7 +674,8 @@ def test_viewer_cannot_edit(console, signed_in):
     fill(d, "#new-user-password", VIEWER_PASSWORD)
     Select(d.find_element(By.CSS_SELECTOR, "#new-user-role")).select_by_visible_text("viewer")
     d.find_element(By.CSS_SELECTOR, "#create-user").click()
-    wait_url(d, "tab=users")
+    # The page was already on tab=users: wait for the reloaded table, not the URL.
+    wait_text(d, email, "#users-table")
     users = wait_css(d, "#users-table")
     row = users.find_element(By.XPATH, ".//tr[td[text()='%s']]" % email)
     assert "viewer" in row.text, row.text
@@ -733,7 +734,7 @@ def test_viewer_can_test_a_user(console, driver):
         fill(admin, "#new-user-password", VIEWER_PASSWORD)
         Select(admin.find_element(By.CSS_SELECTOR, "#new-user-role")).select_by_visible_text("viewer")
         admin.find_element(By.CSS_SELECTOR, "#create-user").click()
-        wait_url(admin, "tab=users")
+        wait_text(admin, email, "#users-table")
     finally:
         admin.quit()
     sign_in(driver, console.base, email, VIEWER_PASSWORD)

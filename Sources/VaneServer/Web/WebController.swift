@@ -251,9 +251,8 @@ struct WebController: Sendable {
             ["name": e.name, "idType": e.effectiveIdType, "started": Self.time(e.startTime)]
         }
         let inboundSettings = try await inbound.settings(project)
-        let outboundSettings = try await SegmentExporter.settings(store, project)
-        let outbound = try await store.outboundState(project: project)
-        let dead = try await store.deadLetterCounts(project: project).values.reduce(0, +)
+        let outbound = try await outboundStatus(project)
+        let dead = outbound["deadLettered"]?.int64Value ?? 0
         return try render("overview", [
             "today": String(ISOTime.format(now).prefix(10)),
             "eventsToday": counts.values.reduce(0) { $0 + $1.events },
@@ -262,9 +261,10 @@ struct WebController: Sendable {
             "running": running, "runningCount": running.count,
             "gateCount": try await store.entities(project: project, kind: .gate).count,
             "inboundEnabled": inboundSettings.enabled, "inboundToday": counts["segment"]?.events ?? 0,
-            "outboundEnabled": outboundSettings.enabled, "outboundDelivered": outbound.delivered,
+            "outboundEnabled": outbound["enabled"]?.boolValue ?? false, "outboundDelivered": outbound["delivered"]?.int64Value ?? 0,
         ].merging(Self.present([
-            "outboundError": outboundSettings.enabled ? outbound.lastError : nil, "deadLetters": dead > 0 ? dead : nil,
+            "outboundError": outbound["enabled"]?.boolValue == true ? outbound["lastError"]?.stringValue : nil,
+            "deadLetters": dead > 0 ? dead : nil,
         ]), uniquingKeysWith: { a, _ in a }), s, title: "Overview", nav: "overview")
     }
 
@@ -568,18 +568,18 @@ struct WebController: Sendable {
         var data: [String: Any] = ["outbound": r.query("tab") == "outbound", "streamSource": "segment"]
         if r.query("tab") == "outbound" {
             let o = try await SegmentExporter.settings(store, project)
-            let state = try await store.outboundState(project: project)
+            let status = try await outboundStatus(project)
             let dead = try await store.deadLetters(project: project, retryRequestedOnly: false, limit: 20)
-            let pending = o.enabled ? try await store.countEvents(project: project, afterID: state.eventCursor) : 0
             data["out"] = [
                 "enabled": o.enabled, "writeKeySet": !(o.writeKey ?? "").isEmpty, "endpoint": o.endpoint,
                 "cat": ["gateExposures": o.categories.gateExposures, "configExposures": o.categories.configExposures,
                         "experimentExposures": o.categories.experimentExposures, "customEvents": o.categories.customEvents,
                         "configChanges": o.categories.configChanges],
                 "allow": o.allowEvents.joined(separator: "\n"), "deny": o.denyEvents.joined(separator: "\n"),
-                "anonymousIdFrom": o.anonymousIdFrom, "delivered": state.delivered, "requests": state.requests, "pending": pending,
-                "lastSuccess": Self.time(state.lastSuccess), "lastError": state.lastError ?? "—",
-                "deadLetters": try await store.deadLetterCounts(project: project).values.reduce(0, +),
+                "anonymousIdFrom": o.anonymousIdFrom, "delivered": status["delivered"]?.int64Value ?? 0,
+                "requests": status["requests"]?.int64Value ?? 0, "pending": status["queued"]?.int64Value ?? 0,
+                "lastSuccess": Self.time(status["lastSuccess"]?.int64Value), "lastError": status["lastError"]?.stringValue ?? "—",
+                "deadLetters": status["deadLettered"]?.int64Value ?? 0,
                 "deadLetterRows": dead.map { d -> [String: Any] in
                     ["time": Self.time(d.createdAt), "reason": d.reason, "event": d.message["event"]?.stringValue ?? d.message["type"]?.stringValue ?? ""]
                 },
@@ -594,24 +594,23 @@ struct WebController: Sendable {
                 "allowTypes": i.filters.allowTypes.joined(separator: ","), "denyTypes": i.filters.denyTypes.joined(separator: ","),
                 "mappingsJSON": Self.pretty(encodeToJSON(i.identifierMappings)),
             ] as [String: Any]
-            let since = String(ISOTime.format(Clock.nowMs() - 29 * 86_400_000).prefix(10))
-            var byDay: [String: (ingested: Int, duplicates: Int, dropped: [String: Int])] = [:]
-            for u in try await store.usage(project: project, source: SegmentInbound.usageSource, sinceDay: since) {
-                var d = byDay[u.day] ?? (0, 0, [:])
-                switch u.category {
-                case "ingested": d.ingested += u.count
-                case "duplicate": d.duplicates += u.count
-                default: d.dropped["\(u.category): \(u.reason)", default: 0] += u.count
+            data["usage"] = try await SegmentConsoleController.usageDays(store, project, days: 30).map { day -> [String: Any] in
+                var dropped: [String] = []
+                for category in ["filtered", "invalid", "ignored", "audience"] {
+                    for (reason, n) in (day[category]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+                        dropped.append("\(category): \(reason): \(n.int64Value ?? 0)")
+                    }
                 }
-                byDay[u.day] = d
-            }
-            data["usage"] = byDay.keys.sorted(by: >).map { day -> [String: Any] in
-                let d = byDay[day]!
-                return ["day": day, "ingested": d.ingested, "duplicates": d.duplicates,
-                        "dropped": d.dropped.isEmpty ? "—" : d.dropped.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")]
+                return ["day": day["day"]?.stringValue ?? "", "ingested": day["ingested"]?.int64Value ?? 0,
+                        "duplicates": day["duplicates"]?.int64Value ?? 0,
+                        "dropped": dropped.isEmpty ? "—" : dropped.joined(separator: ", ")]
             }
         }
         return try render("segment", data, s, title: "Segment", nav: "segment")
+    }
+
+    func outboundStatus(_ project: String) async throws -> JSONValue {
+        try await SegmentOutboundController(store: store, exporter: exporter, resolver: resolver, body: body).statusJSON(project)
     }
 
     /// Sends one Segment track call through the inbound pipeline, as Segment would.
