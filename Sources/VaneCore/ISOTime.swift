@@ -71,11 +71,12 @@ public enum ISOTime {
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    /// Total for every Int64 (years beyond 9999 or before 0 come out with more digits or a sign).
     public static func format(_ ms: Int64) -> String {
         let seconds = floorDiv(ms, 1000)
-        let millis = Int(ms - seconds * 1000)
+        let millis = Int(floorMod(ms, 1000))
         let days = floorDiv(seconds, 86_400)
-        let secOfDay = Int(seconds - days * 86_400)
+        let secOfDay = Int(floorMod(seconds, 86_400))
         let (y, m, d) = civilFromDays(Int(days))
         func pad(_ v: Int, _ n: Int) -> String {
             let s = String(v)
@@ -87,6 +88,12 @@ public enum ISOTime {
     private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         let q = a / b
         return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+    }
+
+    /// The remainder of `floorDiv`, in 0..<b for b > 0 (computed without `q * b`, which can overflow).
+    private static func floorMod(_ a: Int64, _ b: Int64) -> Int64 {
+        let r = a % b
+        return r < 0 ? r + b : r
     }
 
     private static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }

@@ -74,14 +74,16 @@ enum Operators {
 
     /// Python's version parse: cut at the first `-` (when not leading), split on `.`, each part
     /// `int(float(part))`, nil for a part that is not numeric. The SDK parses parts lazily while
-    /// comparing, so a bad part only matters once the comparison reaches it.
+    /// comparing, so a bad part only matters once the comparison reaches it. Python's integers
+    /// have no bound; a part beyond ±9e18 is held at that bound here, so it still orders above
+    /// (or below) every ordinary part, and parts that float() rounds to the same value stay equal.
     static func versionParts(_ text: String) -> [Int64?] {
         var s = Substring(text)
         if let i = s.firstIndex(of: "-"), i != s.startIndex { s = s[..<i] }
         return s.split(separator: ".", omittingEmptySubsequences: false).map { p in
             if !p.isEmpty, p.utf8.count < 18, p.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return Int64(p) }
-            guard let f = PythonValue.parseFloat(String(p)), f.isFinite, abs(f) < 9e18 else { return nil }
-            return Int64(f.rounded(.towardZero))
+            guard let f = PythonValue.parseFloat(String(p)), f.isFinite else { return nil }
+            return Int64(SafeNumber.clamp(f.rounded(.towardZero), to: -9e18...9e18))
         }
     }
 
@@ -148,7 +150,9 @@ enum Operators {
             while i < bytes.count {
                 let c = bytes[i]
                 if c >= 48 && c <= 57 {
-                    current = current * 10 + Int64(c - 48)
+                    // Parts of 18 digits or more go to the general path (settle() refuses them):
+                    // stop accumulating before the multiplication could overflow.
+                    if digits < 18 { current = current * 10 + Int64(c - 48) }
                     digits += 1
                 } else if c == 46 {
                     guard settle() else { return nil }

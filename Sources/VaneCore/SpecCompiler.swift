@@ -161,12 +161,12 @@ public struct SpecCompiler: Sendable {
                                   returnValue: .object(defaults), idType: idType))
                 }
                 // Inside a layer the layer's buckets do the allocation; otherwise the experiment's own buckets do.
-                let allocated = layer == nil ? Int(((e.allocation ?? 100) * 10).rounded()) : 1000
+                let allocated = layer == nil ? SafeNumber.roundedInt((e.allocation ?? 100) * 10, clampedTo: 0...1000) : 1000
                 var cumulative = 0.0
                 for (i, g) in groups.enumerated() {
                     cumulative += g.size
                     let threshold = i == groups.count - 1 && abs(cumulative - 100) < 1e-6
-                        ? allocated : Int((Double(allocated) * cumulative / 100 + 1e-9).rounded(.down))
+                        ? allocated : SafeNumber.roundedInt((Double(allocated) * cumulative / 100 + 1e-9).rounded(.down), clampedTo: 0...1000)
                     let gid = g.id ?? "\(e.name):group:\(i)"
                     r.append(Rule(
                         id: gid, name: g.name, salt: gid, passPercentage: 100,
@@ -218,7 +218,7 @@ extension SpecCompiler {
     /// Picks `count` of the 1000 layer buckets not held by other running experiments.
     public static func allocateLayerBuckets(count: Int, taken: Set<Int>) -> [Int]? {
         let free = (0..<1000).filter { !taken.contains($0) }
-        guard free.count >= count else { return nil }
+        guard count >= 0, free.count >= count else { return nil }
         return Array(free.prefix(count))
     }
 }

@@ -18,6 +18,8 @@ public enum SegmentDropReason: String, Sendable, CaseIterable, Codable {
     case notAnObject = "not_an_object"
     case aliasMissingIDs = "alias_missing_ids"
     case groupMissingGroupID = "group_missing_group_id"
+    case valueNotFinite = "value_not_finite"
+    case timeOutOfRange = "time_out_of_range"
 
     public var explanation: String {
         switch self {
@@ -37,6 +39,9 @@ public enum SegmentDropReason: String, Sendable, CaseIterable, Codable {
         case .notAnObject: return "each message must be a JSON object"
         case .aliasMissingIDs: return "alias needs previousId and userId"
         case .groupMissingGroupID: return "group needs a groupId"
+        case .valueNotFinite: return "properties.value and properties.revenue must be finite numbers (not NaN, Infinity or beyond ±1.8e308)"
+        case .timeOutOfRange:
+            return "the event time (timestamp, or originalTimestamp corrected by sentAt) must be between 2000-01-01T00:00:00Z and one day after the message arrived"
         }
     }
 }
@@ -111,6 +116,10 @@ public struct SegmentMessage: Sendable {
             }
         }
         properties = try object("properties", .propertiesNotObject)
+        // These become the event's value (see SegmentMapper): a sum of an infinite value poisons every total.
+        for key in ["value", "revenue"] {
+            if case .double(let d)? = properties[key], !d.isFinite { throw SegmentRejection(.valueNotFinite) }
+        }
         traits = try object("traits", .traitsNotObject)
         context = try object("context", .contextNotObject)
 
@@ -165,6 +174,6 @@ public struct SegmentMessage: Sendable {
         if fromSegment || segmentReceivedAt != nil, let timestamp { return timestamp }
         guard let clientTime else { return receivedAt }
         guard let sentAt else { return clientTime }
-        return receivedAt - (sentAt - clientTime)
+        return receivedAt.saturatingSubtract(sentAt.saturatingSubtract(clientTime))
     }
 }

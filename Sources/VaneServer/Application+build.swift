@@ -13,6 +13,14 @@ public struct AppConfig: Sendable {
     /// Base URL SDKs use to reach this server (for ID-list file URLs); the Host header when nil.
     public var publicURL: String?
     public var logLevel: Logger.Level = .info
+    /// Days of events to keep (by event time); nil keeps them forever. See `EventRetention`.
+    public var retainEventsDays: Int?
+    /// Bearer token that may read `/metrics` (console keys always may); nil: console keys only.
+    public var metricsToken: String?
+    /// A connection must deliver a request's headers within this time (also the keep-alive idle limit).
+    public var headerTimeout: Duration = .seconds(30)
+    /// A request's body must arrive within this time after its headers.
+    public var bodyTimeout: Duration = .seconds(120)
 
     public init() {}
 }
@@ -30,7 +38,8 @@ public struct VaneServices: Sendable {
 
     public init(
         store: any VaneStore, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
-        logger: Logger = Logger(label: "vane"), exportIdleSleep: Duration = .milliseconds(200)
+        logger: Logger = Logger(label: "vane"), exportIdleSleep: Duration = .milliseconds(200),
+        requestsPerSecondPerKey: Double? = nil, liveStreamLimits: LiveStreamLimits = LiveStreamLimits()
     ) {
         self.exporter = SegmentExporter(store: store, logger: logger, idleSleep: exportIdleSleep)
         // The templates are compiled into the binary; a parse error is a programming error caught by the tests.
@@ -38,9 +47,9 @@ public struct VaneServices: Sendable {
         self.store = store
         self.metrics = metrics
         self.cache = ConfigCache(store: store)
-        self.resolver = KeyResolver(store: store)
+        self.resolver = KeyResolver(store: store, controls: AbuseControls(requestsPerSecondPerKey: requestsPerSecondPerKey))
         let counters = IngestCounters(registry: metrics)
-        let broadcaster = EventBroadcaster()
+        let broadcaster = EventBroadcaster(limits: liveStreamLimits)
         self.broadcaster = broadcaster
         self.writer = GroupCommitWriter(store: store) { events, ids in
             counters.record(events, ids)
@@ -69,7 +78,8 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
     router.add(middleware: LogRequestsMiddleware(.debug))
 
     router.get("health") { _, _ in jsonResponse(["status": "ok"]) }
-    router.get("metrics") { _, _ in
+    router.get("metrics") { request, context in
+        try await authorizeMetrics(request, context, token: config.metricsToken, resolver: services.resolver)
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.emitToBuffer())))
@@ -101,11 +111,28 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
     return router
 }
 
+/// `/metrics` answers Prometheus with the metrics token as a bearer token, or anyone with a console key.
+func authorizeMetrics(_ request: Request, _ context: VaneRequestContext, token: String?, resolver: KeyResolver) async throws {
+    let bearer = request.headers[.authorization].flatMap { h -> String? in
+        h.lowercased().hasPrefix("bearer ") ? String(h.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
+    }
+    if let token, !token.isEmpty, let bearer, StatsigHash.sha256Hex(bearer) == StatsigHash.sha256Hex(token) { return }
+    guard let secret = bearer ?? request.header("statsig-api-key"), !secret.isEmpty else {
+        throw APIError.unauthorized("/metrics needs the metrics token (Authorization: Bearer …, see --metrics-token) or a console key")
+    }
+    guard let key = try await resolver.authenticate(secret, from: context.remoteAddress), key.kind == .console else {
+        throw APIError.unauthorized("/metrics needs the metrics token or a console key; that is neither")
+    }
+}
+
 public func buildApplication(_ services: VaneServices, config: AppConfig, logger: Logger) -> some ApplicationProtocol {
-    Application(
+    let deadlines = ConnectionDeadlines(header: config.headerTimeout, body: config.bodyTimeout)
+    return Application(
         router: buildRouter(services, config: config),
+        server: .http1(configuration: .init(additionalChannelHandlers: [deadlines.handler()])),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "vane"),
-        services: [services.exporter, PulseRollupService(store: services.store, logger: logger)],
+        services: [services.exporter, PulseRollupService(store: services.store, logger: logger)]
+            + EventRetentionService.configured(config, services, logger: logger),
         logger: logger)
 }
 

@@ -12,7 +12,8 @@ struct ConsoleController: Sendable {
     let resolver: KeyResolver
 
     func register(on router: Router<VaneRequestContext>) {
-        let api = router.group("console/v1").add(middleware: KeyAuthMiddleware(resolver: resolver, requirement: .console))
+        let api = router.consoleAPI(resolver, .editors)
+        let admin = router.consoleAPI(resolver, .admins)
         for kind in EntityKind.allCases { registerEntity(kind, on: api) }
 
         api.put("experiments/{name}/start") { _, c in try await self.experimentAction(c) { try await service.start(c.project, $0, actor: actor(c)) } }
@@ -43,7 +44,10 @@ struct ConsoleController: Sendable {
         api.get("metrics/{name}/series") { _, c in
             envelope("Metric series.", try await pulse.series(c.project, metric: try pathParameter(c, "name")))
         }
-        api.post("pulse/rebuild") { _, c in
+        api.get("pulse/skipped") { r, c in
+            envelope("Events the Pulse rollup set aside.", try await pulse.setAside(c.project, limit: try limitQuery(r, default: 100)))
+        }
+        admin.post("pulse/rebuild") { _, c in
             try await store.pulseReset(project: c.project)
             return envelope("Pulse rollups cleared; they are rebuilt from the first event in the background.", .null)
         }
@@ -99,12 +103,12 @@ struct ConsoleController: Sendable {
         api.get("environments") { _, c in
             envelope("Environments listed successfully.", .array(try await store.environments(project: c.project).map { .string($0) }))
         }
-        api.get("keys") { _, c in
+        admin.get("keys") { _, c in
             envelope("Keys listed successfully.", .array(try await store.keys(project: c.project).map(keyJSON)))
         }
-        api.post("keys") { r, c in try await self.createKey(r, c) }
-        api.delete("keys/{id}") { _, c in
-            guard try await store.revokeKey(project: c.project, id: try c.parameters.require("id"), now: Clock.nowMs()) else {
+        admin.post("keys") { r, c in try await self.createKey(r, c) }
+        admin.delete("keys/{id}") { _, c in
+            guard try await store.revokeKey(project: c.project, id: try c.parameters.require("id"), now: Clock.nowMs(), actor: actor(c)) else {
                 throw APIError.notFound("no active key with that id")
             }
             resolver.forget()
@@ -277,7 +281,7 @@ struct ConsoleController: Sendable {
         }
         let issued = try await store.createKey(
             project: c.project, kind: kind, environment: environment,
-            description: b["description"]?.stringValue ?? "", now: Clock.nowMs())
+            description: b["description"]?.stringValue ?? "", now: Clock.nowMs(), actor: actor(c))
         guard case .object(var o) = keyJSON(issued.key) else { return envelope("", .null) }
         o["key"] = .string(issued.secret)
         return envelope("Key created. It is shown only this once.", .object(o), status: .created)
@@ -298,10 +302,7 @@ struct ConsoleController: Sendable {
         q.source = r.query("source").flatMap { $0.isEmpty ? nil : $0 }
         q.since = try int("since")
         q.until = try int("until")
-        if let l = r.query("limit") {
-            guard let n = Int(l), n >= 1, n <= 1000 else { throw APIError.badRequest("limit must be a number from 1 to 1000") }
-            q.limit = n
-        }
+        if r.query("limit") != nil { q.limit = try limitQuery(r, default: 100) }
         if let cur = r.query("cursor"), !cur.isEmpty {
             guard let cursor = EventCursor(token: cur) else { throw APIError.badRequest("cursor is not one this API returned") }
             q.cursor = cursor
@@ -319,8 +320,11 @@ struct ConsoleController: Sendable {
         q.kind = r.query("kind")
         q.name = r.query("name")
         q.actor = r.query("actor")
-        if let l = r.query("limit") { q.limit = Int(l) ?? 100 }
-        if let b = r.query("before") { q.beforeID = Int64(b) }
+        q.limit = try limitQuery(r, default: 100)
+        if let b = r.query("before") {
+            guard let id = Int64(b) else { throw APIError.badRequest("before must be an audit log id (a whole number)") }
+            q.beforeID = id
+        }
         let entries = try await store.auditLog(project: c.project, query: q)
         return envelope("Audit logs listed successfully.", .array(entries.map(auditJSON)))
     }

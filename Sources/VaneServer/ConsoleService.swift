@@ -58,7 +58,7 @@ struct ConsoleService: Sendable {
         e.createdTime = previous.createdTime
         e.lastModifiedTime = now
         e.lastModifierName = actor
-        e.version = (previous.version ?? 1) + 1
+        e.version = (previous.version ?? 1).saturatingAdd(1)
         e.imported = previous.imported
         if e.kind == .experiment, action == "updated" {
             e.status = previous.status
@@ -102,7 +102,7 @@ struct ConsoleService: Sendable {
             let others = try await store.entities(project: project, kind: .experiment)
                 .filter { $0.layer == layer && $0.status == .active && $0.name != name }
             let taken = Set(others.flatMap { $0.layerBuckets ?? [] })
-            let count = Int(((e.allocation ?? 100) * 10).rounded())
+            let count = SafeNumber.roundedInt((e.allocation ?? 100) * 10, clampedTo: 0...1000)
             guard let buckets = SpecCompiler.allocateLayerBuckets(count: count, taken: taken) else {
                 throw StoreError.conflict(
                     "layer '\(layer)' has only \(Double(1000 - taken.count) / 10)% of its traffic free; '\(name)' needs \(e.allocation ?? 100)%")

@@ -50,17 +50,14 @@ struct EventIngest: Sendable {
             user.customIDs["stableID"] = stable
         }
         let value = o["value"]
-        switch value {
-        case nil, .null?, .int?, .double?, .string?, .bool?: break
-        default: throw APIError.badRequest("events[\(i)].value must be a number or a string")
-        }
+        try checkValue(value, index: i)
         if let m = o["metadata"], !m.isNull, m.objectValue == nil {
             throw APIError.badRequest("events[\(i)].metadata must be an object")
         }
         if let s = o["secondaryExposures"], !s.isNull, s.arrayValue == nil {
             throw APIError.badRequest("events[\(i)].secondaryExposures must be a list")
         }
-        let time = try eventTime(o["time"], index: i) ?? now
+        let time = try eventTime(o["time"], index: i, now: now) ?? now
         return EventRecord(
             project: key.project, eventName: name, user: user.toJSON(), userID: user.userID,
             stableID: user.customIDs["stableID"], customIDs: user.customIDs,
@@ -70,20 +67,48 @@ struct EventIngest: Sendable {
             source: source, sdkType: sdkType)
     }
 
-    /// Epoch ms, epoch seconds (promoted), a numeric string, or ISO-8601.
-    static func eventTime(_ v: JSONValue?, index i: Int) throws -> Int64? {
+    /// Epoch ms, epoch seconds (below 1e11, promoted to ms), a numeric string, or ISO-8601,
+    /// within `EventTime.accepted(receivedAt: now)`.
+    static func eventTime(_ v: JSONValue?, index i: Int, now: Int64) throws -> Int64? {
+        let field = "events[\(i)].time"
+        let millis: Double
         switch v {
         case nil, .null?: return nil
-        case .int(let t)?: return t < 100_000_000_000 ? t * 1000 : t
+        case .int(let t)?: millis = promotedToMillis(Double(t))
         case .double(let d)?:
-            guard d.isFinite, d >= 0, d < 1e15 else { throw APIError.badRequest("events[\(i)].time is out of range") }
-            return d < 1e11 ? Int64(d * 1000) : Int64(d)
+            guard d.isFinite else { throw APIError.badRequest("\(field) must be a finite number") }
+            millis = promotedToMillis(d)
         case .string(let s)?:
-            if let t = Int64(s) { return t < 100_000_000_000 ? t * 1000 : t }
-            if let t = ISOTime.parse(s) { return t }
-            throw APIError.badRequest("events[\(i)].time '\(s)' is neither epoch milliseconds nor an ISO-8601 time")
+            if let t = Int64(s) {
+                millis = promotedToMillis(Double(t))
+            } else if let t = ISOTime.parse(s) {
+                millis = Double(t)
+            } else {
+                throw APIError.badRequest("\(field) '\(s.prefix(64))' is neither epoch milliseconds nor an ISO-8601 time")
+            }
         default:
-            throw APIError.badRequest("events[\(i)].time must be epoch milliseconds or an ISO-8601 string")
+            throw APIError.badRequest("\(field) must be epoch milliseconds or an ISO-8601 string")
+        }
+        let accepted = EventTime.accepted(receivedAt: now)
+        // Compared as a Double first: converting an out-of-range Double to Int64 would trap.
+        guard millis >= Double(accepted.lowerBound), millis <= Double(accepted.upperBound) else {
+            throw APIError.badRequest("\(field) is out of range: an event time must be \(EventTime.describeAccepted(receivedAt: now))")
+        }
+        return Int64(millis.rounded(.down))
+    }
+
+    /// SDKs send epoch milliseconds; a number below 1e11 (before 1973 in ms) is taken as seconds.
+    private static func promotedToMillis(_ t: Double) -> Double { t < 1e11 ? t * 1000 : t }
+
+    /// An event value: a finite number, a string, or a bool.
+    static func checkValue(_ value: JSONValue?, index i: Int) throws {
+        switch value {
+        case nil, .null?, .int?, .string?, .bool?: return
+        case .double(let d)?:
+            guard d.isFinite else {
+                throw APIError.badRequest("events[\(i)].value must be a finite number (NaN, Infinity and numbers beyond ±1.8e308 are refused)")
+            }
+        default: throw APIError.badRequest("events[\(i)].value must be a number or a string")
         }
     }
 

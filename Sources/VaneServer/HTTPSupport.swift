@@ -10,21 +10,31 @@ import VaneStore
 public struct APIError: Error, HTTPResponseError, CustomStringConvertible, Sendable {
     public let status: HTTPResponse.Status
     public let message: String
+    /// Seconds a client should wait before trying again (429 and 503 answers).
+    public var retryAfter: Int?
 
-    public init(_ status: HTTPResponse.Status, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ message: String, retryAfter: Int? = nil) {
         self.status = status
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(status.code) \(message)" }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        jsonResponse(["error": .string(message)], status: status)
+        response
+    }
+
+    var response: Response {
+        var r = jsonResponse(["error": .string(message)], status: status)
+        if let retryAfter { r.headers[.retryAfter] = String(retryAfter) }
+        return r
     }
 
     static func badRequest(_ m: String) -> APIError { APIError(.badRequest, m) }
     static func notFound(_ m: String) -> APIError { APIError(.notFound, m) }
     static func unauthorized(_ m: String) -> APIError { APIError(.unauthorized, m) }
+    static func tooManyRequests(_ m: String, retryAfter: Int) -> APIError { APIError(.tooManyRequests, m, retryAfter: retryAfter) }
 }
 
 public struct VaneRequestContext: RequestContext {
@@ -33,9 +43,12 @@ public struct VaneRequestContext: RequestContext {
     public var key: APIKey?
     /// The signed-in console user, when the request came from the web console.
     public var session: ConsoleSession?
+    /// The peer's IP address, for throttling ("local" when there is no socket, as in tests).
+    public let remoteAddress: String
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress ?? "local"
     }
 
     public var project: String { key?.project ?? "default" }
@@ -64,6 +77,10 @@ struct BodyReader: Sendable {
             throw APIError(.contentTooLarge, "request body is larger than the \(limit / 1_048_576) MB limit")
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, "request body is larger than the \(limit / 1_048_576) MB limit")
+        } catch let e as APIError {
+            throw e
+        } catch {
+            throw APIError.badRequest("request body could not be read: it is not valid HTTP (\(error))")
         }
         let encoding = request.headers[.contentEncoding]?.lowercased().trimmingCharacters(in: .whitespaces)
         let algorithm: CompressionAlgorithm?
@@ -74,6 +91,7 @@ struct BodyReader: Sendable {
         case let other?: throw APIError(.unsupportedMediaType, "unsupported Content-Encoding '\(other)': use gzip, deflate or none")
         }
         if let algorithm {
+            let compressed = buffer
             do {
                 buffer = try buffer.decompress(with: algorithm, maxSize: limit + 1)
             } catch let e as CompressNIOError where e == .bufferOverflow {
@@ -83,6 +101,9 @@ struct BodyReader: Sendable {
             }
             if buffer.readableBytes > limit {
                 throw APIError(.contentTooLarge, "decompressed body is larger than the \(limit / 1_048_576) MB limit")
+            }
+            if let problem = CompressedBodyCheck.problem(compressed: compressed, inflated: buffer, gzip: encoding != "deflate") {
+                throw APIError.badRequest("body could not be decompressed (\(encoding ?? "gzip")): \(problem)")
             }
         }
         return buffer
@@ -176,7 +197,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let e as APIError {
-            return jsonResponse(["error": .string(e.message)], status: e.status)
+            return e.response
         } catch let e as StoreError {
             let status: HTTPResponse.Status = e.code == .notFound ? .notFound : e.code == .conflict ? .conflict : .badRequest
             return jsonResponse(["error": .string(e.description)], status: status)
@@ -192,6 +213,10 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return jsonResponse(["error": .string(message)], status: e.status)
         } catch {
+            if let failure = StoreFailure(error) {
+                context.logger.error("store failure", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+                return APIError(failure == .diskFull ? .insufficientStorage507 : .serviceUnavailable, failure.message, retryAfter: 30).response
+            }
             context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return jsonResponse(["error": "internal error: the request could not be completed"], status: .internalServerError)
         }
@@ -248,4 +273,8 @@ extension Request {
 
 enum Clock {
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
+
+extension HTTPResponse.Status {
+    static let insufficientStorage507 = HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
 }

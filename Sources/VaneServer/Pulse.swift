@@ -67,10 +67,15 @@ struct PulseService: Sendable {
         var winsorize = false
         var metricFilter: [String]?
 
+        /// The largest minUnits / minConversions accepted (more units than any experiment has).
+        static let maxMinimum: Int64 = 1_000_000_000
+        /// The largest sequentialTuning accepted (N*, a number of units per group).
+        static let maxSequentialTuning = 1e9
+
         init(query: [String: String]) throws {
             func number(_ k: String) throws -> Double? {
                 guard let s = query[k] else { return nil }
-                guard let d = Double(s), d.isFinite else { throw ValidationError("\(k) must be a number (got '\(s)')") }
+                guard let d = Double(s), d.isFinite else { throw ValidationError("\(k) must be a number (got '\(s.prefix(40))')") }
                 return d
             }
             func flag(_ k: String) throws -> Bool? {
@@ -78,8 +83,15 @@ struct PulseService: Sendable {
                 switch s {
                 case "true", "1", "yes": return true
                 case "false", "0", "no": return false
-                default: throw ValidationError("\(k) must be true or false (got '\(s)')")
+                default: throw ValidationError("\(k) must be true or false (got '\(s.prefix(40))')")
                 }
+            }
+            func minimum(_ k: String) throws -> Int? {
+                guard let d = try number(k) else { return nil }
+                guard let n = SafeNumber.wholeNumber(d, in: 0...Self.maxMinimum) else {
+                    throw ValidationError("\(k) must be a whole number from 0 to \(Self.maxMinimum) (got \(query[k]!.prefix(40)))")
+                }
+                return Int(n)
             }
             if let a = try number("alpha") {
                 guard a > 0, a < 1 else { throw ValidationError("alpha must be between 0 and 1") }
@@ -87,16 +99,18 @@ struct PulseService: Sendable {
             }
             analysis.sequential = try flag("sequential") ?? false
             if let t = try number("sequentialTuning") {
-                guard t >= 1 else { throw ValidationError("sequentialTuning must be at least 1") }
+                guard t >= 1, t <= Self.maxSequentialTuning else {
+                    throw ValidationError("sequentialTuning must be from 1 to \(Int64(Self.maxSequentialTuning))")
+                }
                 analysis.sequentialTuningParameter = t
             }
             analysis.cuped.enabled = try flag("cuped") ?? true
             bonferroni = try flag("bonferroni") ?? false
             winsorize = try flag("winsorize") ?? false
-            if let m = try number("minUnits") { analysis.minimumSample.minUnitsPerGroup = max(0, Int(m)) }
-            if let m = try number("minConversions") {
-                analysis.minimumSample.minConversionsPerGroup = max(0, Int(m))
-                analysis.minimumSample.minNonConversionsPerGroup = max(0, Int(m))
+            if let m = try minimum("minUnits") { analysis.minimumSample.minUnitsPerGroup = m }
+            if let m = try minimum("minConversions") {
+                analysis.minimumSample.minConversionsPerGroup = m
+                analysis.minimumSample.minNonConversionsPerGroup = m
             }
             metricFilter = query["metrics"].map { $0.split(separator: ",").map { String($0) }.filter { !$0.isEmpty } }
         }
@@ -228,8 +242,31 @@ struct PulseService: Sendable {
             "srm": srm,
             "exposuresPerDay": .object(exposuresPerDay),
             "options": options.json,
-            "rollup": ["eventsBehind": .int(Int64(progress.behind)), "cursor": .int(progress.cursor)],
+            "rollup": try await rollupJSON(project, progress),
             "metrics": .array(metricsJSON),
+        ]
+    }
+
+    /// The rollup's progress, and how many events it set aside (see `setAside`).
+    func rollupJSON(_ project: String, _ progress: PulseProgress) async throws -> JSONValue {
+        let setAside = try await store.pulseSetAside(project: project, limit: 0)
+        return [
+            "eventsBehind": .int(Int64(progress.behind)), "cursor": .int(progress.cursor),
+            "eventsSetAside": .int(Int64(setAside.counts.values.reduce(0, +))),
+            "setAsideReasons": .object(setAside.counts.mapValues { .int(Int64($0)) }),
+        ]
+    }
+
+    /// Events the rollup could not use and left out of every metric, with the reason, newest first.
+    func setAside(_ project: String, limit: Int) async throws -> JSONValue {
+        let (counts, recent) = try await store.pulseSetAside(project: project, limit: limit)
+        return [
+            "total": .int(Int64(counts.values.reduce(0, +))),
+            "reasons": .object(counts.mapValues { .int(Int64($0)) }),
+            "events": .array(recent.map {
+                ["eventID": .int($0.eventID), "eventName": .string($0.eventName), "time": .int($0.time),
+                 "reason": .string($0.reason.rawValue), "detail": .string($0.detail)]
+            }),
         ]
     }
 

@@ -53,7 +53,7 @@ struct SDKController: Sendable {
     ) async throws -> Response {
         var secret = pathKey
         if let p = secret, p.hasSuffix(".json") { secret = String(p.dropLast(5)) }
-        let key = try await auth.authenticate(request, pathKey: secret)
+        let key = try await auth.authenticate(request, context: context, pathKey: secret)
         var sinceTime = request.query("sinceTime").flatMap { Int64($0) }
         if request.method == .post, sinceTime == nil,
             let b = try? await body.object(request, allowEmpty: true)

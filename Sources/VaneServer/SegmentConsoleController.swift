@@ -14,12 +14,12 @@ struct SegmentConsoleController: Sendable {
     let broadcaster: EventBroadcaster
 
     func register(on router: Router<VaneRequestContext>) {
-        let api = router.group("console/v1").add(middleware: KeyAuthMiddleware(resolver: resolver, requirement: .console))
-        api.get("integrations/segment/inbound") { r, c in try await self.getSettings(r, c) }
-        api.put("integrations/segment/inbound") { r, c in try await self.putSettings(r, c) }
-        api.post("integrations/segment/inbound/write_key") { _, c in try await self.rotateWriteKey(c) }
-        api.get("integrations/segment/inbound/usage") { r, c in try await self.usage(r, c) }
-        api.get("events/stream") { r, c in try await self.stream(r, c) }
+        let admin = router.consoleAPI(resolver, .admins)
+        admin.get("integrations/segment/inbound") { r, c in try await self.getSettings(r, c) }
+        admin.put("integrations/segment/inbound") { r, c in try await self.putSettings(r, c) }
+        admin.post("integrations/segment/inbound/write_key") { _, c in try await self.rotateWriteKey(c) }
+        admin.get("integrations/segment/inbound/usage") { r, c in try await self.usage(r, c) }
+        router.consoleAPI(resolver, .editors).get("events/stream") { r, c in try await self.stream(r, c) }
     }
 
     private func settingsJSON(_ s: InboundSettings, project: String, request: Request) async throws -> JSONValue {
@@ -65,10 +65,10 @@ struct SegmentConsoleController: Sendable {
     func rotateWriteKey(_ c: VaneRequestContext) async throws -> Response {
         let now = Clock.nowMs()
         for old in try await store.keys(project: c.project) where old.kind == .segmentWriteKey && old.revokedAt == nil {
-            _ = try await store.revokeKey(project: c.project, id: old.id, now: now)
+            _ = try await store.revokeKey(project: c.project, id: old.id, now: now, actor: actor(c))
         }
         let issued = try await store.createKey(
-            project: c.project, kind: .segmentWriteKey, environment: nil, description: "Segment inbound write key", now: now)
+            project: c.project, kind: .segmentWriteKey, environment: nil, description: "Segment inbound write key", now: now, actor: actor(c))
         resolver.forget()
         return envelope("Write key created; it is shown only this once.", [
             "writeKey": .string(issued.secret), "prefix": .string(issued.key.displayPrefix), "createdTime": .int(now),
@@ -107,31 +107,42 @@ struct SegmentConsoleController: Sendable {
         let prefix = r.query("eventName") ?? ""
         let source = r.query("source").flatMap { $0.isEmpty ? nil : $0 }
         let project = c.project
-        let (subscription, events) = broadcaster.subscribe()
+        let owner = c.session.map { "session:" + $0.user.id } ?? c.key.map { "key:" + $0.id } ?? "anonymous"
+        let subscription: EventBroadcaster.Subscription
+        do {
+            subscription = try broadcaster.subscribe(owner: owner)
+        } catch .tooManyStreams(let limit) {
+            throw APIError.tooManyRequests("the server already serves \(limit) live streams: try again later", retryAfter: 30)
+        } catch .tooManyStreamsForOwner(let limit) {
+            throw APIError.tooManyRequests("you already have \(limit) live streams open: close one first", retryAfter: 30)
+        }
         let broadcaster = self.broadcaster
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            defer { broadcaster.end(subscription.id) }
             try await writer.write(ByteBuffer(string: ": connected\n\n"))
             // A stream never ends by itself; on shutdown it must, or it would hold the server up.
             try await withGracefulShutdownHandler {
-                for await item in events {
+                for await item in subscription.stream {
                     switch item {
                     case .heartbeat:
                         try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
-                    case .events(let batch):
+                    case .frames(let frames):
                         var out: [UInt8] = []
-                        for e in batch where e.project == project && e.eventName.hasPrefix(prefix) && (source == nil || e.source == source) {
-                            out += Array("id: \(e.id ?? 0)\nevent: event\ndata: ".utf8)
-                            eventJSON(e, includeRaw: true).write(into: &out)
-                            out += Array("\n\n".utf8)
+                        for f in frames where f.project == project && f.eventName.hasPrefix(prefix) && (source == nil || f.source == source) {
+                            out += f.bytes
                         }
                         if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
                     }
                 }
             } onGracefulShutdown: {
-                broadcaster.end(subscription)
+                broadcaster.end(subscription.id)
+            }
+            if subscription.fellBehind() {
+                broadcaster.forget(subscription.id)
+                try await writer.write(ByteBuffer(string: "event: overflow\ndata: {\"error\":\"this stream fell behind and was closed; reconnect to resume\"}\n\n"))
             }
             try await writer.finish(nil)
         })

@@ -34,7 +34,7 @@ struct SegmentController: Sendable {
     func destination(_ request: Request, _ context: VaneRequestContext) async throws -> Response {
         let buffer = try await body.bytes(request)
         let raw = Array(buffer: buffer)
-        let project = try await authenticateDestination(request, raw: raw)
+        let project = try await authenticateDestination(request, context, raw: raw)
         let document: JSONValue
         do { document = try JSONValue.parse(raw) } catch let e as JSONParseError {
             throw APIError.badRequest("malformed JSON: \(e.description)")
@@ -54,12 +54,15 @@ struct SegmentController: Sendable {
         return jsonResponse(outcome.json)
     }
 
-    private func authenticateDestination(_ request: Request, raw: [UInt8]) async throws -> String {
+    private func authenticateDestination(_ request: Request, _ context: VaneRequestContext, raw: [UInt8]) async throws -> String {
         if let secret = request.header("statsig-api-key") ?? basicUser(request) {
-            guard let key = try await resolver.resolve(secret) else { throw APIError.unauthorized("invalid API key") }
+            guard let key = try await resolver.authenticate(secret, from: context.remoteAddress) else {
+                throw APIError.unauthorized("invalid API key")
+            }
             guard key.kind == .server else {
                 throw APIError.unauthorized("the Segment destination needs the server secret (secret-…); a \(key.kind.rawValue) key was sent")
             }
+            try resolver.admit(key)
             return key.project
         }
         if let signature = request.header("x-signature") {
@@ -102,7 +105,7 @@ struct SegmentController: Sendable {
             throw APIError.badRequest("bad_request: malformed JSON: \(e.description)")
         }
         guard case .object(let o) = document else { throw APIError.badRequest("bad_request: body must be a JSON object") }
-        let project = try await authenticateWriteKey(request, body: o)
+        let project = try await authenticateWriteKey(request, context, body: o)
         let outcome: SegmentInbound.Outcome
         if let type {
             outcome = try await inbound.ingest(
@@ -122,13 +125,14 @@ struct SegmentController: Sendable {
     }
 
     /// The inbound write key, as the Basic user name (with or without the colon) or `writeKey` in the body.
-    private func authenticateWriteKey(_ request: Request, body: [String: JSONValue]) async throws -> String {
+    private func authenticateWriteKey(_ request: Request, _ context: VaneRequestContext, body: [String: JSONValue]) async throws -> String {
         guard let secret = basicUser(request) ?? body["writeKey"]?.stringValue, !secret.isEmpty else {
             throw APIError.unauthorized("invalid_write_key: send the Segment inbound write key as the Basic user name or as writeKey")
         }
-        guard let key = try await resolver.resolve(secret), key.kind == .segmentWriteKey else {
+        guard let key = try await resolver.authenticate(secret, from: context.remoteAddress), key.kind == .segmentWriteKey else {
             throw APIError.unauthorized("invalid_write_key: that is not this server's Segment inbound write key")
         }
+        try resolver.admit(key)
         return key.project
     }
 }

@@ -15,6 +15,8 @@ import VaneStore
 final class SegmentExporter: Service, Sendable {
     static let settingName = "segment_outbound"
     static let maxMessages = 100
+    /// Audit kinds that are account administration, not configuration: never sent as config changes.
+    static let accountAdministration: Set<String> = ["key", "user"]
     static let maxBatchBytes = 475_000
     static let maxMessageBytes = 32 * 1024
 
@@ -122,14 +124,15 @@ final class SegmentExporter: Service, Sendable {
 
         // Cut the next batches from the event table, then the audit log.
         var batches: [Batch] = [Batch(eventCursor: state.eventCursor, auditCursor: state.auditCursor)]
-        // Oversize messages, with where they sit in the logs: kept only once the cursor has passed them.
-        var oversize: [(letter: DeadLetter, eventID: Int64?, auditID: Int64?)] = []
+        // Messages that cannot be sent (too large, or a record out of range), with where they sit in
+        // the logs: dead-lettered only once the cursor has passed them.
+        var setAside: [(letter: DeadLetter, eventID: Int64?, auditID: Int64?)] = []
         var full = false
-        func add(_ message: JSONValue?, eventID: Int64?, auditID: Int64?) -> Bool {
+        func add(_ message: JSONValue?, eventID: Int64?, auditID: Int64?, unsendable: String? = nil) -> Bool {
             if let message {
                 let size = message.serializedBytes().count
-                if size > Self.maxMessageBytes {
-                    oversize.append((DeadLetter(message: message, reason: "message larger than 32 KB: not sent", createdAt: now), eventID, auditID))
+                if let reason = unsendable ?? (size > Self.maxMessageBytes ? "message larger than 32 KB: not sent" : nil) {
+                    setAside.append((DeadLetter(message: message, reason: reason, createdAt: now), eventID, auditID))
                 } else {
                     if batches[batches.count - 1].messages.count >= Self.maxMessages
                         || batches[batches.count - 1].bytes + size + 1 > Self.maxBatchBytes
@@ -151,10 +154,10 @@ final class SegmentExporter: Service, Sendable {
             let out = OutboundEvent(
                 id: id, project: project, eventName: e.eventName, user: e.user, userID: e.userID, customIDs: e.customIDs,
                 environment: e.environment, value: e.value, metadata: e.metadata, time: e.time, source: e.source)
-            guard add(encoder.encode(out), eventID: id, auditID: nil) else { break }
+            guard add(encoder.encode(out), eventID: id, auditID: nil, unsendable: Self.unsendable(e)) else { break }
         }
         if !full {
-            for a in audit {
+            for a in audit where !Self.accountAdministration.contains(a.kind) {
                 guard let id = a.id else { continue }
                 let change = OutboundConfigChange(
                     id: id, project: project, author: a.actor, configName: a.name, description: a.description,
@@ -163,7 +166,7 @@ final class SegmentExporter: Service, Sendable {
             }
         }
         let last = batches[batches.count - 1]
-        guard last.eventCursor != state.eventCursor || last.auditCursor != state.auditCursor || !oversize.isEmpty else { return false }
+        guard last.eventCursor != state.eventCursor || last.auditCursor != state.auditCursor || !setAside.isEmpty else { return false }
 
         let toSend = batches.filter { !$0.messages.isEmpty }
         var dead: [DeadLetter] = []
@@ -209,11 +212,17 @@ final class SegmentExporter: Service, Sendable {
                 state.auditCursor = last.auditCursor
             }
         }
-        for o in oversize where (o.eventID.map { $0 <= state.eventCursor } ?? false) || (o.auditID.map { $0 <= state.auditCursor } ?? false) {
+        for o in setAside where (o.eventID.map { $0 <= state.eventCursor } ?? false) || (o.auditID.map { $0 <= state.auditCursor } ?? false) {
             dead.append(o.letter)
         }
         try await store.saveOutbound(project: project, state: state, newDeadLetters: dead, resolvedDeadLetters: [])
         return true
+    }
+
+    /// Why an event cannot go to Segment, or nil. Such events (stored before the ingest checks
+    /// existed) become dead letters instead of holding up the export.
+    static func unsendable(_ e: EventRecord) -> String? {
+        EventTime.storable.contains(e.time) ? nil : "event time out of range (before 2000 or after 9999): not sent"
     }
 
     /// Sends dead letters again, within the same size limits as any batch.
@@ -261,7 +270,7 @@ final class SegmentExporter: Service, Sendable {
     }
 
     private func backoff(_ project: String, _ state: inout OutboundState, seconds: Double, error: String?) async throws {
-        let until = Clock.nowMs() + Int64(seconds * 1000)
+        let until = Clock.nowMs().saturatingAdd(Int64(SafeNumber.clamp(seconds, to: 0...3600) * 1000))
         progress.withLock { p in
             p[project, default: Progress()].attempt += 1
             p[project, default: Progress()].nextAttemptAt = until

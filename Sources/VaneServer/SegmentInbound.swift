@@ -68,7 +68,7 @@ struct SegmentInbound: Sendable {
         var records: [(index: Int, record: EventRecord)] = []
         var audience: [(index: Int, change: AudienceChange)] = []
         let fromSegment = origin == .destination
-        let notBefore = now - Int64(settings.dedupeWindowDays) * 86_400_000
+        let notBefore = now.saturatingSubtract(Int64(settings.dedupeWindowDays).saturatingMultiply(86_400_000))
         for (i, item) in messages.enumerated() {
             var item = item
             if case .object(var o) = item {
@@ -85,6 +85,11 @@ struct SegmentInbound: Sendable {
                 message = try SegmentMessage(json: item, impliedType: impliedType, batchSentAt: batchSentAt)
             } catch let r as SegmentRejection {
                 try skip(i, r.reason.rawValue, r.reason.explanation)
+                continue
+            }
+            // Events and audience changes alike: a time far ahead would win every later comparison.
+            guard EventTime.accepted(receivedAt: now).contains(message.eventTime(receivedAt: now, fromSegment: fromSegment)) else {
+                try skip(i, SegmentDropReason.timeOutOfRange.rawValue, SegmentDropReason.timeOutOfRange.explanation)
                 continue
             }
             if let change = SegmentMapper.audienceChange(message, settings: settings, receivedAt: now, fromSegment: fromSegment) {

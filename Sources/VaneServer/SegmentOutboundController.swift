@@ -11,8 +11,7 @@ struct SegmentOutboundController: Sendable {
     let body: BodyReader
 
     func register(on router: Router<VaneRequestContext>) {
-        let api = router.group("console/v1/integrations/segment/outbound")
-            .add(middleware: KeyAuthMiddleware(resolver: resolver, requirement: .console))
+        let api = router.consoleAPI(resolver, .admins, "console/v1/integrations/segment/outbound")
         api.get("") { _, c in envelope("Segment outbound settings.", try await self.settingsJSON(c.project)) }
         api.put("") { r, c in try await self.putSettings(r, c) }
         api.get("status") { _, c in try await self.status(c) }

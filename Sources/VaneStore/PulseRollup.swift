@@ -43,10 +43,14 @@ public struct PulseCatalog: Sendable, Hashable {
         self.filteredSources = filteredSources.sorted { $0.key < $1.key }
     }
 
+    /// Bumped when the rollup's rules change, so rollups built under the old rules are rebuilt
+    /// (2: events with unusable times or values are set aside instead of summed).
+    static let rulesVersion = 2
+
     public var version: String {
         let windows = windows.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         let sources = filteredSources.map { "\($0.key)|\($0.event)|\($0.filters.map(\.description).joined(separator: "&"))" }
-        return StatsigHash.sha256Base64("units:\(unitTypes.joined(separator: ","))\nwindows:\(windows.joined(separator: ","))\nsources:\(sources.joined(separator: "\n"))")
+        return StatsigHash.sha256Base64("rules:\(Self.rulesVersion)\nunits:\(unitTypes.joined(separator: ","))\nwindows:\(windows.joined(separator: ","))\nsources:\(sources.joined(separator: "\n"))")
     }
 
     public static func experimentSubject(_ name: String) -> String { "experiment:" + name }
@@ -218,19 +222,59 @@ public struct DayAggregate: Sendable, Hashable {
 
 public enum PulseDay {
     public static let millis: Int64 = 86_400_000
-    /// Days since 1970-01-01 (UTC).
-    public static func of(_ time: Int64) -> Int64 { time >= 0 ? time / millis : (time - millis + 1) / millis }
-    public static func label(_ day: Int64) -> String { String(ISOTime.format(day * millis).prefix(10)) }
+    /// Days since 1970-01-01 (UTC), rounded down (written so that no Int64 overflows).
+    public static func of(_ time: Int64) -> Int64 { time >= 0 ? time / millis : (time + 1) / millis - 1 }
+    /// The first millisecond of a day (held at the Int64 bounds).
+    public static func start(_ day: Int64) -> Int64 { day.saturatingMultiply(millis) }
+    public static func label(_ day: Int64) -> String { String(ISOTime.format(start(day)).prefix(10)) }
 }
 
-/// The number an event contributes to sums: its numeric value, or 0.
-func numericValue(_ e: EventRecord) -> Double {
+/// The number an event contributes to sums: its numeric value (a number, or a string that reads
+/// as one), or 0 for no value or text. nil when that number is not one the rollup can sum
+/// (not finite, or beyond ±`EventValue.maxMagnitude`).
+func numericValue(_ e: EventRecord) -> Double? {
+    let d: Double
     switch e.value {
-    case .int(let i)?: return Double(i)
-    case .double(let d)?: return d
-    case .string(let s)?: return Double(s.trimmingCharacters(in: .whitespaces)).flatMap { $0.isFinite ? $0 : nil } ?? 0
+    case .int(let i)?: d = Double(i)
+    case .double(let x)?: d = x
+    case .string(let s)?:
+        guard let x = Double(s.trimmingCharacters(in: .whitespaces)) else { return 0 }
+        d = x
     default: return 0
     }
+    return d.isFinite && abs(d) <= EventValue.maxMagnitude ? d : nil
+}
+
+/// An event the rollup cannot use, set aside with its reason so the job carries on.
+public struct PulseSetAside: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Reason: String, Sendable, Hashable, CaseIterable {
+        /// The event time is outside `EventTime.storable`.
+        case timeOutOfRange = "time_out_of_range"
+        /// The value is not finite or beyond ±`EventValue.maxMagnitude`.
+        case valueOutOfRange = "value_out_of_range"
+        /// Processing the event failed.
+        case failed
+    }
+
+    public var eventID: Int64
+    public var eventName: String
+    public var time: Int64
+    public var reason: Reason
+    public var detail: String
+
+    public init(eventID: Int64, eventName: String, time: Int64, reason: Reason, detail: String) {
+        self.eventID = eventID
+        self.eventName = eventName
+        self.time = time
+        self.reason = reason
+        self.detail = detail
+    }
+
+    init(_ e: EventRecord, _ reason: Reason, _ detail: String) {
+        self.init(eventID: e.id ?? 0, eventName: e.eventName, time: e.time, reason: reason, detail: detail)
+    }
+
+    public var description: String { "event \(eventID) (\(eventName)): \(reason.rawValue): \(detail)" }
 }
 
 /// What a batch of the rollup job loaded before processing, and what it changes.
@@ -354,7 +398,23 @@ public struct PulseRollupProcessor {
         return out
     }
 
+    /// Why the rollup cannot use an event it would otherwise count, or nil when it can.
+    public func setAsideReason(_ e: EventRecord) -> PulseSetAside? {
+        let isExposure = exposure(e) != nil
+        guard isExposure || !e.eventName.hasPrefix("statsig::") else { return nil }
+        guard EventTime.storable.contains(e.time) else {
+            return PulseSetAside(e, .timeOutOfRange, "time \(e.time) is outside \(ISOTime.format(EventTime.earliest)) … \(ISOTime.format(EventTime.latest))")
+        }
+        if !isExposure, numericValue(e) == nil {
+            let shown = e.value.map { String($0.serialized().prefix(64)) } ?? "?"
+            return PulseSetAside(e, .valueOutOfRange, "value \(shown) is not a finite number within ±1e15")
+        }
+        return nil
+    }
+
+    /// Applies one event. An event the rollup cannot use throws `PulseSetAside` before anything changes.
     public mutating func apply(_ e: EventRecord) throws {
+        if let problem = setAsideReason(e) { throw problem }
         let id = e.id ?? 0
         if let (subject, arm) = exposure(e) {
             for key in Self.units(of: e, types: catalog.unitTypes) {
@@ -363,7 +423,7 @@ public struct PulseRollupProcessor {
             return
         }
         guard !e.eventName.hasPrefix("statsig::") else { return }
-        let value = numericValue(e)
+        let value = numericValue(e) ?? 0
         let day = PulseDay.of(e.time)
         let sources = sources(of: e)
         for s in sources {
@@ -385,7 +445,7 @@ public struct PulseRollupProcessor {
                 let window = windowEnd(subject: subject, a.firstTime)
                 let isPost = e.time >= a.firstTime && e.time < window
                 let firstDay = PulseDay.of(a.firstTime)
-                let isPre = !isPost && day < firstDay && day >= firstDay - Self.prePeriodDays
+                let isPre = !isPost && day < firstDay && day >= firstDay.saturatingSubtract(Self.prePeriodDays)
                 guard isPost || isPre else { continue }
                 for s in sources {
                     var v = values(subject, key, s)
@@ -398,7 +458,7 @@ public struct PulseRollupProcessor {
 
     func windowEnd(subject: String, _ first: Int64) -> Int64 {
         guard let days = catalog.windows[subject] else { return Int64.max }
-        return first + Int64(days) * PulseDay.millis
+        return first.saturatingAdd(Int64(days).saturatingMultiply(PulseDay.millis))
     }
 
     func values(_ subject: String, _ key: UnitKey, _ source: String) -> UnitValues {
@@ -463,7 +523,7 @@ public struct PulseRollupProcessor {
         var straddling: [Int64: (from: Int64, to: Int64, sources: Set<String>)] = [:]
         for (dk, agg) in days {
             if dk.day < firstDay {
-                if dk.day >= firstDay - Self.prePeriodDays {
+                if dk.day >= firstDay.saturatingSubtract(Self.prePeriodDays) {
                     new[dk.source, default: UnitValues()].preCount += agg.count
                     new[dk.source, default: UnitValues()].preSum += agg.sum
                 }
@@ -471,13 +531,15 @@ public struct PulseRollupProcessor {
                 new[dk.source, default: UnitValues()].postCount += agg.count
                 new[dk.source, default: UnitValues()].postSum += agg.sum
             } else if agg.maxTime >= a.firstTime && agg.minTime < end {
-                let dayStart = dk.day * PulseDay.millis
-                straddling[dk.day, default: (max(dayStart, a.firstTime), min(dayStart + PulseDay.millis, end), [])].sources.insert(dk.source)
+                let dayStart = PulseDay.start(dk.day)
+                let dayEnd = dayStart.saturatingAdd(PulseDay.millis)
+                straddling[dk.day, default: (max(dayStart, a.firstTime), min(dayEnd, end), [])].sources.insert(dk.source)
             }
         }
         for (_, range) in straddling {
             for e in try exactEvents(key, range.from, range.to, beforeEventID) where !e.eventName.hasPrefix("statsig::") {
-                let v = numericValue(e)
+                // Events the rollup set aside were never in the unit days either.
+                guard setAsideReason(e) == nil, let v = numericValue(e) else { continue }
                 for s in sources(of: e) where range.sources.contains(s) {
                     new[s, default: UnitValues()].postCount += 1
                     new[s, default: UnitValues()].postSum += v

@@ -147,6 +147,15 @@ enum SQLiteMigrations {
                 CREATE INDEX console_sessions_by_user ON console_sessions (user_id);
                 """)
         }
+        m.registerMigration("009_pulse_set_aside") { db in
+            // Events the Pulse rollup could not use (time or value out of range, or failing), with the reason.
+            try db.execute(sql: """
+                CREATE TABLE pulse_set_aside (
+                    project_id TEXT NOT NULL, event_id INTEGER NOT NULL, event_name TEXT NOT NULL, time INTEGER NOT NULL,
+                    reason TEXT NOT NULL, detail TEXT NOT NULL,
+                    PRIMARY KEY (project_id, event_id));
+                """)
+        }
         return m
     }
 }

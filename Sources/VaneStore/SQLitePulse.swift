@@ -35,13 +35,11 @@ extension SQLiteStore {
                     """,
                 arguments: [project, cursor, maxEvents]
             ).map { Self.rollupEvent($0, project: project, metadataEvents: metadataEvents) }
-            if let last = events.last?.id {
-                var processor = PulseRollupProcessor(
-                    catalog: catalog, state: try Self.loadPulseState(db, project: project, catalog: catalog, events: events),
-                    exactEvents: try Self.exactEventsReader(db, project: project))
-                for e in events { try processor.apply(e) }
-                try Self.savePulseState(db, project: project, state: processor.state)
-                cursor = last
+            if !events.isEmpty {
+                let (state, setAside, processedThrough) = try Self.processBatch(db, project: project, catalog: catalog, events: events)
+                try Self.savePulseState(db, project: project, state: state)
+                try Self.saveSetAside(db, project: project, setAside)
+                cursor = processedThrough
             }
             try db.execute(
                 sql: """
@@ -51,6 +49,53 @@ extension SQLiteStore {
             let behind = try Int.fetchOne(
                 db, sql: "SELECT COUNT(*) FROM events WHERE +project_id = ? AND id > ?", arguments: [project, cursor]) ?? 0
             return PulseProgress(processed: events.count, cursor: cursor, behind: behind, rebuilt: rebuilt)
+        }
+    }
+
+    /// Applies a batch of events to the rollups' state. Events the rollup cannot use are set aside
+    /// with their reason. When an event fails in another way (it throws), the batch is applied
+    /// again up to that event, which is set aside: the job moves on rather than failing on the
+    /// same event forever. Returns the state to save, what was set aside, and the last event id
+    /// the run accounts for.
+    static func processBatch(
+        _ db: Database, project: String, catalog: PulseCatalog, events: [EventRecord], exactEvents: PulseExactEvents? = nil
+    ) throws -> (PulseBatchState, [PulseSetAside], Int64) {
+        let probe = PulseRollupProcessor(catalog: catalog, state: PulseBatchState(), exactEvents: { _, _, _, _ in [] })
+        var setAside: [PulseSetAside] = []
+        var usable: [EventRecord] = []
+        for e in events {
+            if let problem = probe.setAsideReason(e) { setAside.append(problem) } else { usable.append(e) }
+        }
+        var through = events.last?.id ?? 0
+        while true {
+            var processor = PulseRollupProcessor(
+                catalog: catalog, state: try loadPulseState(db, project: project, catalog: catalog, events: usable),
+                exactEvents: try exactEvents ?? exactEventsReader(db, project: project))
+            var failed: (index: Int, error: any Error)?
+            for (i, e) in usable.enumerated() {
+                do { try processor.apply(e) } catch {
+                    failed = (i, error)
+                    break
+                }
+            }
+            guard let failed else { return (processor.state, setAside, through) }
+            // The state holds part of the failed event: start again from the stored state, without it.
+            let bad = usable[failed.index]
+            setAside.append(PulseSetAside(
+                eventID: bad.id ?? 0, eventName: bad.eventName, time: bad.time, reason: .failed, detail: "\(failed.error)"))
+            setAside.removeAll { ($0.eventID) > (bad.id ?? 0) }
+            usable = Array(usable[..<failed.index])
+            through = bad.id ?? through
+        }
+    }
+
+    static func saveSetAside(_ db: Database, project: String, _ records: [PulseSetAside]) throws {
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO pulse_set_aside (project_id, event_id, event_name, time, reason, detail) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (project_id, event_id) DO UPDATE SET reason = excluded.reason, detail = excluded.detail
+            """)
+        for r in records {
+            try insert.execute(arguments: [project, r.eventID, r.eventName, r.time, r.reason.rawValue, String(r.detail.prefix(500))])
         }
     }
 
@@ -79,7 +124,7 @@ extension SQLiteStore {
 
     static func clearPulse(_ db: Database, project: String) throws {
         for table in ["pulse_assignments", "pulse_unit_values", "pulse_unit_days", "pulse_arm_units", "pulse_arm_sums",
-                      "pulse_exposure_days", "pulse_metric_days"] {
+                      "pulse_exposure_days", "pulse_metric_days", "pulse_set_aside"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE project_id = ?", arguments: [project])
         }
     }
@@ -152,7 +197,7 @@ extension SQLiteStore {
         let exposedByType = Dictionary(grouping: exposed, by: \.key.unitType)
         for (unitType, group) in exposedByType {
             for chunk in group.chunked(500) {
-                let fromDay = chunk.map { PulseDay.of($0.value) }.min()! - PulseRollupProcessor.prePeriodDays
+                let fromDay = chunk.map { PulseDay.of($0.value) }.min()!.saturatingSubtract(PulseRollupProcessor.prePeriodDays)
                 var args: StatementArguments = [project, unitType, fromDay]
                 args += StatementArguments(chunk.map(\.key.unit))
                 for (key, _) in chunk { state.unitDays[key] = [:] }
@@ -253,6 +298,25 @@ extension SQLiteStore {
 
     // MARK: - Reading rollups
 
+    public func pulseSetAside(project: String, limit: Int) async throws -> (counts: [String: Int], recent: [PulseSetAside]) {
+        try await db.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT reason, COUNT(*) AS n FROM pulse_set_aside WHERE project_id = ? GROUP BY reason
+                """, arguments: [project]) {
+                counts[row["reason"]] = row["n"]
+            }
+            let recent = try Row.fetchAll(db, sql: """
+                SELECT event_id, event_name, time, reason, detail FROM pulse_set_aside WHERE project_id = ?
+                ORDER BY event_id DESC LIMIT ?
+                """, arguments: [project, max(0, min(limit, 1000))]).map {
+                PulseSetAside(eventID: $0["event_id"], eventName: $0["event_name"], time: $0["time"],
+                              reason: PulseSetAside.Reason(rawValue: $0["reason"]) ?? .failed, detail: $0["detail"])
+            }
+            return (counts, recent)
+        }
+    }
+
     public func pulseArms(project: String, subject: String, unitType: String) async throws -> PulseArmData {
         try await db.read { db in
             var data = PulseArmData()
@@ -308,7 +372,7 @@ extension SQLiteStore {
                 SELECT source, SUM(events) AS events, SUM(value_sum) AS value_sum, MIN(day) AS first_day, MAX(day) AS last_day
                 FROM pulse_metric_days WHERE project_id = ? GROUP BY source ORDER BY source
                 """, arguments: [project]).map {
-                PulseSourceTotals(source: $0["source"], events: $0["events"], valueSum: $0["value_sum"],
+                PulseSourceTotals(source: $0["source"], events: $0["events"], valueSum: ($0["value_sum"] as Double?) ?? 0,
                                   firstDay: $0["first_day"], lastDay: $0["last_day"])
             }
         }

@@ -6,11 +6,14 @@ import VaneCore
 /// acknowledged write survives a crash or power loss; group commit keeps that affordable.
 public final class SQLiteStore: VaneStore {
     let db: any DatabaseWriter
+    /// Held shared while the store is open, so `vane restore` can tell the store is in use.
+    private let directoryLock: DataDirectoryLock?
     static let defaultEnvironments = ["development", "staging", "production"]
 
     /// Opens (creating if needed) `vane.sqlite` in `directory` and migrates it.
     public convenience init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let lock = try DataDirectoryLock(DataDirectory(directory), mode: .shared)
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -21,8 +24,8 @@ public final class SQLiteStore: VaneStore {
             try db.execute(sql: "PRAGMA mmap_size = 4294967296")
         }
         config.busyMode = .timeout(10)
-        let pool = try DatabasePool(path: directory + "/vane.sqlite", configuration: config)
-        try self.init(writer: pool)
+        let pool = try DatabasePool(path: DataDirectory(directory).database, configuration: config)
+        try self.init(writer: pool, directoryLock: lock)
     }
 
     /// An in-memory store, for tests.
@@ -30,8 +33,9 @@ public final class SQLiteStore: VaneStore {
         try self.init(writer: try DatabaseQueue())
     }
 
-    init(writer: any DatabaseWriter) throws {
+    init(writer: any DatabaseWriter, directoryLock: DataDirectoryLock? = nil) throws {
         self.db = writer
+        self.directoryLock = directoryLock
         try SQLiteMigrations.migrator.migrate(writer)
     }
 
@@ -103,21 +107,36 @@ public final class SQLiteStore: VaneStore {
         }
     }
 
-    public func createKey(project: String, kind: KeyKind, environment: String?, description: String, now: Int64) async throws
-        -> IssuedKey
-    {
+    public func createKey(
+        project: String, kind: KeyKind, environment: String?, description: String, now: Int64, actor: String?
+    ) async throws -> IssuedKey {
         try await db.write { db in
-            try Self.insertKey(db, project: project, kind: kind, secret: nil, environment: environment,
-                               description: description, now: now)
+            let issued = try Self.insertKey(db, project: project, kind: kind, secret: nil, environment: environment,
+                                            description: description, now: now)
+            if let actor { try Self.appendAudit(db, project: project, Self.keyAudit(issued.key, action: "created", actor: actor, now: now)) }
+            return issued
         }
     }
 
-    public func revokeKey(project: String, id: String, now: Int64) async throws -> Bool {
+    public func revokeKey(project: String, id: String, now: Int64, actor: String?) async throws -> Bool {
         try await db.write { db in
-            try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE project_id = ? AND id = ? AND revoked_at IS NULL",
-                           arguments: [now, project, id])
-            return db.changesCount > 0
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT * FROM api_keys WHERE project_id = ? AND id = ? AND revoked_at IS NULL", arguments: [project, id])
+            else { return false }
+            try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE project_id = ? AND id = ?", arguments: [now, project, id])
+            if let actor { try Self.appendAudit(db, project: project, Self.keyAudit(Self.apiKey(row), action: "revoked", actor: actor, now: now)) }
+            return true
         }
+    }
+
+    /// Key changes in the audit log name the key by id and prefix, never by its secret.
+    static func keyAudit(_ key: APIKey, action: String, actor: String, now: Int64) -> AuditEntry {
+        let scope = key.environment.map { " for \($0)" } ?? ""
+        return AuditEntry(
+            time: now, actor: actor, action: action, kind: "key", name: key.id,
+            after: ["kind": .string(key.kind.rawValue), "prefix": .string(key.displayPrefix),
+                    "environment": key.environment.map { .string($0) } ?? .null, "description": .string(key.description)],
+            description: "\(key.kind.rawValue.capitalized) key \(key.displayPrefix)… \(action)\(scope)")
     }
 
     public func environments(project: String) async throws -> [String] {

@@ -10,8 +10,9 @@ public protocol VaneStore: Sendable {
     func bootstrap(preset: PresetKeys, now: Int64) async throws -> [IssuedKey]
     func key(matching secret: String) async throws -> APIKey?
     func keys(project: String) async throws -> [APIKey]
-    func createKey(project: String, kind: KeyKind, environment: String?, description: String, now: Int64) async throws -> IssuedKey
-    func revokeKey(project: String, id: String, now: Int64) async throws -> Bool
+    /// Issues a key; with an `actor`, the audit log records who did (in the same transaction).
+    func createKey(project: String, kind: KeyKind, environment: String?, description: String, now: Int64, actor: String?) async throws -> IssuedKey
+    func revokeKey(project: String, id: String, now: Int64, actor: String?) async throws -> Bool
     func environments(project: String) async throws -> [String]
 
     // Configuration entities
@@ -72,9 +73,17 @@ public protocol VaneStore: Sendable {
     /// Marks dead letters (all when `ids` is nil) to be sent again; returns how many.
     func requestDeadLetterRetry(project: String, ids: [Int64]?) async throws -> Int
 
+    // Retention
+    /// Deletes, in one transaction, up to `limit` events of `project` whose event time is before
+    /// `cutoff` and which every durable cursor has passed: the Pulse rollup's (none yet: nothing has
+    /// passed) and, when `holdForSegmentExport`, the Segment exporter's. Returns how many it deleted.
+    func pruneEvents(project: String, before cutoff: Int64, holdForSegmentExport: Bool, limit: Int) async throws -> Int
+
     // Pulse rollups (see PulseRollup.swift)
     func pulseRollup(project: String, catalog: PulseCatalog, maxEvents: Int) async throws -> PulseProgress
     func pulseReset(project: String) async throws
+    /// Events the rollup set aside: counts by reason and the most recent `limit` of them.
+    func pulseSetAside(project: String, limit: Int) async throws -> (counts: [String: Int], recent: [PulseSetAside])
     func pulseArms(project: String, subject: String, unitType: String) async throws -> PulseArmData
     func pulseUnitValues(project: String, subject: String, unitType: String, sources: [String]) async throws -> [PulseUnitRow]
     func pulseSources(project: String) async throws -> [PulseSourceTotals]

@@ -13,7 +13,7 @@ struct Vane: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vane",
         abstract: "Vane: a self-hosted, Statsig-compatible experimentation server.",
-        subcommands: [Serve.self, Import.self, Pulse.self, Users.self, Bench.self])
+        subcommands: [Serve.self, Import.self, Pulse.self, Users.self, Backup.self, Restore.self, Prune.self, Check.self, Bench.self])
 }
 
 struct DataDirOption: ParsableArguments {
@@ -30,6 +30,28 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Base URL SDKs reach this server at (used in ID-list file URLs); defaults to the request's Host.")
     var publicURL: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    @Option(help: "Delete events older than this many days (by event time), in the background; kept forever when absent.")
+    var retainEventsDays: Int?
+    @Option(help: "Bearer token that may read /metrics (also VANE_METRICS_TOKEN); console keys always may.")
+    var metricsToken: String?
+    @Option(help: "Requests a second each key may make to the SDK and ingest endpoints (429 with Retry-After past it); unlimited when absent.")
+    var rateLimit: Double?
+    @Option(help: "Seconds a connection has to send a request's headers (and the keep-alive idle limit).")
+    var headerTimeout: Int = 30
+    @Option(help: "Seconds a request has to send its body after its headers.")
+    var bodyTimeout: Int = 120
+
+    func validate() throws {
+        if let retainEventsDays, !(1...EventRetention.maxDays).contains(retainEventsDays) {
+            throw ArgumentParser.ValidationError("--retain-events-days must be between 1 and \(EventRetention.maxDays)")
+        }
+        if let rateLimit, !(rateLimit >= 0.01 && rateLimit <= 1_000_000) {
+            throw ArgumentParser.ValidationError("--rate-limit must be between 0.01 and 1000000 requests a second")
+        }
+        guard (1...3600).contains(headerTimeout) else { throw ArgumentParser.ValidationError("--header-timeout must be 1 to 3600 seconds") }
+        guard (1...3600).contains(bodyTimeout) else { throw ArgumentParser.ValidationError("--body-timeout must be 1 to 3600 seconds") }
+        guard (1...65535).contains(port) else { throw ArgumentParser.ValidationError("--port must be 1 to 65535") }
+    }
 
     func run() async throws {
         var logger = Logger(label: "vane")
@@ -50,11 +72,15 @@ struct Serve: AsyncParsableCommand {
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let services = VaneServices(store: store, metrics: registry, logger: logger)
+        let services = VaneServices(store: store, metrics: registry, logger: logger, requestsPerSecondPerKey: rateLimit)
         var config = AppConfig()
         config.host = host
         config.port = port
         config.publicURL = publicURL
+        config.retainEventsDays = retainEventsDays
+        config.metricsToken = metricsToken ?? env["VANE_METRICS_TOKEN"]
+        config.headerTimeout = .seconds(headerTimeout)
+        config.bodyTimeout = .seconds(bodyTimeout)
         logger.info("starting", metadata: ["dataDir": "\(data.dataDir)", "address": "\(host):\(port)"])
         try await buildApplication(services, config: config, logger: logger).runService()
     }

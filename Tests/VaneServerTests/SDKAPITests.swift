@@ -6,8 +6,15 @@ struct SDKAPITests {
     @Test func healthAndMetrics() async throws {
         try await withVane { (client) async throws in
             #expect(try await client.call(.get, "/health").status == .ok)
-            let metrics = try await client.call(.get, "/metrics")
-            #expect(metrics.status == .ok)
+            #expect(try await client.call(.get, "/metrics").status == .unauthorized)
+            #expect(try await client.call(.get, "/metrics", key: Keys.client).status == .unauthorized)
+            #expect(try await client.call(.get, "/metrics", headers: ["Authorization": "Bearer \(Keys.server)"]).status == .unauthorized)
+            #expect(try await client.call(.get, "/metrics", key: Keys.console).status == .ok)
+            #expect(try await client.call(.get, "/metrics", headers: ["Authorization": "Bearer \(Keys.console)"]).status == .ok)
+        }
+        try await withVane(metricsToken: "scrape-token-123") { (client) async throws in
+            #expect(try await client.call(.get, "/metrics", headers: ["Authorization": "Bearer scrape-token-123"]).status == .ok)
+            #expect(try await client.call(.get, "/metrics", headers: ["Authorization": "Bearer scrape-token-124"]).status == .unauthorized)
         }
     }
 

@@ -16,14 +16,19 @@ enum Keys {
 }
 
 /// A Vane application on an in-memory store with known keys, driven without a socket.
-func withVane<T: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+func withVane<T: Sendable>(
+    metricsToken: String? = nil, requestsPerSecondPerKey: Double? = nil, liveStreams: LiveStreamLimits = LiveStreamLimits(),
+    _ body: @Sendable (any TestClientProtocol) async throws -> T
+) async throws -> T {
     let store = try SQLiteStore()
     _ = try await store.bootstrap(preset: PresetKeys(server: Keys.server, client: Keys.client, console: Keys.console), now: 1)
     var config = AppConfig()
     config.maxBodyBytes = 1024 * 1024
+    config.metricsToken = metricsToken
     var logger = Logger(label: "vane-test")
     logger.logLevel = .warning
-    let app = buildApplication(VaneServices(store: store), config: config, logger: logger)
+    let services = VaneServices(store: store, requestsPerSecondPerKey: requestsPerSecondPerKey, liveStreamLimits: liveStreams)
+    let app = buildApplication(services, config: config, logger: logger)
     return try await app.test(.router, body)
 }
 

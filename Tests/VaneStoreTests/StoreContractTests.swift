@@ -51,11 +51,15 @@ struct StoreContractTests {
     func revokedKeysStopMatching(_ factory: StoreFactory) async throws {
         let store = try factory.make()
         _ = try await store.bootstrap(preset: PresetKeys(), now: 1)
-        let issued = try await store.createKey(project: "default", kind: .client, environment: "staging", description: "web", now: 5)
+        let issued = try await store.createKey(project: "default", kind: .client, environment: "staging", description: "web", now: 5, actor: "tester")
         #expect(try await store.key(matching: issued.secret)?.environment == "staging")
-        #expect(try await store.revokeKey(project: "default", id: issued.key.id, now: 6))
+        #expect(try await store.revokeKey(project: "default", id: issued.key.id, now: 6, actor: "tester"))
         #expect(try await store.key(matching: issued.secret) == nil)
-        #expect(try await !store.revokeKey(project: "default", id: issued.key.id, now: 7))
+        #expect(try await !store.revokeKey(project: "default", id: issued.key.id, now: 7, actor: "tester"))
+        let audit = try await store.auditLog(project: "default", query: AuditQuery())
+            .filter { $0.kind == "key" && $0.name == issued.key.id }
+        #expect(audit.map(\.action).sorted() == ["created", "revoked"])
+        #expect(audit.allSatisfy { $0.actor == "tester" && !$0.description.contains(issued.secret) })
     }
 
     @Test(arguments: StoreFactory.allCases)

@@ -28,7 +28,7 @@ enum WebCharts {
         for (s, values) in series.enumerated() {
             for (i, v) in values.enumerated() {
                 let h = v / maxValue * height
-                let label = "\(labels[i]): \(names.indices.contains(s) ? names[s] : "") \(Int(v))"
+                let label = "\(labels[i]): \(names.indices.contains(s) ? names[s] : "") \(v.isFinite ? String(format: "%.0f", v) : "—")"
                 out += "<rect class=\"\(s % 2 == 1 ? "alt" : "")\" x=\"\(f(Double(i) * slot + Double(s) * barWidth))\" y=\"\(f(height - h))\" width=\"\(f(barWidth))\" height=\"\(f(max(h, 0.5)))\"><title>\(escape(label))</title></rect>"
             }
         }

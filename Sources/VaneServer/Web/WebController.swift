@@ -31,7 +31,7 @@ struct WebController: Sendable {
         router.get("console/setup") { r, _ in try await setupPage(r, fields: [:], errors: [:], error: nil) }
         router.post("console/setup") { r, _ in try await setup(r) }
         router.get("console/login") { r, _ in try await signinPage(r, error: nil, email: "", status: .ok) }
-        router.post("console/login") { r, _ in try await signin(r) }
+        router.post("console/login") { r, c in try await signin(r, c) }
         router.post("console/logout") { r, _ in try await signout(r) }
 
         func page(_ path: RouterPath, _ handler: @escaping PageHandler) {
@@ -77,9 +77,8 @@ struct WebController: Sendable {
         }
 
         // JSON API additions the pages use, with the API's authentication.
-        let api = router.group("console/v1").add(middleware: KeyAuthMiddleware(resolver: resolver, requirement: .console))
-        api.post("gates/{name}/evaluate") { r, c in try await evaluate(r, c) }
-        api.post("integrations/segment/inbound/test_event") { _, c in try await sendTestEvent(c) }
+        router.consoleAPI(resolver, .everyone).post("gates/{name}/evaluate") { r, c in try await evaluate(r, c) }
+        router.consoleAPI(resolver, .admins).post("integrations/segment/inbound/test_event") { _, c in try await sendTestEvent(c) }
     }
 
     // MARK: - Responses
@@ -214,16 +213,32 @@ struct WebController: Sendable {
                           nil, status: status, title: "Sign in", cookies: cookie.map { [$0] } ?? [])
     }
 
-    func signin(_ r: Request) async throws -> Response {
+    func signin(_ r: Request, _ c: Context) async throws -> Response {
         let form = try await body.form(r)
         try checkFormToken(r, form)
         let email = (form["email"] ?? "").trimmingCharacters(in: .whitespaces)
         let password = form["password"] ?? ""
-        guard let user = try await store.user(email: email), user.disabledAt == nil,
-              WebAuth.verify(password, hash: user.passwordHash)
-        else {
+        let controls = resolver.controls
+        let (account, address) = ("account:" + email.lowercased(), c.remoteAddress)
+        let now = Clock.nowMs()
+        if let wait = [controls.signInByAccount.wait(account, now: now), controls.signInByAddress.wait(address, now: now)]
+            .compactMap({ $0 }).max() {
+            var page = try await signinPage(
+                r, error: "Too many failed sign-ins. Try again in \(retryAfterSeconds(wait)) seconds.", email: email,
+                status: .tooManyRequests, next: form["next"])
+            page.headers[.retryAfter] = String(retryAfterSeconds(wait))
+            return page
+        }
+        // The password is checked against a decoy hash when the account does not exist, so an
+        // unknown email takes as long to refuse as a wrong password.
+        let user = try await store.user(email: email)
+        let matches = WebAuth.verify(password, hash: user?.passwordHash ?? WebAuth.decoyHash)
+        guard let user, user.disabledAt == nil, matches else {
+            controls.signInByAccount.recordFailure(account, now: now)
+            controls.signInByAddress.recordFailure(address, now: now)
             return try await signinPage(r, error: "Wrong email or password.", email: email, status: .unauthorized, next: form["next"])
         }
+        controls.signInByAccount.recordSuccess(account)
         // Only local paths: never redirect off-site after sign-in.
         var next = form["next"] ?? ""
         if !next.hasPrefix("/console") || next.hasPrefix("//") { next = "/console" }
