@@ -37,7 +37,7 @@ class StartupError(AssertionError):
 
 class ServerProcess:
     def __init__(self, binary, data_dir, *, server_secret, client_key, console_key, segment_write_key=None,
-                 log_path=None, log_level=None, port=None):
+                 log_path=None, log_level=None, port=None, extra_args=()):
         self.binary = str(binary)
         self.data_dir = pathlib.Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -45,6 +45,7 @@ class ServerProcess:
         if segment_write_key:
             self.keys["VANE_SEGMENT_WRITE_KEY"] = segment_write_key
         self.log_level = log_level
+        self.extra_args = list(extra_args)
         self.port = port or free_port()
         self.base = "http://127.0.0.1:%d" % self.port
         self.log_path = pathlib.Path(log_path) if log_path else self.data_dir.parent / ("%s-server.log" % self.data_dir.name)
@@ -55,7 +56,7 @@ class ServerProcess:
     @property
     def command(self):
         cmd = [self.binary, "serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port)]
-        return cmd + (["--log-level", self.log_level] if self.log_level else [])
+        return cmd + (["--log-level", self.log_level] if self.log_level else []) + self.extra_args
 
     def start(self, timeout=30.0):
         """Starts the server and waits until it is healthy; StartupError (with the log tail) if not."""

@@ -86,3 +86,38 @@ public enum EventTime {
 public enum EventValue {
     public static let maxMagnitude = 1e15
 }
+
+extension JSONValue {
+    /// The path (`rules[0].passPercentage`) of the first number that is not finite, or nil.
+    /// The parser turns literals beyond ±1.8e308 (`1e400`) into infinities; serialised, they
+    /// become `null`, which would make a field silently absent rather than refused.
+    public func pathOfNonFiniteNumber(_ path: String = "") -> String? {
+        switch self {
+        case .double(let d): return d.isFinite ? nil : (path.isEmpty ? "body" : path)
+        case .array(let a):
+            for (i, v) in a.enumerated() {
+                if let p = v.pathOfNonFiniteNumber("\(path)[\(i)]") { return p }
+            }
+            return nil
+        case .object(let o):
+            for k in o.keys.sorted() {
+                if let p = o[k]!.pathOfNonFiniteNumber(path.isEmpty ? k : "\(path).\(k)") { return p }
+            }
+            return nil
+        default: return nil
+        }
+    }
+}
+
+extension JSONValue {
+    /// Paths of the numbers an integer field could not hold: fractions and numbers beyond Int64.
+    public func pathsOfNonIntegerNumbers(_ path: String = "") -> [String] {
+        switch self {
+        case .double(let d): return Int64(exactly: d) == nil ? [path.isEmpty ? "body" : path] : []
+        case .array(let a): return a.enumerated().flatMap { i, v in v.pathsOfNonIntegerNumbers("\(path)[\(i)]") }
+        case .object(let o):
+            return o.keys.sorted().flatMap { k in o[k]!.pathsOfNonIntegerNumbers(path.isEmpty ? k : "\(path).\(k)") }
+        default: return []
+        }
+    }
+}

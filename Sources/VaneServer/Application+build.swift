@@ -19,6 +19,8 @@ public struct AppConfig: Sendable {
     public var metricsToken: String?
     /// A connection must deliver a request's headers within this time (also the keep-alive idle limit).
     public var headerTimeout: Duration = .seconds(30)
+    /// Request bodies held at once, all requests together (see `BodyBudget`).
+    public var bodyBudgetBytes: Int = 64 * 1024 * 1024
     /// A request's body must arrive within this time after its headers.
     public var bodyTimeout: Duration = .seconds(120)
 
@@ -76,6 +78,12 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
     router.add(middleware: JSONErrorMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
+    // A request waits for room at most half its body deadline, so waiting never cuts it off.
+    router.add(middleware: BodyBudgetMiddleware(
+        budget: BodyBudget(capacity: config.bodyBudgetBytes, bodyLimit: config.maxBodyBytes) { [store = services.store] in
+            store.releaseMemory()
+        },
+        maxWait: min(.seconds(5), config.bodyTimeout / 2)))
 
     router.get("health") { _, _ in jsonResponse(["status": "ok"]) }
     router.get("metrics") { request, context in

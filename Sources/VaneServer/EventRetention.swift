@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Prometheus
 import ServiceLifecycle
@@ -5,8 +6,8 @@ import VaneCore
 import VaneStore
 
 /// Event retention: deletes events whose event time is more than `days` days old, in batches of
-/// `batchSize` rows (one short write transaction each, with a pause between them so ingest's group
-/// commits get the writer), and never an event a durable cursor has not passed yet: the Pulse
+/// `batchSize` rows (one write transaction each, about 0.1 s for 5,000 rows, then a pause at least
+/// as long, so ingest's group commits get the writer), and never an event a durable cursor has not passed yet: the Pulse
 /// rollup's always, the Segment exporter's while the export is enabled. (A disabled export holds
 /// nothing back: enabling it moves its cursors to the end of the log, so it never replays history.)
 public struct EventRetention: Sendable {
@@ -36,10 +37,12 @@ public struct EventRetention: Sendable {
             let holdForExport = try await SegmentExporter.settings(store, project).enabled
             var total = 0
             while !Task.isCancelled {
+                let started = ContinuousClock.now
                 let n = try await store.pruneEvents(project: project, before: cutoff, holdForSegmentExport: holdForExport, limit: batchSize)
                 total += n
                 if n < batchSize { break }
-                try? await Task.sleep(for: pauseBetweenBatches)
+                // Rest at least as long as the batch held the writer: retention takes at most half of it.
+                try? await Task.sleep(for: max(pauseBetweenBatches, ContinuousClock.now - started))
             }
             if total > 0 { pruned[project] = total }
         }
@@ -69,7 +72,7 @@ struct EventRetentionService: Service {
                         metrics.makeCounter(name: "vane_events_pruned_total", labels: [("project", project)]).increment(by: Int64(n))
                         logger.info("pruned events", metadata: [
                             "project": "\(project)", "events": "\(n)", "retainDays": "\(retention.days)",
-                            "before": "\(retention.cutoff(now: now))",
+                            "before": "\(Date(timeIntervalSince1970: Double(retention.cutoff(now: now)) / 1000).formatted(.iso8601))",
                         ])
                     }
                 } catch {

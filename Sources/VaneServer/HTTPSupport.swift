@@ -150,6 +150,7 @@ struct BodyReader: Sendable {
 }
 
 func decodeValue<T: Decodable>(_ type: T.Type, _ value: JSONValue) throws -> T {
+    if let path = value.pathOfNonFiniteNumber() { throw APIError.badRequest("\(path) must be a finite number") }
     do {
         return try JSONDecoder().decode(T.self, from: Data(value.serializedBytes()))
     } catch let DecodingError.typeMismatch(expected, ctx) {
@@ -159,6 +160,11 @@ func decodeValue<T: Decodable>(_ type: T.Type, _ value: JSONValue) throws -> T {
     } catch let DecodingError.valueNotFound(expected, ctx) {
         throw APIError.badRequest("\(fieldPath(ctx.codingPath)) must not be null: expected \(typeName(expected))")
     } catch let DecodingError.dataCorrupted(ctx) {
+        // Foundation reports a number an integer field cannot hold (2.5, 1e19) without its path.
+        let candidates = value.pathsOfNonIntegerNumbers()
+        if ctx.codingPath.isEmpty, !candidates.isEmpty {
+            throw APIError.badRequest("\(candidates.joined(separator: " or ")) must be a whole number within ±9.2e18")
+        }
         throw APIError.badRequest("\(fieldPath(ctx.codingPath)) is invalid: \(ctx.debugDescription)")
     }
 }

@@ -24,8 +24,12 @@ public enum SQLiteHealthCheck {
         let file: StoreFile
         do {
             file = try StoreFile(path: path)
-        } catch {
+        } catch let error as StoreFileError {
             report.add("open", ok: false, "\(error)")
+            return report
+        } catch {
+            // Opening reads the schema: a file damaged there cannot be checked any further.
+            report.add("integrity", ok: false, "SQLite cannot open it: \(error)")
             return report
         }
         let checks: [(String, (Database) throws -> (ok: Bool, detail: String))] = [
@@ -101,7 +105,7 @@ public enum SQLiteHealthCheck {
         if !problems.isEmpty {
             return (false, "beyond the newest event \(newestEvent) / audit entry \(newestAudit): " + problems.joined(separator: "; "))
         }
-        return (true, "\(seen) cursors, none beyond the newest event (\(newestEvent))")
+        return (true, "none of the \(seen) job cursors is beyond the newest event (\(newestEvent)) or audit entry (\(newestAudit))")
     }
 
     /// SQLite stores NaN as NULL, but ±Infinity as itself; no column Vane writes may hold one.

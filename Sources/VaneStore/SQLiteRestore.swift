@@ -60,8 +60,13 @@ public enum SQLiteRestore {
     /// Integrity and schema of a backup, before anything in the data directory is touched.
     static func verify(_ backup: String) throws -> (events: Int, schema: String?) {
         try StoreFile(path: backup).read { db in
-            // A file that is not a database at all fails here, with SQLite's "file is not a database".
-            let problems = try StoreFile.integrityProblems(db)
+            let problems: [String]
+            do {
+                problems = try StoreFile.integrityProblems(db)
+            } catch let error as DatabaseError {
+                // Not a database at all, or damaged beyond what integrity_check can walk.
+                throw Failure.damaged(backup, problems: [error.message ?? "\(error.resultCode)"])
+            }
             guard problems.isEmpty else { throw Failure.damaged(backup, problems: problems) }
             guard try StoreFile.isVaneStore(db) else { throw Failure.notAStore(backup) }
             let schema = try StoreFile.schema(db)

@@ -28,6 +28,10 @@ public final class SQLiteStore: VaneStore {
         try self.init(writer: pool, directoryLock: lock)
     }
 
+    public func releaseMemory() {
+        (db as? DatabasePool)?.releaseMemoryEventually()
+    }
+
     /// An in-memory store, for tests.
     public convenience init() throws {
         try self.init(writer: try DatabaseQueue())

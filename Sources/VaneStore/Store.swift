@@ -4,6 +4,9 @@ import VaneCore
 /// implementations pass the same test suite. Every method that changes configuration writes its
 /// audit entry in the same transaction.
 public protocol VaneStore: Sendable {
+    /// Gives cached pages back (after a burst of traffic); the store stays usable.
+    func releaseMemory()
+
     // Projects and keys
     /// Creates project `default` with its environments and keys when the store is empty.
     /// Returns the keys it created (to print once), or [] when the project already existed.

@@ -43,7 +43,7 @@ struct HostileRollupTests {
             let data = try await store.pulseArms(project: "default", subject: subject, unitType: unitType)
             for (arm, sources) in data.sums {
                 for (source, sums) in sources {
-                    #expect(sums.values.allSatisfy(\.isFinite), "\(label): \(arm) \(source) \(sums.values)")
+                    #expect(sums.values.allSatisfy { $0.isFinite }, "\(label): \(arm) \(source) \(sums.values)")
                 }
             }
         }

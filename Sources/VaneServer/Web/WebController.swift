@@ -450,6 +450,7 @@ struct WebController: Sendable {
             "bonferroni": options?["bonferroni"]?.boolValue ?? false, "winsorize": options?["winsorize"]?.boolValue ?? false,
         ]
         if let n = r["crossovers"]?.int64Value, n > 0 { context["crossovers"] = n }
+        if let n = r["rollup"]?["eventsSetAside"]?.int64Value, n > 0 { context["eventsSetAside"] = n }
         if let srm = r["srm"], srm["isMismatch"]?.boolValue == true {
             context["srmMismatch"] = true
             context["srmP"] = String(format: "%.2g", srm["pValue"]?.doubleValue ?? 0)

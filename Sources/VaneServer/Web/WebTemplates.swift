@@ -329,6 +329,7 @@ enum WebTemplates {
     <div class="actions muted">Unit: {{idType}} · computed {{computedAt}}</div></div>
   {{#srmMismatch}}<div class="banner banner-bad" id="srm-banner" role="alert"><strong>Sample ratio mismatch.</strong> Units split {{observed}} against the configured {{expected}} (p = {{srmP}}). Something in assignment or logging is off: do not trust these results until it is explained.</div>{{/srmMismatch}}
   {{#crossovers}}<p class="muted">{{crossovers}} units saw more than one group and are excluded.</p>{{/crossovers}}
+  {{#eventsSetAside}}<p class="muted" id="set-aside">{{eventsSetAside}} events of this project could not be used (time or value out of range) and are in no metric: <a href="/console/v1/pulse/skipped">which and why</a>.</p>{{/eventsSetAside}}
   <div class="inline" style="align-items:center;justify-content:space-between;margin-bottom:10px">
     <div class="legend"><span><i style="background:var(--ok)"></i>significant gain</span><span><i style="background:var(--bad)"></i>significant loss</span><span><i style="background:#b7bfcc"></i>not significant</span></div>
     <form method="get" class="inline" id="results-options">
