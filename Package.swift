@@ -55,6 +55,7 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "vane", dependencies: [
             "VaneCore", "VaneStore", "VaneServer", "VaneSegment",

@@ -41,7 +41,9 @@ public enum SafeNumber {
 
     /// `d` rounded to the nearest integer and held inside `range`; NaN becomes the lower bound.
     public static func roundedInt(_ d: Double, clampedTo range: ClosedRange<Int>) -> Int {
-        Int(clamp(d.rounded(), to: Double(range.lowerBound)...Double(range.upperBound)))
+        let held = clamp(d.rounded(), to: Double(range.lowerBound)...Double(range.upperBound))
+        // Double(Int.max) rounds up to 2^63, which Int cannot hold: fall back to the bound.
+        return Int(exactly: held) ?? (held < 0 ? range.lowerBound : range.upperBound)
     }
 }
 

@@ -31,6 +31,8 @@ public struct AppConfig: Sendable {
 public struct VaneServices: Sendable {
     public let store: any VaneStore
     public let metrics: PrometheusCollectorRegistry
+    /// Seals the integration secrets kept in the store.
+    public let secrets: SecretBox
     let cache: ConfigCache
     let writer: GroupCommitWriter
     let resolver: KeyResolver
@@ -41,9 +43,11 @@ public struct VaneServices: Sendable {
     public init(
         store: any VaneStore, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         logger: Logger = Logger(label: "vane"), exportIdleSleep: Duration = .milliseconds(200),
-        requestsPerSecondPerKey: Double? = nil, liveStreamLimits: LiveStreamLimits = LiveStreamLimits()
+        requestsPerSecondPerKey: Double? = nil, liveStreamLimits: LiveStreamLimits = LiveStreamLimits(),
+        secrets: SecretBox = .ephemeral()
     ) {
-        self.exporter = SegmentExporter(store: store, logger: logger, idleSleep: exportIdleSleep)
+        self.secrets = secrets
+        self.exporter = SegmentExporter(store: store, secrets: secrets, logger: logger, idleSleep: exportIdleSleep)
         // The templates are compiled into the binary; a parse error is a programming error caught by the tests.
         self.templates = try! WebTemplates.library()
         self.store = store
@@ -103,7 +107,7 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
         service: ConsoleService(store: services.store, cache: services.cache), store: services.store,
         cache: services.cache, body: body, resolver: services.resolver
     ).register(on: router)
-    let inbound = SegmentInbound(store: services.store, writer: services.writer, cache: services.cache)
+    let inbound = SegmentInbound(store: services.store, writer: services.writer, cache: services.cache, secrets: services.secrets)
     SegmentController(inbound: inbound, store: services.store, resolver: services.resolver, body: body).register(on: router)
     SegmentConsoleController(
         inbound: inbound, store: services.store, resolver: services.resolver, body: body, broadcaster: services.broadcaster
@@ -177,5 +181,24 @@ extension VaneServices {
     public func pulse(project: String = "default", name: String, gate: Bool = false, query: [String: String] = [:]) async throws -> JSONValue {
         try await PulseService(store: store).results(
             project: project, kind: gate ? .gate : .experiment, name: name, query: query, now: Clock.nowMs())
+    }
+}
+
+extension VaneServices {
+    /// Seals the integration secrets that are stored in plain text (from before sealing existed)
+    /// or under a previous key, with the current key. Returns how many settings documents changed.
+    public func resealSecrets(project: String = "default", actor: String) async throws -> Int {
+        var changed = 0
+        for (name, fields) in [(SegmentExporter.settingName, SegmentExporter.sealedFields),
+                               (SegmentInbound.settingName, SegmentInbound.sealedFields)] {
+            guard let stored = try await store.setting(project: project, name: name) else { continue }
+            let sealed = secrets.sealFields(stored, fields)
+            guard sealed != stored else { continue }
+            try await store.putSetting(project: project, name: name, value: sealed, audit: AuditEntry(
+                time: Clock.nowMs(), actor: actor, action: "resealed", kind: "secrets", name: name,
+                description: "Secrets in \(name) sealed with key \(secrets.currentKeyID)"))
+            changed += 1
+        }
+        return changed
     }
 }

@@ -7,9 +7,10 @@ import VaneStore
 
 /// Event retention: deletes events whose event time is more than `days` days old, in batches of
 /// `batchSize` rows (one write transaction each, about 0.1 s for 5,000 rows, then a pause at least
-/// as long, so ingest's group commits get the writer), and never an event a durable cursor has not passed yet: the Pulse
-/// rollup's always, the Segment exporter's while the export is enabled. (A disabled export holds
-/// nothing back: enabling it moves its cursors to the end of the log, so it never replays history.)
+/// as long, so ingest's group commits get the writer), and never an event a durable cursor has not
+/// passed yet: the Pulse rollup's always, the Segment exporter's while the export is enabled. (A
+/// disabled export holds nothing back: enabling it moves its cursors to the end of the log, so it
+/// never replays history.)
 public struct EventRetention: Sendable {
     public static let maxDays = 36_500
     static let dayMs: Int64 = 86_400_000
@@ -34,7 +35,7 @@ public struct EventRetention: Sendable {
         let cutoff = cutoff(now: now)
         var pruned: [String: Int] = [:]
         for project in try await store.projects() {
-            let holdForExport = try await SegmentExporter.settings(store, project).enabled
+            let holdForExport = try await SegmentExporter.isEnabled(store, project)
             var total = 0
             while !Task.isCancelled {
                 let started = ContinuousClock.now

@@ -293,10 +293,10 @@ struct PulseService: Sendable {
                 let s = sums(a.arm, source)
                 return field == .count
                     ? GroupSummary(count: units(a.arm), sum: s.count, sumSquares: s.countSquares,
-                                   covariateCount: Int(s.preConverted), covariateSum: s.preCount,
+                                   covariateCount: Self.unitCount(s.preConverted), covariateSum: s.preCount,
                                    covariateSumSquares: s.preCountSquares, mainCovariateSumProduct: s.countPreCountProduct)
                     : GroupSummary(count: units(a.arm), sum: s.sum, sumSquares: s.sumSquares,
-                                   covariateCount: Int(s.preConverted), covariateSum: s.preSum,
+                                   covariateCount: Self.unitCount(s.preConverted), covariateSum: s.preSum,
                                    covariateSumSquares: s.preSumSquares, mainCovariateSumProduct: s.sumPreSumProduct)
             }, [])
         case .conversion:
@@ -304,7 +304,7 @@ struct PulseService: Sendable {
             return (.conversion, subject.arms.map { a in
                 let s = sums(a.arm, source)
                 return GroupSummary(count: units(a.arm), sum: s.converted, sumSquares: s.converted,
-                                    covariateCount: Int(s.preConverted), covariateSum: s.preConverted,
+                                    covariateCount: Self.unitCount(s.preConverted), covariateSum: s.preConverted,
                                     covariateSumSquares: s.preConverted, mainCovariateSumProduct: s.convertedPreConvertedProduct)
             }, [])
         case .mean:
@@ -357,6 +357,9 @@ struct PulseService: Sendable {
             }, notes)
         }
     }
+
+    /// A number of units kept as a Double sum, as an Int (never trapping on a damaged value).
+    static func unitCount(_ d: Double) -> Int { SafeNumber.roundedInt(d, clampedTo: 0...Int.max) }
 
     static func value(_ v: UnitValues, _ field: Field) -> Double {
         switch field {

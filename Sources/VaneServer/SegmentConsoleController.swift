@@ -55,7 +55,8 @@ struct SegmentConsoleController: Sendable {
         if case .object(var b) = before { b["sharedSecret"] = nil; before = .object(b) }
         if case .object(var a) = after { a["sharedSecret"] = nil; after = .object(a) }
         try await store.putSetting(
-            project: c.project, name: SegmentInbound.settingName, value: encodeToJSON(updated),
+            project: c.project, name: SegmentInbound.settingName,
+            value: inbound.secrets.sealFields(encodeToJSON(updated), SegmentInbound.sealedFields),
             audit: AuditEntry(time: Clock.nowMs(), actor: actor(c), action: "updated", kind: "integration", name: "segment_inbound",
                               before: before, after: after, description: "Segment inbound settings updated"))
         return envelope("Segment inbound settings updated.", try await settingsJSON(updated, project: c.project, request: r))

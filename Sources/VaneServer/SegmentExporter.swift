@@ -16,7 +16,7 @@ final class SegmentExporter: Service, Sendable {
     static let settingName = "segment_outbound"
     static let maxMessages = 100
     /// Audit kinds that are account administration, not configuration: never sent as config changes.
-    static let accountAdministration: Set<String> = ["key", "user"]
+    static let accountAdministration: Set<String> = ["key", "user", "secrets"]
     static let maxBatchBytes = 475_000
     static let maxMessageBytes = 32 * 1024
 
@@ -27,13 +27,15 @@ final class SegmentExporter: Service, Sendable {
     }
 
     private let store: any VaneStore
+    let secrets: SecretBox
     private let logger: Logger
     private let client: HTTPClient
     private let idleSleep: Duration
     private let progress = Mutex<[String: Progress]>([:])
 
-    init(store: any VaneStore, logger: Logger, idleSleep: Duration = .milliseconds(200)) {
+    init(store: any VaneStore, secrets: SecretBox, logger: Logger, idleSleep: Duration = .milliseconds(200)) {
         self.store = store
+        self.secrets = secrets
         self.logger = logger
         self.idleSleep = idleSleep
         // The process-wide client needs no shutdown, so commands that build the services without
@@ -62,9 +64,19 @@ final class SegmentExporter: Service, Sendable {
         }
     }
 
-    static func settings(_ store: any VaneStore, _ project: String) async throws -> OutboundSettings {
+    /// Secret fields of the stored settings document, sealed at rest.
+    static let sealedFields = ["writeKey"]
+
+    static func settings(_ store: any VaneStore, _ project: String, _ secrets: SecretBox) async throws -> OutboundSettings {
         guard let v = try await store.setting(project: project, name: settingName) else { return OutboundSettings() }
-        return (try? decodeValue(OutboundSettings.self, v)) ?? OutboundSettings()
+        return (try? decodeValue(OutboundSettings.self, try secrets.openFields(v, sealedFields))) ?? OutboundSettings()
+    }
+
+    func settings(_ project: String) async throws -> OutboundSettings { try await Self.settings(store, project, secrets) }
+
+    /// Whether export is on, read without opening the sealed fields.
+    static func isEnabled(_ store: any VaneStore, _ project: String) async throws -> Bool {
+        try await store.setting(project: project, name: settingName)?["enabled"]?.boolValue ?? false
     }
 
     /// The salt in this project's messageIds, created once and kept in the store.
@@ -89,7 +101,7 @@ final class SegmentExporter: Service, Sendable {
 
     /// Sends up to `maxInFlight` batches for the project at once. Returns whether there was anything to do.
     func exportOnce(project: String) async throws -> Bool {
-        var settings = try await Self.settings(store, project)
+        var settings = try await self.settings(project)
         guard settings.enabled, var writeKey = settings.writeKey, !writeKey.isEmpty else { return false }
         let now = Clock.nowMs()
         if progress(project).nextAttemptAt > now { return false }
@@ -107,7 +119,7 @@ final class SegmentExporter: Service, Sendable {
         let maxInFlight = settings.maxConcurrentRequests
         let events = try await store.events(project: project, afterID: state.eventCursor, limit: Self.maxMessages * maxInFlight + 100)
         let audit = try await store.auditEntries(project: project, afterID: state.auditCursor, limit: Self.maxMessages)
-        settings = try await Self.settings(store, project)
+        settings = try await self.settings(project)
         guard settings.enabled, let latestKey = settings.writeKey, !latestKey.isEmpty else { return false }
         writeKey = latestKey
         let experimentEntities = try await store.entities(project: project, kind: .experiment)

@@ -9,6 +9,9 @@ struct SegmentInbound: Sendable {
     let store: any VaneStore
     let writer: GroupCommitWriter
     let cache: ConfigCache
+    let secrets: SecretBox
+    /// Secret fields of the stored settings document, sealed at rest.
+    static let sealedFields = ["sharedSecret"]
 
     static let settingName = "segment_inbound"
     static let usageSource = "segment"
@@ -42,7 +45,7 @@ struct SegmentInbound: Sendable {
 
     func settings(_ project: String) async throws -> InboundSettings {
         guard let value = try await store.setting(project: project, name: Self.settingName) else { return InboundSettings() }
-        return (try? decodeValue(InboundSettings.self, value)) ?? InboundSettings()
+        return (try? decodeValue(InboundSettings.self, try secrets.openFields(value, Self.sealedFields))) ?? InboundSettings()
     }
 
     /// Stores a list of messages. With `single`, a bad message is an error for the whole request;

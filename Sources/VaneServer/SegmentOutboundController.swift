@@ -39,7 +39,7 @@ struct SegmentOutboundController: Sendable {
     }
 
     private func settingsJSON(_ project: String) async throws -> JSONValue {
-        let s = try await SegmentExporter.settings(store, project)
+        let s = try await exporter.settings(project)
         guard case .object(var o) = encodeToJSON(s) else { return .null }
         // The write key is never returned in full.
         o["writeKey"] = s.writeKey.map { key in .string(key.count > 6 ? String(key.prefix(4)) + "…" + String(key.suffix(2)) : "…") } ?? .null
@@ -49,7 +49,7 @@ struct SegmentOutboundController: Sendable {
 
     private func putSettings(_ r: Request, _ c: VaneRequestContext) async throws -> Response {
         let patch = try await body.object(r)
-        let current = try await SegmentExporter.settings(store, c.project)
+        let current = try await exporter.settings(c.project)
         guard case .object(var merged) = encodeToJSON(current) else { throw APIError.badRequest("cannot update settings") }
         for (k, v) in patch where k != "writeKeySet" { merged[k] = v }
         let updated = try decodeValue(OutboundSettings.self, .object(merged))
@@ -73,7 +73,8 @@ struct SegmentOutboundController: Sendable {
         // after (so the enabling change itself is not sent).
         if enabling { try await moveCursorsToNow(c.project) }
         try await store.putSetting(
-            project: c.project, name: SegmentExporter.settingName, value: encodeToJSON(updated),
+            project: c.project, name: SegmentExporter.settingName,
+            value: exporter.secrets.sealFields(encodeToJSON(updated), SegmentExporter.sealedFields),
             audit: AuditEntry(time: Clock.nowMs(), actor: actor(c), action: "updated", kind: "integration", name: "segment_outbound",
                               before: masked(current), after: masked(updated), description: "Segment outbound settings updated"))
         if enabling { try await moveCursorsToNow(c.project) }
@@ -105,7 +106,7 @@ struct SegmentOutboundController: Sendable {
         let state = try await store.outboundState(project: project)
         let progress = exporter.progress(project)
         let dead = try await store.deadLetterCounts(project: project)
-        let settings = try await SegmentExporter.settings(store, project)
+        let settings = try await exporter.settings(project)
         return [
             "enabled": .bool(settings.enabled),
             "queued": .int(Int64(settings.enabled ? try await queued(project, state) : 0)),

@@ -13,7 +13,7 @@ struct Vane: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vane",
         abstract: "Vane: a self-hosted, Statsig-compatible experimentation server.",
-        subcommands: [Serve.self, Import.self, Pulse.self, Users.self, Backup.self, Restore.self, Prune.self, Check.self, Bench.self])
+        subcommands: [Serve.self, Import.self, Pulse.self, Users.self, Backup.self, Restore.self, Prune.self, Check.self, Secrets.self, Bench.self])
 }
 
 struct DataDirOption: ParsableArguments {
@@ -72,7 +72,11 @@ struct Serve: AsyncParsableCommand {
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let services = VaneServices(store: store, metrics: registry, logger: logger, requestsPerSecondPerKey: rateLimit)
+        let secrets = try SecretBox.load(environment: env, dataDir: data.dataDir)
+        let services = VaneServices(
+            store: store, metrics: registry, logger: logger, requestsPerSecondPerKey: rateLimit, secrets: secrets)
+        let resealed = try await services.resealSecrets(actor: "vane serve (startup)")
+        if resealed > 0 { logger.notice("sealed stored integration secrets with the current key", metadata: ["settings": "\(resealed)"]) }
         var config = AppConfig()
         config.host = host
         config.port = port

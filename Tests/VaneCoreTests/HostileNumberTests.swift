@@ -69,6 +69,9 @@ struct HostileNumberCoreTests {
         #expect(SafeNumber.roundedInt(1e300, clampedTo: 0...1000) == 1000)
         #expect(SafeNumber.roundedInt(499.6, clampedTo: 0...1000) == 500)
         #expect(SafeNumber.clamp(.nan, to: -1...1) == -1)
+        #expect(SafeNumber.roundedInt(.infinity, clampedTo: 0...Int.max) == Int.max)
+        #expect(SafeNumber.roundedInt(-.infinity, clampedTo: Int.min...0) == Int.min)
+        #expect(SafeNumber.roundedInt(1e300, clampedTo: Int.min...Int.max) == Int.max)
     }
 
     @Test func acceptedRange() {

@@ -433,6 +433,18 @@ struct HostileNumberHTTPTests {
             #expect(results.json["data"]?["groups"]?.arrayValue?.first?["units"] == 1, "\(results.text.prefix(300))")
             let events = try await client.console(.get, "events?limit=1000")
             #expect(events.status == .ok, "\(events.text.prefix(200))")
+
+            // The web console shows them too, and its pages format the extreme times without trapping.
+            var (browser, _) = try await WebConsoleTests.setUpAdmin(client)
+            let page = try await browser.get(client, "/console/experiments/poisoned/results")
+            #expect(page.status == .ok, "\(page.text.prefix(300))")
+            #expect(page.text.contains("id=\"set-aside\"") && page.text.contains("8 events"), "\(page.text.prefix(300))")
+            let explorer = try await browser.get(client, "/console/events?tab=explore")
+            #expect(explorer.status == .ok)
+            let fromSession = try await browser.get(client, "/console/v1/pulse/skipped")
+            #expect(fromSession.status == .ok, "\(fromSession.text.prefix(200))")
+            let badParam = try await browser.get(client, "/console/experiments/poisoned/results?minUnits=1e300")
+            #expect(badParam.status == .badRequest, "\(badParam.status)")
         }
     }
 }

@@ -17,6 +17,7 @@ import uuid
 import pytest
 import requests
 
+from _segment_receiver import SegmentReceiver, VaneProcess, configure, dead_letters, log_events, status, wait_until
 from vane_server import ServerProcess, StartupError, binary_path
 
 SERVER_SECRET = "secret-hostile-test"
@@ -346,3 +347,50 @@ def test_poisoned_data_from_an_older_version_does_not_stop_startup_or_readers(tm
             proc.stop()
     finally:
         proc.kill()
+
+
+def _insert_events(data_dir, rows, received_at):
+    """(event_name, user_id, value_num, metadata_json, time) rows, straight into vane.sqlite."""
+    db = sqlite3.connect(str(data_dir / "vane.sqlite"))
+    with db:
+        for name, uid, value, md, when in rows:
+            db.execute(
+                "INSERT INTO events (project_id, event_name, user_id, user_json, environment, value_num, metadata, time, "
+                "received_at, source) VALUES ('default', ?, ?, ?, 'production', ?, ?, ?, ?, 'sdk')",
+                (name, uid, json.dumps({"userID": uid}), value, md, when, received_at))
+    db.close()
+
+
+def test_segment_export_dead_letters_out_of_range_records_and_carries_on(tmp_path):
+    """Events an older version stored with times outside 2000…9999 reach the Segment exporter after a
+    restart: each becomes a dead letter with its reason, and the events after them are delivered."""
+    own = VaneProcess(binary_path(), tmp_path / "data", log_level="notice")
+    try:
+        v = own.start()
+        with SegmentReceiver("wk_hostile_export") as rc:
+            configure(v, rc)
+            log_events(v, [{"eventName": "export_before", "user": {"userID": "u1"}}])
+            assert wait_until(lambda: any(m.get("event") == "export_before" for m in rc.messages()), 30), \
+                "the first event was not exported: %s" % status(v)
+            own.stop()
+            t = now_ms()
+            _insert_events(tmp_path / "data", [
+                ("export_poison_min", "u1", 1.0, None, INT64_MIN),
+                ("export_poison_max", "u1", 1.0, None, INT64_MAX),
+                ("export_poison_negative", "u1", None, None, -1),
+                ("export_infinite_value", "u1", float("inf"), None, t),
+                ("export_after", "u1", 2.0, None, t + 1),
+            ], received_at=t)
+            v = own.start()
+            got = wait_until(lambda: any(m.get("event") == "export_after" for m in rc.messages()), 60)
+            assert got, "the event after the poisoned ones was not exported: %s\n%s" % (status(v), own.log_tail())
+            letters = wait_until(lambda: [d for d in dead_letters(v) if "out of range" in d["reason"]], 30)
+            names = sorted(d["message"]["event"] for d in letters)
+            assert names == ["export_poison_max", "export_poison_min", "export_poison_negative"], letters
+            st = status(v)
+            assert sum(n for reason, n in st["deadLetterReasons"].items() if "out of range" in reason) == 3, st
+            infinite = [m for m in rc.messages() if m.get("event") == "export_infinite_value"]
+            assert infinite and infinite[0]["properties"]["value"] is None, infinite
+            assert own.alive()
+    finally:
+        own.stop()

@@ -583,7 +583,7 @@ struct WebController: Sendable {
         let base = "http://" + (r.head.authority ?? "127.0.0.1:8787")
         var data: [String: Any] = ["outbound": r.query("tab") == "outbound", "streamSource": "segment"]
         if r.query("tab") == "outbound" {
-            let o = try await SegmentExporter.settings(store, project)
+            let o = try await exporter.settings(project)
             let status = try await outboundStatus(project)
             let dead = try await store.deadLetters(project: project, retryRequestedOnly: false, limit: 20)
             data["out"] = [

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+import VaneCore
+@testable import VaneServer
+import VaneStore
+
+@Suite("Secrets at rest")
+struct SecretBoxTests {
+    @Test func sealsOpensAndRefusesUnknownKeys() throws {
+        let box = SecretBox(current: "first key")
+        let sealed = box.seal("wk_live_123")
+        #expect(sealed.hasPrefix("vane-sealed:v1:\(box.currentKeyID):"))
+        #expect(!sealed.contains("wk_live_123"))
+        #expect(box.seal("wk_live_123") != sealed, "a fresh nonce every time")
+        #expect(try box.open(sealed) == "wk_live_123")
+        #expect(try box.open("plain from before") == "plain from before")
+        #expect(throws: SecretBox.OpenError.self) { try SecretBox(current: "other key").open(sealed) }
+        var tampered = Array(sealed.utf8)
+        tampered[tampered.count - 3] = tampered[tampered.count - 3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        #expect(throws: SecretBox.OpenError.self) { try box.open(String(decoding: tampered, as: UTF8.self)) }
+        // A 32-byte base64 key is used as it is; anything else is a passphrase.
+        let raw = Data(repeating: 7, count: 32).base64EncodedString()
+        #expect(SecretBox(current: raw).currentKeyID != SecretBox(current: "passphrase").currentKeyID)
+    }
+
+    @Test func storedSettingsHoldNoPlainSecretAndRotate() async throws {
+        let store = try SQLiteStore()
+        _ = try await store.bootstrap(preset: PresetKeys(console: "console-k"), now: 1)
+        let old = SecretBox(current: "old key")
+        let services = VaneServices(store: store, secrets: old)
+        // A document written before sealing existed holds the secrets in plain text.
+        try await store.putSetting(
+            project: "default", name: SegmentExporter.settingName,
+            value: ["enabled": false, "writeKey": "wk_plain_secret"],
+            audit: AuditEntry(time: 1, actor: "t", action: "updated", kind: "integration", name: "x", description: "x"))
+        try await store.putSetting(
+            project: "default", name: SegmentInbound.settingName, value: ["sharedSecret": "hmac secret"],
+            audit: AuditEntry(time: 1, actor: "t", action: "updated", kind: "integration", name: "x", description: "x"))
+        #expect(try await services.resealSecrets(actor: "test") == 2)
+        #expect(try await services.resealSecrets(actor: "test") == 0, "nothing left to seal")
+        let raw = try #require(try await store.setting(project: "default", name: SegmentExporter.settingName))
+        #expect(!String(decoding: raw.serializedBytes(), as: UTF8.self).contains("wk_plain_secret"))
+        #expect(try await services.exporter.settings("default").writeKey == "wk_plain_secret")
+
+        // Rotation: the new key opens with the old one as previous, and re-seals under the new one.
+        let rotated = VaneServices(store: store, secrets: SecretBox(current: "new key", previous: ["old key"]))
+        #expect(try await rotated.exporter.settings("default").writeKey == "wk_plain_secret")
+        #expect(try await rotated.resealSecrets(actor: "test") == 2)
+        let newOnly = VaneServices(store: store, secrets: SecretBox(current: "new key"))
+        #expect(try await newOnly.exporter.settings("default").writeKey == "wk_plain_secret")
+        let inbound = try #require(try await store.setting(project: "default", name: SegmentInbound.settingName))
+        #expect(try newOnly.secrets.open(inbound["sharedSecret"]?.stringValue ?? "") == "hmac secret")
+        // Resealing is audited but never sent to Segment as a config change.
+        let audit = try await store.auditLog(project: "default", query: AuditQuery(kind: "secrets"))
+        #expect(audit.count == 4)
+        #expect(SegmentExporter.accountAdministration.contains("secrets"))
+    }
+
+    @Test func keyFileIsCreatedOnceAndPrivate() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vane-secrets-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = try SecretBox.load(environment: [:], dataDir: dir)
+        let again = try SecretBox.load(environment: [:], dataDir: dir)
+        #expect(first.currentKeyID == again.currentKeyID)
+        let mode = try FileManager.default.attributesOfItem(atPath: dir + "/secrets.key")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try SecretBox.load(environment: ["VANE_SECRETS_KEY": "env key"], dataDir: dir).currentKeyID
+                == SecretBox(current: "env key").currentKeyID)
+    }
+}
