@@ -103,6 +103,8 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
         store: services.store, cache: services.cache, ingest: ingest, body: body, resolver: services.resolver,
         publicURL: config.publicURL
     ).register(on: router)
+    OFREPController(store: services.store, cache: services.cache, ingest: ingest, body: body, resolver: services.resolver)
+        .register(on: router)
     ConsoleController(
         service: ConsoleService(store: services.store, cache: services.cache), store: services.store,
         cache: services.cache, body: body, resolver: services.resolver

@@ -1,3 +1,5 @@
+import CompressNIO
+import NIOCore
 import Synchronization
 import VaneCore
 import VaneStore
@@ -10,6 +12,9 @@ final class ConfigCache: Sendable {
         let evaluator: Evaluator
         /// The full download_config_specs body.
         let dcs: [UInt8]
+        /// The v2 body for server-core SDKs, and the same gzipped.
+        let dcsV2: DCSv2.Document
+        let dcsV2Gzip: [UInt8]?
         let time: Int64
     }
 
@@ -59,7 +64,14 @@ final class ConfigCache: Sendable {
             // Zero rates: SDKs send none of their own diagnostics events to Vane.
             "diagnostics": ["initialize": 0, "dcs": 0, "idlist": 0, "logevent": 0, "api_call": 0],
         ]
-        let compiled = Compiled(ruleSet: ruleSet, evaluator: Evaluator(rules: ruleSet), dcs: dcs.serializedBytes(), time: time)
+        let v2 = DCSv2.document(
+            gates: out.gates, configs: out.configs, layers: out.layers, layerExperiments: out.layerExperiments, time: time,
+            defaultEnvironment: defaultEnvironment)
+        var v2Buffer = ByteBuffer(bytes: v2.bytes)
+        let v2Gzip = (try? v2Buffer.compress(with: .gzip())).map { Array(buffer: $0) }
+        let compiled = Compiled(
+            ruleSet: ruleSet, evaluator: Evaluator(rules: ruleSet), dcs: dcs.serializedBytes(), dcsV2: v2, dcsV2Gzip: v2Gzip,
+            time: time)
         state.withLock { s in
             if s.generation[project, default: 0] == generation { s.entries[key] = compiled }
         }

@@ -271,6 +271,15 @@ extension Request {
         return out
     }
 
+    /// Whether `Accept-Encoding` lists gzip (without `q=0`).
+    var acceptsGzip: Bool {
+        guard let value = headers[.acceptEncoding]?.lowercased() else { return false }
+        return value.split(separator: ",").contains { part in
+            let fields = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            return fields.first == "gzip" && !fields.dropFirst().contains { $0.replacingOccurrences(of: " ", with: "") == "q=0" }
+        }
+    }
+
     static func formDecode(_ s: Substring) -> String {
         let spaced = s.replacingOccurrences(of: "+", with: " ")
         return spaced.removingPercentEncoding ?? spaced

@@ -27,6 +27,13 @@ struct SDKController: Sendable {
         v1.post("download_config_specs") { request, context in
             try await self.downloadConfigSpecs(request, context, pathKey: nil, auth: server)
         }
+        let v2 = router.group("v2")
+        v2.get("download_config_specs/{keyFile}") { request, context in
+            try await self.downloadConfigSpecsV2(request, context, pathKey: context.parameters.get("keyFile"), auth: server)
+        }
+        v2.get("download_config_specs") { request, context in
+            try await self.downloadConfigSpecsV2(request, context, pathKey: nil, auth: server)
+        }
         v1.get("id_list_file/{fileID}") { request, context in
             try await self.idListFile(request, fileID: context.parameters.require("fileID"))
         }
@@ -65,6 +72,29 @@ struct SDKController: Sendable {
             return jsonResponse(["has_updates": false, "time": .int(compiled.time)])
         }
         return jsonResponse(bytes: compiled.dcs)
+    }
+
+    /// Rules for server-core SDKs (DCS v2, JSON). Unchanged rules (by `sinceTime` or `checksum`)
+    /// answer `{"has_updates": false}` with 200: those SDKs treat 204 as an error.
+    func downloadConfigSpecsV2(
+        _ request: Request, _ context: VaneRequestContext, pathKey: String?, auth: KeyAuthMiddleware
+    ) async throws -> Response {
+        var secret = pathKey
+        if let p = secret, p.hasSuffix(".json") { secret = String(p.dropLast(5)) }
+        let key = try await auth.authenticate(request, context: context, pathKey: secret)
+        let compiled = try await cache.compiled(project: key.project, environment: key.environment)
+        let since = request.query("sinceTime").flatMap { Int64($0) }
+        if let since, since >= compiled.time { return jsonResponse(["has_updates": false]) }
+        if let checksum = request.query("checksum"), checksum == compiled.dcsV2.checksum {
+            return jsonResponse(["has_updates": false])
+        }
+        var response = jsonResponse(bytes: compiled.dcsV2.bytes)
+        if let gzip = compiled.dcsV2Gzip, request.acceptsGzip {
+            response = jsonResponse(bytes: gzip)
+            response.headers[.contentEncoding] = "gzip"
+        }
+        response.headers[.vary] = "Accept-Encoding"
+        return response
     }
 
     func getIDLists(_ request: Request, _ context: VaneRequestContext) async throws -> Response {
