@@ -6,6 +6,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "vane", targets: ["vane"]),
+        // Libraries for the fuzz targets in Fuzz/ (a separate package that depends on this one).
+        .library(name: "VaneCore", targets: ["VaneCore"]),
+        .library(name: "VaneSegment", targets: ["VaneSegment"]),
+        .library(name: "VaneStore", targets: ["VaneStore"]),
+        .library(name: "VaneHTTPBody", targets: ["VaneHTTPBody"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -17,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
@@ -41,9 +47,14 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Pure request-body decoding: Content-Encoding, inflating within the size limit, trailer checks.
+        .target(name: "VaneHTTPBody", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "CompressNIO", package: "compress-nio"),
+        ]),
         // HTTP: SDK API, console JSON API and web console, health and metrics.
         .target(name: "VaneServer", dependencies: [
-            "VaneCore", "VaneStore", "VaneSegment", "VaneStats",
+            "VaneCore", "VaneStore", "VaneSegment", "VaneStats", "VaneHTTPBody",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -67,8 +78,12 @@ let package = Package(
         .testTarget(name: "VaneStoreTests", dependencies: ["VaneStore", "VaneCore"]),
         .testTarget(name: "VaneSegmentTests", dependencies: ["VaneSegment", "VaneCore"]),
         .testTarget(name: "VaneStatsTests", dependencies: ["VaneStats"], exclude: ["Fixtures"]),
+        .testTarget(name: "VaneHTTPBodyTests", dependencies: [
+            "VaneHTTPBody",
+            .product(name: "CompressNIO", package: "compress-nio"),
+        ]),
         .testTarget(name: "VaneServerTests", dependencies: [
-            "VaneServer", "VaneStore", "VaneCore",
+            "VaneServer", "VaneStore", "VaneCore", "VaneHTTPBody",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "CompressNIO", package: "compress-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

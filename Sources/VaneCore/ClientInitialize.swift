@@ -24,7 +24,17 @@ public struct ClientInitializeFormatter: Sendable {
 
     /// The response serialised directly, without building a tree first: `/v1/initialize` is hot.
     public func responseBytes(for user: StatsigUser, sdkType: String = "vane", sdkVersion: String = "1.0") -> [UInt8] {
+        response(for: user, sdkType: sdkType, sdkVersion: sdkVersion).bytes
+    }
+
+    /// The response and its `full_checksum`: a digest of the evaluations alone (not of the time),
+    /// the same whatever the order of the entries, so a client that holds these values already is
+    /// told there is nothing new.
+    public func response(
+        for user: StatsigUser, sdkType: String = "vane", sdkVersion: String = "1.0", derivedFields: [String: JSONValue] = [:]
+    ) -> (bytes: [UInt8], checksum: String) {
         let rules = evaluator.rules
+        var digest: UInt64 = 0
         var out: [UInt8] = []
         out.reserveCapacity(16 * 1024)
         func section(_ name: StaticString, _ table: [String: CompiledSpec], first: Bool) {
@@ -36,6 +46,8 @@ public struct ClientInitializeFormatter: Sendable {
                 guard let (key, fields) = entry(compiled.spec, user) else { continue }
                 if !firstEntry { out.append(UInt8(ascii: ",")) }
                 firstEntry = false
+                let start = out.count
+                defer { digest &+= Self.fnv1a(out[start...], seed: name.utf8CodeUnitCount) }
                 JSONValue.writeString(key, into: &out)
                 out.append(UInt8(ascii: ":"))
                 out.append(UInt8(ascii: "{"))
@@ -59,11 +71,27 @@ public struct ClientInitializeFormatter: Sendable {
             "sdkParams": [:], "has_updates": true, "generator": "vane", "evaluated_keys": .object(evaluatedKeys),
             "time": .int(rules.time), "user": user.toJSON(), "hash_used": .string(hashing.rawValue),
             "sdkInfo": ["sdkType": .string(sdkType), "sdkVersion": .string(sdkVersion)],
+            "full_checksum": .string(Self.checksumText(digest, hashing)), "derived_fields": .object(derivedFields),
+            "sdk_flags": [:],
         ]
         var tail = rest.serializedBytes()
         tail[0] = UInt8(ascii: ",")  // splice the remaining fields into the open object
         out.append(contentsOf: tail)
-        return out
+        return (out, Self.checksumText(digest, hashing))
+    }
+
+    static func checksumText(_ digest: UInt64, _ hashing: NameHashing) -> String {
+        hashing.rawValue + "-" + String(digest, radix: 16)
+    }
+
+    /// FNV-1a over one entry; entries' digests are added, so their order does not matter.
+    static func fnv1a(_ bytes: ArraySlice<UInt8>, seed: Int) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(truncatingIfNeeded: seed)
+        for b in bytes {
+            h ^= UInt64(b)
+            h &*= 0x0000_0100_0000_01B3
+        }
+        return h
     }
 
     private func exposures(_ list: [SecondaryExposure]) -> JSONValue {

@@ -279,9 +279,10 @@ struct ConsoleController: Sendable {
         if let environment, !(try await store.environments(project: c.project)).contains(environment) {
             throw APIError.badRequest("unknown environment '\(environment)'")
         }
+        let allowedOrigins = try CORSPolicy.origins(b["allowedOrigins"], kind: kind)
         let issued = try await store.createKey(
             project: c.project, kind: kind, environment: environment,
-            description: b["description"]?.stringValue ?? "", now: Clock.nowMs(), actor: actor(c))
+            description: b["description"]?.stringValue ?? "", allowedOrigins: allowedOrigins, now: Clock.nowMs(), actor: actor(c))
         guard case .object(var o) = keyJSON(issued.key) else { return envelope("", .null) }
         o["key"] = .string(issued.secret)
         return envelope("Key created. It is shown only this once.", .object(o), status: .created)
@@ -360,6 +361,7 @@ func keyJSON(_ k: APIKey) -> JSONValue {
         "id": .string(k.id), "kind": .string(k.kind.rawValue), "prefix": .string(k.displayPrefix),
         "environment": k.environment.map { .string($0) } ?? .null, "description": .string(k.description),
         "createdTime": .int(k.createdAt), "revokedTime": k.revokedAt.map { .int($0) } ?? .null,
+        "allowedOrigins": k.allowedOrigins.map { .array($0.map { .string($0) }) } ?? .null,
     ]
 }
 

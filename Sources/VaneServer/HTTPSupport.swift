@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import VaneCore
+import VaneHTTPBody
 import VaneStore
 
 /// Every request error Vane reports: a status and a message, sent as `{"error": "..."}`.
@@ -70,7 +71,7 @@ struct BodyReader: Sendable {
     let limit: Int
 
     func bytes(_ request: Request, forceGzip: Bool = false) async throws -> ByteBuffer {
-        var buffer: ByteBuffer
+        let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limit)
         } catch let e as HTTPError where e.status == .contentTooLarge {
@@ -82,31 +83,12 @@ struct BodyReader: Sendable {
         } catch {
             throw APIError.badRequest("request body could not be read: it is not valid HTTP (\(error))")
         }
-        let encoding = request.headers[.contentEncoding]?.lowercased().trimmingCharacters(in: .whitespaces)
-        let algorithm: CompressionAlgorithm?
-        switch encoding {
-        case "gzip"?, "x-gzip"?: algorithm = .gzip()
-        case "deflate"?: algorithm = .zlib()
-        case nil, "identity"?, ""?: algorithm = forceGzip ? .gzip() : nil
-        case let other?: throw APIError(.unsupportedMediaType, "unsupported Content-Encoding '\(other)': use gzip, deflate or none")
+        do {
+            return try RequestBodyDecoding.decode(
+                buffer, contentEncoding: request.headers[.contentEncoding], forceGzip: forceGzip, limit: limit)
+        } catch {
+            throw APIError(error.status, error.message)
         }
-        if let algorithm {
-            let compressed = buffer
-            do {
-                buffer = try buffer.decompress(with: algorithm, maxSize: limit + 1)
-            } catch let e as CompressNIOError where e == .bufferOverflow {
-                throw APIError(.contentTooLarge, "decompressed body is larger than the \(limit / 1_048_576) MB limit")
-            } catch {
-                throw APIError.badRequest("body could not be decompressed (\(encoding ?? "gzip")): it is not valid compressed data")
-            }
-            if buffer.readableBytes > limit {
-                throw APIError(.contentTooLarge, "decompressed body is larger than the \(limit / 1_048_576) MB limit")
-            }
-            if let problem = CompressedBodyCheck.problem(compressed: compressed, inflated: buffer, gzip: encoding != "deflate") {
-                throw APIError.badRequest("body could not be decompressed (\(encoding ?? "gzip")): \(problem)")
-            }
-        }
-        return buffer
     }
 
     func json(_ request: Request, forceGzip: Bool = false, allowEmpty: Bool = false) async throws -> JSONValue {
@@ -195,6 +177,16 @@ func encodeToJSON<T: Encodable>(_ value: T) -> JSONValue {
     encoder.outputFormatting = .sortedKeys
     guard let data = try? encoder.encode(value), let v = try? JSONValue.parse(Array(data)) else { return .null }
     return v
+}
+
+extension RequestBodyDecoding.Failure {
+    var status: HTTPResponse.Status {
+        switch self {
+        case .unsupportedEncoding: return .unsupportedMediaType
+        case .tooLarge: return .contentTooLarge
+        case .invalid: return .badRequest
+        }
+    }
 }
 
 /// Turns every error into a JSON body; unexpected ones become 500s that are logged, not crashes.

@@ -246,6 +246,7 @@ final class OFREPIDTypes: Sendable {
         var declaredAt: Int64?
         var ruleTime: Int64?
         var referenced: Set<String> = []
+        var all: Set<String> = []
     }
 
     private let store: any VaneStore
@@ -270,12 +271,13 @@ final class OFREPIDTypes: Sendable {
             changed = true
         }
         if changed {
+            entry.all = entry.referenced.union(entry.declared)
             let fresh = entry
             entries.withLock { e in
                 if e.count > 1_000 { e.removeAll() }
                 e[slot] = fresh
             }
         }
-        return entry.referenced.union(entry.declared)
+        return entry.all
     }
 }

@@ -42,12 +42,20 @@ struct SDKController: Sendable {
             .post("check_gate") { request, context in try await self.checkGate(request, context) }
             .post("get_config") { request, context in try await self.getConfig(request, context) }
             .post("get_layer") { request, context in try await self.getLayer(request, context) }
-        v1.group().add(middleware: client)
+        // Browsers call these cross-origin with a client key (CORS, preflights included).
+        let cors = CORSMiddleware(resolver: resolver)
+        let browser = v1.group().add(middleware: cors).add(middleware: client)
+        for path: RouterPath in ["initialize", "log_event", "rgstr"] {
+            browser.on(path, method: .options) { _, _ in Response(status: .noContent) }
+        }
+        browser
             .post("initialize") { request, context in try await self.initialize(request, context) }
             .post("log_event") { request, context in try await self.logEvent(request, context) }
             .post("rgstr") { request, context in try await self.logEvent(request, context) }
         // SDKs report their own exceptions here; they are not Vane's data, so they are accepted and dropped.
-        v1.post("sdk_exception") { request, _ in
+        let exceptions = v1.group().add(middleware: cors)
+        exceptions.on("sdk_exception", method: .options) { _, _ in Response(status: .noContent) }
+        exceptions.post("sdk_exception") { request, _ in
             _ = try? await request.body.collect(upTo: 1 << 20)
             return jsonResponse(["success": true], status: .accepted)
         }
@@ -255,9 +263,15 @@ struct SDKController: Sendable {
         }
         let sdkType = b["statsigMetadata"]?["sdkType"]?.stringValue ?? request.query("st") ?? "unknown"
         let sdkVersion = b["statsigMetadata"]?["sdkVersion"]?.stringValue ?? request.query("sv") ?? ""
+        var derived: [String: JSONValue] = ["ip": .string(user.ip ?? context.remoteAddress)]
+        if let ua = user.userAgent ?? request.header("user-agent") { derived["userAgent"] = .string(ua) }
         let response = ClientInitializeFormatter(evaluator: compiled.evaluator, hashing: hashing)
-            .responseBytes(for: user, sdkType: sdkType, sdkVersion: sdkVersion)
-        return jsonResponse(bytes: response)
+            .response(for: user, sdkType: sdkType, sdkVersion: sdkVersion, derivedFields: derived)
+        // The client already holds exactly these values (the JS client sends the checksum it has).
+        if b["full_checksum"]?.stringValue == response.checksum {
+            return jsonResponse(["has_updates": false, "time": .int(compiled.time)])
+        }
+        return jsonResponse(bytes: response.bytes)
     }
 
     /// Browsers send `se=1` bodies: base64 of the JSON, with the characters reversed.

@@ -69,7 +69,7 @@ struct SegmentConsoleController: Sendable {
             _ = try await store.revokeKey(project: c.project, id: old.id, now: now, actor: actor(c))
         }
         let issued = try await store.createKey(
-            project: c.project, kind: .segmentWriteKey, environment: nil, description: "Segment inbound write key", now: now, actor: actor(c))
+            project: c.project, kind: .segmentWriteKey, environment: nil, description: "Segment inbound write key", allowedOrigins: nil, now: now, actor: actor(c))
         resolver.forget()
         return envelope("Write key created; it is shown only this once.", [
             "writeKey": .string(issued.secret), "prefix": .string(issued.key.displayPrefix), "createdTime": .int(now),

@@ -30,11 +30,14 @@ public struct APIKey: Sendable, Hashable, Codable {
     public var description: String
     public var createdAt: Int64
     public var revokedAt: Int64?
+    /// Browser origins (`https://app.example.com`) a client key may be used from; nil: any.
+    public var allowedOrigins: [String]?
 
     public init(
         id: String, project: String, kind: KeyKind, displayPrefix: String, environment: String?, description: String,
-        createdAt: Int64, revokedAt: Int64? = nil
+        createdAt: Int64, revokedAt: Int64? = nil, allowedOrigins: [String]? = nil
     ) {
+        self.allowedOrigins = allowedOrigins
         self.id = id
         self.project = project
         self.kind = kind

@@ -156,6 +156,10 @@ enum SQLiteMigrations {
                     PRIMARY KEY (project_id, event_id));
                 """)
         }
+        m.registerMigration("010_key_allowed_origins") { db in
+            // Browser origins a client key may be used from (JSON list); NULL: any origin.
+            try db.execute(sql: "ALTER TABLE api_keys ADD COLUMN allowed_origins TEXT")
+        }
         return m
     }
 }

@@ -93,7 +93,8 @@ public final class SQLiteStore: VaneStore {
         APIKey(
             id: row["id"], project: row["project_id"], kind: KeyKind(rawValue: row["kind"]) ?? .server,
             displayPrefix: row["display_prefix"], environment: row["environment"], description: row["description"],
-            createdAt: row["created_at"], revokedAt: row["revoked_at"])
+            createdAt: row["created_at"], revokedAt: row["revoked_at"],
+            allowedOrigins: (row["allowed_origins"] as String?).flatMap { try? JSONValue.parse($0) }?.arrayValue?.compactMap(\.stringValue))
     }
 
     public func key(matching secret: String) async throws -> APIKey? {
@@ -112,11 +113,17 @@ public final class SQLiteStore: VaneStore {
     }
 
     public func createKey(
-        project: String, kind: KeyKind, environment: String?, description: String, now: Int64, actor: String?
+        project: String, kind: KeyKind, environment: String?, description: String, allowedOrigins: [String]?, now: Int64,
+        actor: String?
     ) async throws -> IssuedKey {
         try await db.write { db in
-            let issued = try Self.insertKey(db, project: project, kind: kind, secret: nil, environment: environment,
+            var issued = try Self.insertKey(db, project: project, kind: kind, secret: nil, environment: environment,
                                             description: description, now: now)
+            if let allowedOrigins {
+                let list = String(decoding: JSONValue.array(allowedOrigins.map { .string($0) }).serializedBytes(), as: UTF8.self)
+                try db.execute(sql: "UPDATE api_keys SET allowed_origins = ? WHERE id = ?", arguments: [list, issued.key.id])
+                issued.key.allowedOrigins = allowedOrigins
+            }
             if let actor { try Self.appendAudit(db, project: project, Self.keyAudit(issued.key, action: "created", actor: actor, now: now)) }
             return issued
         }

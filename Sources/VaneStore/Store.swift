@@ -14,7 +14,9 @@ public protocol VaneStore: Sendable {
     func key(matching secret: String) async throws -> APIKey?
     func keys(project: String) async throws -> [APIKey]
     /// Issues a key; with an `actor`, the audit log records who did (in the same transaction).
-    func createKey(project: String, kind: KeyKind, environment: String?, description: String, now: Int64, actor: String?) async throws -> IssuedKey
+    func createKey(
+        project: String, kind: KeyKind, environment: String?, description: String, allowedOrigins: [String]?, now: Int64, actor: String?
+    ) async throws -> IssuedKey
     func revokeKey(project: String, id: String, now: Int64, actor: String?) async throws -> Bool
     func environments(project: String) async throws -> [String]
 

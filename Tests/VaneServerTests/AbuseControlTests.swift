@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 import VaneCore
+import VaneHTTPBody
 @testable import VaneServer
 import VaneStore
 

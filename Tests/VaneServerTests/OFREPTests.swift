@@ -291,6 +291,26 @@ struct OFREPTests {
         }
     }
 
+    @Test func environmentScopedKeysEvaluateInTheirEnvironment() async throws {
+        try await withVane { (client) async throws in
+            try await client.setUp(.post, "gates", ["name": "staging_only", "rules": [["name": "s", "environments": ["staging"], "conditions": [["type": "public"]]]]])
+            let created = try await client.setUp(.post, "keys", ["kind": "client", "environment": "staging"])
+            let staging = try #require(created.json["data"]?["key"]?.stringValue)
+            let r = try await client.ofrep("staging_only", key: staging, context: ["targetingKey": "u"])
+            #expect(r.json["value"] == true)
+            #expect(r.json["reason"] == "TARGETING_MATCH")
+            #expect(try await client.ofrep("staging_only", context: ["targetingKey": "u"]).json["value"] == false)
+            let exposure = try #require(try await client.exposures("statsig::gate_exposure").first)
+            #expect(exposure["environment"] == "production")
+            let tiered = try #require(try await client.exposures("statsig::gate_exposure").last)
+            #expect(tiered["user"]?["statsigEnvironment"] == ["tier": "staging"])
+            #expect(tiered["environment"] == "staging")
+            let bulk = try await client.ofrep(nil, key: staging, context: ["targetingKey": "u"])
+            let everywhere = try await client.ofrep(nil, context: ["targetingKey": "u"])
+            #expect(bulk.headers[.eTag] != everywhere.headers[.eTag])
+        }
+    }
+
     @Test func bulkListsEveryFlagWithAnETagAndNoExposures() async throws {
         try await withVane { (client) async throws in
             try await client.setUp(.post, "gates", ["name": "on", "rules": [["name": "all", "conditions": [["type": "public"]]]]])

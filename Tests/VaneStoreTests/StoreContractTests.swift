@@ -51,8 +51,11 @@ struct StoreContractTests {
     func revokedKeysStopMatching(_ factory: StoreFactory) async throws {
         let store = try factory.make()
         _ = try await store.bootstrap(preset: PresetKeys(), now: 1)
-        let issued = try await store.createKey(project: "default", kind: .client, environment: "staging", description: "web", now: 5, actor: "tester")
+        let issued = try await store.createKey(
+            project: "default", kind: .client, environment: "staging", description: "web",
+            allowedOrigins: ["https://app.example.com"], now: 5, actor: "tester")
         #expect(try await store.key(matching: issued.secret)?.environment == "staging")
+        #expect(try await store.key(matching: issued.secret)?.allowedOrigins == ["https://app.example.com"])
         #expect(try await store.revokeKey(project: "default", id: issued.key.id, now: 6, actor: "tester"))
         #expect(try await store.key(matching: issued.secret) == nil)
         #expect(try await !store.revokeKey(project: "default", id: issued.key.id, now: 7, actor: "tester"))

@@ -2,9 +2,9 @@ import NIOCore
 
 /// Checks the trailer of a compressed body against what it inflated to. zlib stops quietly when a
 /// stream is cut short, so a truncated body would otherwise be taken as whole.
-enum CompressedBodyCheck {
+public enum CompressedBodyCheck {
     /// Why the body is not whole, or nil when its checksum and length match.
-    static func problem(compressed: ByteBuffer, inflated: ByteBuffer, gzip: Bool) -> String? {
+    public static func problem(compressed: ByteBuffer, inflated: ByteBuffer, gzip: Bool) -> String? {
         let tail = compressed.readableBytesView.suffix(gzip ? 8 : 4)
         guard tail.count == (gzip ? 8 : 4) else { return "it is cut short" }
         let t = Array(tail)
@@ -30,7 +30,7 @@ enum CompressedBodyCheck {
         return c
     }
 
-    static func crc32<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
+    public static func crc32<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
         var c: UInt32 = 0xFFFF_FFFF
         crcTable.withUnsafeBufferPointer { table in
             for b in bytes { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
@@ -38,7 +38,7 @@ enum CompressedBodyCheck {
         return c ^ 0xFFFF_FFFF
     }
 
-    static func adler32<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
+    public static func adler32<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
         var a: UInt32 = 1, b: UInt32 = 0
         var n = 0
         for byte in bytes {

@@ -1,0 +1,3 @@
+import FuzzSupport
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt { 0 }
