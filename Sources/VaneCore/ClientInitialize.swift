@@ -31,7 +31,8 @@ public struct ClientInitializeFormatter: Sendable {
     /// the same whatever the order of the entries, so a client that holds these values already is
     /// told there is nothing new.
     public func response(
-        for user: StatsigUser, sdkType: String = "vane", sdkVersion: String = "1.0", derivedFields: [String: JSONValue] = [:]
+        for user: StatsigUser, sdkType: String = "vane", sdkVersion: String = "1.0", derivedFields: [String: JSONValue] = [:],
+        paramStores: [ParameterStore] = []
     ) -> (bytes: [UInt8], checksum: String) {
         let rules = evaluator.rules
         var digest: UInt64 = 0
@@ -64,6 +65,8 @@ public struct ClientInitializeFormatter: Sendable {
         section("feature_gates", rules.gates, first: true)
         section("dynamic_configs", rules.configs, first: false)
         section("layer_configs", rules.layers, first: false)
+        // Parameter store definitions are part of what the client holds.
+        for s in paramStores { digest &+= Self.fnv1a(ArraySlice(s.dcsJSON().serializedBytes(sortedKeys: true)), seed: s.name.utf8.count) }
         var evaluatedKeys: [String: JSONValue] = [:]
         if let id = user.userID { evaluatedKeys["userID"] = .string(id) }
         if !user.customIDs.isEmpty { evaluatedKeys["customIDs"] = .object(user.customIDs.mapValues { .string($0) }) }
@@ -73,6 +76,7 @@ public struct ClientInitializeFormatter: Sendable {
             "sdkInfo": ["sdkType": .string(sdkType), "sdkVersion": .string(sdkVersion)],
             "full_checksum": .string(Self.checksumText(digest, hashing)), "derived_fields": .object(derivedFields),
             "sdk_flags": [:],
+            "param_stores": .object(Dictionary(uniqueKeysWithValues: paramStores.map { (hashing.hash($0.name), $0.clientJSON(hashing)) })),
         ]
         var tail = rest.serializedBytes()
         tail[0] = UInt8(ascii: ",")  // splice the remaining fields into the open object

@@ -13,8 +13,8 @@ public enum DCSv2 {
     }
 
     public static func document(
-        gates: [Spec], configs: [Spec], layers: [Spec], layerExperiments: [String: [String]], time: Int64,
-        defaultEnvironment: String
+        gates: [Spec], configs: [Spec], layers: [Spec], layerExperiments: [String: [String]],
+        paramStores: [ParameterStore] = [], time: Int64, defaultEnvironment: String
     ) -> Document {
         var conditions: [String: JSONValue] = [:]
         func collection(_ specs: [Spec]) -> JSONValue {
@@ -33,7 +33,7 @@ public enum DCSv2 {
             "experiment_to_layer": .object(experimentToLayer),
             "condition_map": .object(conditions),
             "default_environment": .string(defaultEnvironment),
-            "param_stores": [:],
+            "param_stores": .object(Dictionary(uniqueKeysWithValues: paramStores.map { ($0.name, $0.dcsJSON()) })),
             "sdk_flags": [:],
             "sdk_configs": [:],
             // Zero rates: SDKs send none of their own diagnostics events to Vane.

@@ -9,11 +9,22 @@ public struct StatsigImport: Sendable {
 
     public var entities: [Entity] = []
     public var skipped: [Skipped] = []
+    /// Parameter stores (`param_stores`, as DCS v2 carries them).
+    public var parameterStores: [ParameterStore] = []
 
     public init(document: JSONValue) throws {
         guard case .object(let o) = document else { throw SpecFormatError("the document must be a JSON object") }
         guard o["feature_gates"] != nil || o["dynamic_configs"] != nil || o["layer_configs"] != nil else {
             throw SpecFormatError("not a download_config_specs document: no feature_gates, dynamic_configs or layer_configs")
+        }
+        for (name, store) in (o["param_stores"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+            do {
+                try Validation.checkName(name)
+                parameterStores.append(ParameterStore(
+                    name: name, parameters: try ParameterStore.validatedParameters(store["parameters"])))
+            } catch let e as ValidationError {
+                skipped.append(Skipped(name: name, reason: e.description))
+            }
         }
         var layerOf: [String: String] = [:]
         for (layer, exps) in o["layers"]?.objectValue ?? [:] {

@@ -117,6 +117,8 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
     SegmentOutboundController(store: services.store, exporter: services.exporter, resolver: services.resolver, body: body)
         .register(on: router)
     UsersController(store: services.store, body: body, resolver: services.resolver).register(on: router)
+    ParameterStoreController(store: services.store, cache: services.cache, body: body, resolver: services.resolver)
+        .register(on: router)
     WebController(
         store: services.store, auth: WebAuth(store: services.store, secureCookies: config.publicURL?.hasPrefix("https://") == true),
         library: services.templates, cache: services.cache, inbound: inbound, exporter: services.exporter, body: body,

@@ -15,6 +15,7 @@ final class ConfigCache: Sendable {
         /// The v2 body for server-core SDKs, and the same gzipped.
         let dcsV2: DCSv2.Document
         let dcsV2Gzip: [UInt8]?
+        let paramStores: [ParameterStore]
         let time: Int64
     }
 
@@ -48,6 +49,7 @@ final class ConfigCache: Sendable {
         let entities = try await store.entities(project: project, kind: nil)
         let idLists = try await store.idListEntries(project: project)
         let time = try await store.configTime(project: project)
+        let paramStores = try await store.parameterStores(project: project)
         let out = SpecCompiler(environment: environment).compile(entities)
         let defaultEnvironment = environment ?? "production"
         let ruleSet = RuleSet(
@@ -65,13 +67,13 @@ final class ConfigCache: Sendable {
             "diagnostics": ["initialize": 0, "dcs": 0, "idlist": 0, "logevent": 0, "api_call": 0],
         ]
         let v2 = DCSv2.document(
-            gates: out.gates, configs: out.configs, layers: out.layers, layerExperiments: out.layerExperiments, time: time,
-            defaultEnvironment: defaultEnvironment)
+            gates: out.gates, configs: out.configs, layers: out.layers, layerExperiments: out.layerExperiments,
+            paramStores: paramStores, time: time, defaultEnvironment: defaultEnvironment)
         var v2Buffer = ByteBuffer(bytes: v2.bytes)
         let v2Gzip = (try? v2Buffer.compress(with: .gzip())).map { Array(buffer: $0) }
         let compiled = Compiled(
             ruleSet: ruleSet, evaluator: Evaluator(rules: ruleSet), dcs: dcs.serializedBytes(), dcsV2: v2, dcsV2Gzip: v2Gzip,
-            time: time)
+            paramStores: paramStores, time: time)
         state.withLock { s in
             if s.generation[project, default: 0] == generation { s.entries[key] = compiled }
         }

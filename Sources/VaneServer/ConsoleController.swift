@@ -92,6 +92,9 @@ struct ConsoleController: Sendable {
             for (kind, list) in Dictionary(grouping: result.entities, by: \.kind) {
                 imported[kind.collection] = .array(list.map { .string($0.name) }.sorted { $0.stringValue! < $1.stringValue! })
             }
+            if !result.parameterStores.isEmpty {
+                imported["parameter_stores"] = .array(result.parameterStores.map { .string($0.name) })
+            }
             return envelope("Statsig rules imported.", [
                 "imported": .object(imported),
                 "skipped": .array(result.skipped.map { ["name": .string($0.name), "reason": .string($0.reason)] }),

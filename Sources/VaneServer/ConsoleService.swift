@@ -157,6 +157,11 @@ struct ConsoleService: Sendable {
                 time: now, actor: actor, action: "imported", kind: "import", name: "statsig",
                 after: .array(entities.map { .string("\($0.kind.rawValue):\($0.name)") }),
                 description: "Imported from Statsig: " + (summary.isEmpty ? "nothing" : summary.joined(separator: ", "))))
+        for s in result.parameterStores {
+            _ = try await store.saveParameterStore(project: project, s, mustBeNew: false, audit: AuditEntry(
+                time: now, actor: actor, action: "imported", kind: "parameter_store", name: s.name, after: s.toJSON(),
+                description: "Parameter store \(s.name) imported from Statsig"))
+        }
         cache.invalidate(project: project)
         return result
     }

@@ -260,7 +260,8 @@ final class OFREPIDTypes: Sendable {
         let now = Clock.nowMs()
         var entry = entries.withLock { $0[slot] } ?? Entry()
         var changed = false
-        if let at = entry.declaredAt, at <= now, now - at < ttlMs {} else {
+        let fresh = entry.declaredAt.map { $0 <= now && now - $0 < ttlMs } ?? false
+        if !fresh {
             entry.declared = try await store.customIDTypes(project: project)
             entry.declaredAt = now
             changed = true
@@ -272,10 +273,10 @@ final class OFREPIDTypes: Sendable {
         }
         if changed {
             entry.all = entry.referenced.union(entry.declared)
-            let fresh = entry
+            let updated = entry
             entries.withLock { e in
                 if e.count > 1_000 { e.removeAll() }
-                e[slot] = fresh
+                e[slot] = updated
             }
         }
         return entry.all

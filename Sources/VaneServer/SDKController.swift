@@ -266,7 +266,7 @@ struct SDKController: Sendable {
         var derived: [String: JSONValue] = ["ip": .string(user.ip ?? context.remoteAddress)]
         if let ua = user.userAgent ?? request.header("user-agent") { derived["userAgent"] = .string(ua) }
         let response = ClientInitializeFormatter(evaluator: compiled.evaluator, hashing: hashing)
-            .response(for: user, sdkType: sdkType, sdkVersion: sdkVersion, derivedFields: derived)
+            .response(for: user, sdkType: sdkType, sdkVersion: sdkVersion, derivedFields: derived, paramStores: compiled.paramStores)
         // The client already holds exactly these values (the JS client sends the checksum it has).
         if b["full_checksum"]?.stringValue == response.checksum {
             return jsonResponse(["has_updates": false, "time": .int(compiled.time)])

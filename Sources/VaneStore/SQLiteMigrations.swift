@@ -160,6 +160,14 @@ enum SQLiteMigrations {
             // Browser origins a client key may be used from (JSON list); NULL: any origin.
             try db.execute(sql: "ALTER TABLE api_keys ADD COLUMN allowed_origins TEXT")
         }
+        m.registerMigration("011_parameter_stores") { db in
+            try db.execute(sql: """
+                CREATE TABLE parameter_stores (
+                    project_id TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL, parameters TEXT NOT NULL,
+                    version INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, name));
+                """)
+        }
         return m
     }
 }

@@ -3,7 +3,7 @@ import VaneCore
 /// Everything Vane persists, behind one protocol so SQLite (embedded) and PostgreSQL (multi-node)
 /// implementations pass the same test suite. Every method that changes configuration writes its
 /// audit entry in the same transaction.
-public protocol VaneStore: Sendable {
+public protocol VaneStore: ParameterStoreRepository {
     /// Gives cached pages back (after a burst of traffic); the store stays usable.
     func releaseMemory()
 
@@ -119,4 +119,12 @@ public protocol VaneStore: Sendable {
     func event(project: String, id: Int64) async throws -> EventRecord?
     /// Events since `since` (event time) per source: (events, exposures).
     func eventCountsBySource(project: String, since: Int64) async throws -> [String: (events: Int, exposures: Int)]
+}
+
+/// Statsig parameter stores; each change is audited and bumps the project's config time.
+public protocol ParameterStoreRepository: Sendable {
+    func parameterStores(project: String) async throws -> [ParameterStore]
+    /// Creates or replaces a store (its version goes up by one); `mustBeNew` refuses an existing name.
+    func saveParameterStore(project: String, _ store: ParameterStore, mustBeNew: Bool, audit: AuditEntry) async throws -> ParameterStore
+    func deleteParameterStore(project: String, name: String, audit: AuditEntry) async throws -> Bool
 }

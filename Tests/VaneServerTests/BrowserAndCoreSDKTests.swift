@@ -94,7 +94,7 @@ struct BrowserAndCoreSDKTests {
             #expect(other.json["has_updates"] == true)
             // A rule change changes the checksum.
             let patched = try await client.console(.patch, "gates/by_email", ["rules": [["name": "everyone", "passPercentage": 100, "conditions": [["type": "public"]]]]])
-            #expect(patched.status == .ok)
+            #expect(patched.status == .ok, "\(patched.text)")
             let changed = try await client.call(.post, "/v1/initialize", key: Keys.client,
                                                 json: ["user": ["userID": "u1"], "full_checksum": .string(checksum)])
             #expect(changed.json["has_updates"] == true && changed.json["full_checksum"]?.stringValue != checksum)
@@ -134,6 +134,42 @@ struct BrowserAndCoreSDKTests {
             for key in [Keys.client, Keys.console, "secret-unknown"] {
                 #expect(try await client.call(.get, "/v2/download_config_specs/\(key).json").status == .unauthorized)
             }
+        }
+    }
+
+    @Test func parameterStoresAreEditedAuditedAndServed() async throws {
+        try await withVane { (client) async throws in
+            let store: JSONValue = ["name": "app_params", "parameters": [
+                "title": ["ref_type": "static", "param_type": "string", "value": "Hi"],
+                "on": ["ref_type": "gate", "param_type": "boolean", "gate_name": "some_gate", "pass_value": true, "fail_value": false,
+                       "stray": "dropped"],
+            ]]
+            #expect(try await client.console(.post, "parameter_stores", store).status == .created)
+            #expect(try await client.console(.post, "parameter_stores", store).status == .conflict)
+            for (bad, mentions) in [
+                (["ref_type": "static", "param_type": "string", "value": 3] as JSONValue, "value must be of type string"),
+                (["ref_type": "magic", "param_type": "string"], "ref_type"),
+                (["ref_type": "layer", "param_type": "number", "layer_name": "l1"], "param_name is required"),
+                (["ref_type": "static", "param_type": "number", "value": 1e400], "value"),
+            ] {
+                let r = try await client.console(.put, "parameter_stores/app_params", ["parameters": ["p1": bad]])
+                #expect(r.status == .badRequest && r.text.contains(mentions), "\(r.text)")
+            }
+            let patched = try await client.console(.patch, "parameter_stores/app_params", ["parameters": ["title": .null,
+                "count": ["ref_type": "static", "param_type": "number", "value": 3]]])
+            #expect(patched.status == .ok, "\(patched.text)")
+            #expect(patched.json["data"]?["version"] == 2)
+            #expect(patched.json["data"]?["parameters"]?["title"] == nil)
+            #expect(patched.json["data"]?["parameters"]?["on"]?["stray"] == nil)
+            let dcs = try await client.call(.get, "/v2/download_config_specs/\(Keys.server).json")
+            #expect(dcs.json["param_stores"]?["app_params"]?["parameters"]?["count"]?["value"] == 3)
+            let initialize = try await client.call(.post, "/v1/initialize", key: Keys.client, json: ["user": ["userID": "u"]])
+            let hashed = StatsigHash.djb2("app_params")
+            #expect(initialize.json["param_stores"]?[hashed]?["on"]?["gate_name"] == .string(StatsigHash.djb2("some_gate")))
+            let audit = try await client.console(.get, "audit_logs?kind=parameter_store")
+            #expect(audit.json["data"]?.arrayValue?.count == 2)
+            #expect(try await client.console(.delete, "parameter_stores/app_params").status == .ok)
+            #expect(try await client.console(.get, "parameter_stores/app_params").status == .notFound)
         }
     }
 }

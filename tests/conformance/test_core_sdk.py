@@ -291,3 +291,51 @@ def test_statsig_openfeature_provider(core_vane, both):
         assert checked > 100
     finally:
         api.shutdown()
+
+
+def test_parameter_stores_resolve_in_server_core(core_vane, both):
+    """Every kind of parameter (static, gate, dynamic config, experiment, layer) resolves in
+    server-core from DCS v2 `param_stores` to what the legacy SDK gives for the underlying spec."""
+    from statsig_python_core import StatsigUser
+    legacy, _ = both
+    gate = next(g for g in _ruleset.gate_names() if g not in SDK_GENERATION_DIFFERENCES)
+    config = next(c for c in _ruleset.config_names() if c not in SDK_GENERATION_DIFFERENCES)
+    cfg_param = None
+    users = make_users(200)
+    for wire in users:
+        value = legacy.get_config(to_sdk_user(wire), config, log_exposure=False).value
+        cfg_param = next((k for k, v in value.items() if isinstance(v, str)), None)
+        if cfg_param:
+            break
+    assert cfg_param, "the rule set should have a config with a string parameter"
+    store = {"name": "checkout_params", "description": "checkout copy", "parameters": {
+        "headline": {"ref_type": "static", "param_type": "string", "value": "Buy now"},
+        "discount": {"ref_type": "static", "param_type": "number", "value": 15},
+        "show_banner": {"ref_type": "gate", "param_type": "boolean", "gate_name": gate,
+                        "pass_value": True, "fail_value": False},
+        "copy": {"ref_type": "dynamic_config", "param_type": "string", "config_name": config, "param_name": cfg_param},
+    }}
+    created = core_vane.console("POST", "/parameter_stores", store)
+    assert created.status_code == 201, created.text
+    bad = core_vane.console("POST", "/parameter_stores", {"name": "broken_store", "parameters": {
+        "x": {"ref_type": "gate", "param_type": "boolean", "gate_name": gate}}})
+    assert bad.status_code == 400 and "pass_value" in bad.json()["error"]
+    sdk, details = start_core(core_vane.base)
+    try:
+        assert details.is_config_spec_ready
+        assert "checkout_params" in sdk.get_parameter_store_list()
+        for wire in users[:100]:
+            lu = to_sdk_user(wire)
+            ps = sdk.get_parameter_store(core_user(wire), "checkout_params")
+            assert ps.get_string("headline", "fallback") == "Buy now"
+            assert ps.get_float("discount", 0.0) == 15
+            want_gate = legacy.get_feature_gate(lu, gate, log_exposure=False).value
+            # The fallback is the opposite, so a parameter that does not resolve cannot pass.
+            assert ps.get_bool("show_banner", not want_gate) is want_gate
+            want = legacy.get_config(lu, config, log_exposure=False).value.get(cfg_param)
+            assert ps.get_string("copy", "fallback") == (want if isinstance(want, str) else "fallback"), wire.get("userID")
+    finally:
+        sdk.shutdown().wait()
+    # The client initialize answer carries them too, names hashed.
+    init = core_vane.sdk_post_json("initialize", {"user": {"userID": "u"}, "hash": "none"}, key=CLIENT_KEY)
+    assert init["param_stores"]["checkout_params"]["show_banner"]["gate_name"] == gate

@@ -26,7 +26,7 @@ N_USERS = int(os.environ.get("VANE_CONFORMANCE_USERS", "5000"))
 N_WORKERS = int(os.environ.get("VANE_CONFORMANCE_WORKERS", "4"))
 NO_EXPOSURES = {"exposureLoggingDisabled": True}
 # Fields for client SDKs that the legacy server SDK's formatter does not produce.
-INIT_IGNORED_KEYS = {"time", "generator", "sdkInfo", "full_checksum", "derived_fields", "sdk_flags"}
+INIT_IGNORED_KEYS = {"time", "generator", "sdkInfo", "full_checksum", "derived_fields", "sdk_flags", "param_stores"}
 
 
 class World:
