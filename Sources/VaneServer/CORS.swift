@@ -10,7 +10,7 @@ import VaneStore
 enum CORSPolicy {
     /// Headers Statsig's JS client sends (they make its requests preflighted).
     static let allowedHeaders = [
-        "content-type", "content-encoding", "statsig-api-key", "statsig-client-time", "statsig-encoded",
+        "authorization", "x-api-key", "if-none-match", "content-type", "content-encoding", "statsig-api-key", "statsig-client-time", "statsig-encoded",
         "statsig-event-count", "statsig-retry-count", "statsig-sdk-type", "statsig-sdk-version",
     ]
     static let maxOrigins = 50
@@ -71,8 +71,15 @@ struct CORSMiddleware: RouterMiddleware {
         return response
     }
 
+    /// The key as any of Vane's browser-facing endpoints take it: Statsig's header or `?k=`, or
+    /// OFREP's `Authorization: Bearer` / `X-API-Key`.
     private func keyOf(_ request: Request, _ context: Context) async throws -> APIKey? {
-        guard let secret = request.header("statsig-api-key") ?? request.query("k"), !secret.isEmpty else { return nil }
+        let bearer = request.headers[.authorization].flatMap { h -> String? in
+            h.lowercased().hasPrefix("bearer ") ? String(h.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
+        }
+        guard let secret = request.header("statsig-api-key") ?? request.query("k") ?? bearer ?? request.header("x-api-key"),
+              !secret.isEmpty
+        else { return nil }
         return try await resolver.resolve(secret)
     }
 
@@ -85,6 +92,7 @@ struct CORSMiddleware: RouterMiddleware {
         var headers = HTTPFields()
         Self.allow(&headers, origin: origin)
         headers[.accessControlAllowMethods] = "POST, OPTIONS"
+        headers[.accessControlExposeHeaders] = "ETag"
         headers[.accessControlAllowHeaders] = request.headers[.accessControlRequestHeaders] ?? CORSPolicy.allowedHeaders.joined(separator: ", ")
         headers[.accessControlMaxAge] = "86400"
         headers[.vary] = "Origin, Access-Control-Request-Headers"
@@ -93,6 +101,7 @@ struct CORSMiddleware: RouterMiddleware {
 
     static func allow(_ headers: inout HTTPFields, origin: String) {
         headers[.accessControlAllowOrigin] = origin
-        headers[.vary] = "Origin"
+        headers[.accessControlExposeHeaders] = "ETag"
+        headers[.vary] = headers[.vary].map { $0.contains("Origin") ? $0 : $0 + ", Origin" } ?? "Origin"
     }
 }

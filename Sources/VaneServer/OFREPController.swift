@@ -29,7 +29,13 @@ struct OFREPController: Sendable {
     }
 
     func register(on router: Router<VaneRequestContext>) {
-        router.group("ofrep/v1").add(middleware: OFREPMiddleware(resolver: resolver))
+        // Browser providers call OFREP cross-origin with a client key, as the JS client calls initialize.
+        let ofrep = router.group("ofrep/v1").add(middleware: CORSMiddleware(resolver: resolver))
+            .add(middleware: OFREPMiddleware(resolver: resolver))
+        for path: RouterPath in ["evaluate/flags/{key}", "evaluate/flags"] {
+            ofrep.on(path, method: .options) { _, _ in Response(status: .noContent) }
+        }
+        ofrep
             .post("evaluate/flags/{key}") { request, context in try await self.evaluateFlag(request, context) }
             .post("evaluate/flags") { request, context in try await self.evaluateFlags(request, context) }
     }

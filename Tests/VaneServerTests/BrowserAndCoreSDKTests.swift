@@ -172,4 +172,20 @@ struct BrowserAndCoreSDKTests {
             #expect(try await client.console(.get, "parameter_stores/app_params").status == .notFound)
         }
     }
+
+    @Test func ofrepAnswersBrowsersWithClientKeysOnly() async throws {
+        try await withVane { (client) async throws in
+            let pre = try await client.call(.options, "/ofrep/v1/evaluate/flags", headers: [
+                "Origin": Self.origin, "Access-Control-Request-Headers": "authorization,content-type,if-none-match"])
+            #expect(pre.status == .noContent && pre.headers[.accessControlAllowOrigin] == Self.origin)
+            let body: JSONValue = ["context": ["targetingKey": "u1"]]
+            let withClient = try await client.call(.post, "/ofrep/v1/evaluate/flags", json: body,
+                                                   headers: ["Origin": Self.origin, "Authorization": "Bearer \(Keys.client)"])
+            #expect(withClient.status == .ok && withClient.headers[.accessControlAllowOrigin] == Self.origin)
+            #expect(withClient.headers[.accessControlExposeHeaders] == "ETag")
+            let withSecret = try await client.call(.post, "/ofrep/v1/evaluate/flags", json: body,
+                                                   headers: ["Origin": Self.origin, "X-API-Key": Keys.server])
+            #expect(withSecret.status == .ok && withSecret.headers[.accessControlAllowOrigin] == nil)
+        }
+    }
 }
