@@ -81,7 +81,7 @@ public func fuzzCheck(
 ) {
     if !condition() {
         let text = "FUZZ INVARIANT FAILED at \(file):\(line): \(message())\n"
-        _ = text.withCString { fputs($0, stderr) }
+        _ = text.withCString { write(2, $0, strlen($0)) }
         abort()
     }
 }
