@@ -16,7 +16,9 @@ let package = Package(
     ],
     targets: [
         // Reading structured values out of the fuzzer's bytes, and invariant checks that crash loudly.
-        .target(name: "FuzzSupport", dependencies: [.product(name: "VaneCore", package: vane)]),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer", .product(name: "VaneCore", package: vane)]),
+        // The declaration of libFuzzer's driver (the runtime itself comes with -sanitize=fuzzer).
+        .target(name: "CLibFuzzer"),
         // JSONValue.parse, and parse → serializedBytes → parse round trips.
         .executableTarget(name: "FuzzJSON", dependencies: ["FuzzSupport", .product(name: "VaneCore", package: vane)]),
         // Request bodies: Content-Encoding, inflating within the limit, gzip/zlib trailer checks.

@@ -23,7 +23,8 @@ final class FailureThrottle: Sendable {
     struct Policy: Sendable {
         var freeFailures: Int
         var windowMs: Int64 = 15 * 60_000
-        var firstLockMs: Int64 = 1_000
+        /// The first lockout; each further failure doubles it.
+        var firstLockMs: Int64 = 30_000
         var maxLockMs: Int64 = 15 * 60_000
     }
 
@@ -57,7 +58,7 @@ final class FailureThrottle: Sendable {
             entry.failures += 1
             let over = entry.failures - policy.freeFailures
             if over > 0 {
-                let lock = over >= 20 ? policy.maxLockMs : min(policy.maxLockMs, policy.firstLockMs << Int64(over - 1))
+                let lock = over >= 16 ? policy.maxLockMs : min(policy.maxLockMs, policy.firstLockMs << Int64(over - 1))
                 entry.lockedUntil = now + lock
             }
             e[subject] = entry

@@ -60,3 +60,10 @@ private func walk(_ v: JSONValue) {
     default: break
     }
 }
+
+@main
+enum FuzzJSONMain {
+    static func main() {
+        runFuzzer { data, size in fuzz(data ?? emptyInput, size) }
+    }
+}

@@ -140,3 +140,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     return 0
 }
+
+@main
+enum FuzzRollupMain {
+    static func main() {
+        runFuzzer { data, size in fuzz(data ?? emptyInput, size) }
+    }
+}

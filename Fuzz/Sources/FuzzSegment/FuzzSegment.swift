@@ -114,3 +114,10 @@ func checkTimes(_ item: JSONValue) {
         fuzzCheck(ISOTime.parse(formatted) == t, "ISOTime: '\(s)' → \(t) → '\(formatted)' does not parse back")
     }
 }
+
+@main
+enum FuzzSegmentMain {
+    static func main() {
+        runFuzzer { data, size in fuzz(data ?? emptyInput, size) }
+    }
+}

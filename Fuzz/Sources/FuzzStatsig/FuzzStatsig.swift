@@ -209,3 +209,10 @@ func check(_ r: EvaluationResult) {
     _ = r.secondaryExposures.map { $0.toJSON() }
     _ = r.undelegatedSecondaryExposures
 }
+
+@main
+enum FuzzStatsigMain {
+    static func main() {
+        runFuzzer { data, size in fuzz(data ?? emptyInput, size) }
+    }
+}

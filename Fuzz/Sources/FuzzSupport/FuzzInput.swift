@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CLibFuzzer
 import VaneCore
 
 /// Reads structured choices out of the fuzzer's bytes, front to back. Once the bytes run out every
@@ -73,6 +74,22 @@ public struct FuzzInput {
         return index < bytes.count ? Array(bytes[index...]) : []
     }
 }
+
+/// Runs libFuzzer (with the command line's options) on `callback`, the program's whole job.
+/// Each target's `@main` calls it: SwiftPM links a Swift executable's own entry point as `main`,
+/// so libFuzzer's `main` cannot be the program's; its driver is called instead.
+public func runFuzzer(_ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> Never {
+    var argc = CommandLine.argc
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+    exit(LLVMFuzzerRunDriver(&argc, &argv, callback))
+}
+
+/// A pointer for empty inputs, should the driver pass none.
+nonisolated(unsafe) public let emptyInput: UnsafePointer<UInt8> = {
+    let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+    p.initialize(to: 0)
+    return UnsafePointer(p)
+}()
 
 /// Stops the fuzzer with a message when an invariant does not hold (libFuzzer saves the input).
 public func fuzzCheck(
