@@ -104,7 +104,9 @@ def test_replay_100k(vane):
         "stored %d (want %d), duplicates %d (want %d)" % (stored, len(unique), dups, TOTAL - len(unique))
     d = usage_delta(before, usage(v))
     assert d.get("ingested") == len(unique) and d.get("duplicates") == TOTAL - len(unique), d
-    assert elapsed < 60, "replaying %d messages took %.1f s" % (TOTAL, elapsed)
+    # A guard against pathological slowness, not a benchmark (scripts/bench-segment-ingest is): a
+    # debug build on a shared 2-core machine takes 35 s alone and more under other load.
+    assert elapsed < 180, "replaying %d messages took %.1f s" % (TOTAL, elapsed)
 
     # Event times: every stored event of one event name (1/20 of the tracks) has its original timestamp
     # (Segment's receivedAt present: no clock-skew correction) and appears once.
