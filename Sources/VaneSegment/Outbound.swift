@@ -84,11 +84,11 @@ public struct OutboundEvent: Sendable {
     public var value: JSONValue?
     public var metadata: JSONValue?
     public var time: Int64
-    public var source: String
+    public var source: EventSource
 
     public init(
         id: Int64, project: String, eventName: String, user: JSONValue, userID: String?, customIDs: [String: String],
-        environment: String?, value: JSONValue?, metadata: JSONValue?, time: Int64, source: String
+        environment: String?, value: JSONValue?, metadata: JSONValue?, time: Int64, source: EventSource
     ) {
         self.id = id
         self.project = project
@@ -153,18 +153,18 @@ public struct OutboundEncoder: Sendable {
 
     /// nil: not exported (Segment's own events are never echoed back; SDK diagnostics stay home).
     public func category(of e: OutboundEvent) -> Category? {
-        guard e.source != "segment" else { return nil }
-        switch e.eventName {
-        case "statsig::gate_exposure": return .gateExposure
-        case "statsig::config_exposure":
+        guard e.source != .segment else { return nil }
+        switch ExposureKind(eventName: e.eventName) {
+        case .gate?: return .gateExposure
+        case .config?:
             let config = e.metadata?["config"]?.stringValue ?? ""
             return experiments.contains(config) ? .experimentExposure : .configExposure
-        case "statsig::layer_exposure":
+        case .layer?:
             let allocated = e.metadata?["allocatedExperiment"]?.stringValue ?? ""
             return allocated.isEmpty ? .configExposure : .experimentExposure
-        case "statsig::experiment_exposure": return .experimentExposure
-        default:
-            return e.eventName.hasPrefix("statsig::") ? nil : .customEvent
+        case .experiment?: return .experimentExposure
+        case nil:
+            return ExposureKind.isReserved(e.eventName) ? nil : .customEvent
         }
     }
 
@@ -189,13 +189,13 @@ public struct OutboundEncoder: Sendable {
     }
 
     func exportedName(_ e: OutboundEvent, _ category: Category) -> String {
-        category == .experimentExposure && e.eventName == "statsig::config_exposure" ? "statsig::experiment_exposure" : e.eventName
+        category == .experimentExposure && e.eventName == ExposureKind.config.wireName ? ExposureKind.experiment.wireName : e.eventName
     }
 
     public func encode(_ e: OutboundEvent) -> JSONValue? {
         guard exportable(e), let category = category(of: e) else { return nil }
         var metadata = e.metadata ?? .object([:])
-        if exportedName(e, category) == "statsig::experiment_exposure", case .object(var m) = metadata, m["experimentGroupName"] == nil {
+        if exportedName(e, category) == ExposureKind.experiment.wireName, case .object(var m) = metadata, m["experimentGroupName"] == nil {
             let experiment = m["allocatedExperiment"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? m["config"]?.stringValue ?? ""
             let group = m["groupName"]?.stringValue
                 ?? m["ruleID"]?.stringValue.flatMap { groupNames[experiment]?[$0] }

@@ -69,7 +69,7 @@ struct IngestCounters: Sendable {
 
     func record(_ events: [EventRecord], _ ids: [Int64?]) {
         var bySource: [String: Int] = [:]
-        for (e, id) in zip(events, ids) where id != nil { bySource[e.source, default: 0] += 1 }
+        for (e, id) in zip(events, ids) where id != nil { bySource[e.source.rawValue, default: 0] += 1 }
         for (source, n) in bySource {
             registry.makeCounter(name: "vane_events_ingested_total", labels: [("source", source)]).increment(by: Int64(n))
         }

@@ -375,7 +375,7 @@ func eventJSON(_ e: EventRecord, includeRaw: Bool) -> JSONValue {
         "id": e.id.map { .int($0) } ?? .null, "eventName": .string(e.eventName), "user": e.user,
         "userID": e.userID.map { .string($0) } ?? .null, "environment": e.environment.map { .string($0) } ?? .null,
         "value": e.value ?? .null, "metadata": e.metadata ?? .null, "secondaryExposures": e.secondaryExposures ?? .null,
-        "time": .int(e.time), "receivedAt": .int(e.receivedAt), "source": .string(e.source),
+        "time": .int(e.time), "receivedAt": .int(e.receivedAt), "source": .string(e.source.rawValue),
         "sdkType": e.sdkType.map { .string($0) } ?? .null,
     ]
     if includeRaw, let raw = e.raw { o["raw"] = raw }

@@ -82,7 +82,7 @@ final class EventBroadcaster: Sendable {
         var out = Array("id: \(e.id ?? 0)\nevent: event\ndata: ".utf8)
         eventJSON(e, includeRaw: true).write(into: &out)
         out += Array("\n\n".utf8)
-        return Frame(project: e.project, eventName: e.eventName, source: e.source, bytes: out)
+        return Frame(project: e.project, eventName: e.eventName, source: e.source.rawValue, bytes: out)
     }
 
     /// A stream of committed events for `owner` (a session or key), with a heartbeat every

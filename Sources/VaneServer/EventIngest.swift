@@ -11,7 +11,7 @@ struct EventIngest: Sendable {
     /// Reads a `log_event`/`rgstr` body. Any invalid event rejects the whole request (nothing is
     /// half-stored) with a message naming the event and the field.
     static func records(
-        from body: [String: JSONValue], key: APIKey, source: String, sdkType: String?, now: Int64
+        from body: [String: JSONValue], key: APIKey, source: EventSource, sdkType: String?, now: Int64
     ) throws -> [EventRecord] {
         guard let eventsValue = body["events"] else { throw APIError.badRequest("events is required: a list of events") }
         guard case .array(let events) = eventsValue else { throw APIError.badRequest("events must be a list") }
@@ -28,7 +28,7 @@ struct EventIngest: Sendable {
 
     static func record(
         _ e: JSONValue, index i: Int, requestUser: JSONValue?, statsigMetadata: [String: JSONValue], key: APIKey,
-        source: String, sdkType: String?, now: Int64
+        source: EventSource, sdkType: String?, now: Int64
     ) throws -> EventRecord {
         guard case .object(let o) = e else { throw APIError.badRequest("events[\(i)] must be an object") }
         guard let nameValue = o["eventName"] else { throw APIError.badRequest("events[\(i)].eventName is required") }
@@ -59,12 +59,10 @@ struct EventIngest: Sendable {
         }
         let time = try eventTime(o["time"], index: i, now: now) ?? now
         return EventRecord(
-            project: key.project, eventName: name, user: user.toJSON(), userID: user.userID,
-            stableID: user.customIDs["stableID"], customIDs: user.customIDs,
-            environment: user.tier ?? key.environment ?? "production",
+            user: user, project: key.project, eventName: name,
             value: value.flatMap { $0.isNull ? nil : $0 }, metadata: o["metadata"].flatMap { $0.isNull ? nil : $0 },
             secondaryExposures: o["secondaryExposures"].flatMap { $0.isNull ? nil : $0 }, time: time, receivedAt: now,
-            source: source, sdkType: sdkType)
+            source: source, sdkType: sdkType, keyEnvironment: key.environment)
     }
 
     /// Epoch ms, epoch seconds (below 1e11, promoted to ms), a numeric string, or ISO-8601,
@@ -120,14 +118,14 @@ struct EventIngest: Sendable {
 /// Exposure events Vane logs for its own evaluation endpoints, shaped like the SDKs' exposures.
 enum Exposures {
     static func gate(_ user: StatsigUser, _ name: String, _ r: EvaluationResult, key: APIKey, now: Int64) -> EventRecord {
-        make(user, "statsig::gate_exposure", [
+        make(user, .gate, [
             "gate": .string(name), "gateValue": .string(r.value ? "true" : "false"), "ruleID": .string(r.ruleID),
             "reason": .string(r.reason.rawValue),
         ], r.secondaryExposures, key: key, now: now)
     }
 
     static func config(_ user: StatsigUser, _ name: String, _ r: EvaluationResult, key: APIKey, now: Int64) -> EventRecord {
-        make(user, "statsig::config_exposure", [
+        make(user, .config, [
             "config": .string(name), "ruleID": .string(r.ruleID), "rulePassed": .string(r.value ? "true" : "false"),
             "reason": .string(r.reason.rawValue),
         ], r.secondaryExposures, key: key, now: now)
@@ -137,7 +135,7 @@ enum Exposures {
         _ user: StatsigUser, _ name: String, parameter: String, _ r: EvaluationResult, key: APIKey, now: Int64
     ) -> EventRecord {
         let explicit = r.explicitParameters.contains(parameter)
-        return make(user, "statsig::layer_exposure", [
+        return make(user, .layer, [
             "config": .string(name), "ruleID": .string(r.ruleID),
             "allocatedExperiment": .string(explicit ? (r.allocatedExperiment ?? "") : ""),
             "parameterName": .string(parameter), "isExplicitParameter": .string(explicit ? "true" : "false"),
@@ -146,14 +144,12 @@ enum Exposures {
     }
 
     private static func make(
-        _ user: StatsigUser, _ name: String, _ metadata: [String: JSONValue], _ secondary: [SecondaryExposure], key: APIKey,
-        now: Int64
+        _ user: StatsigUser, _ kind: ExposureKind, _ metadata: [String: JSONValue], _ secondary: [SecondaryExposure],
+        key: APIKey, now: Int64
     ) -> EventRecord {
         EventRecord(
-            project: key.project, eventName: name, user: user.toJSON(), userID: user.userID,
-            stableID: user.customIDs["stableID"], customIDs: user.customIDs,
-            environment: user.tier ?? key.environment ?? "production", value: nil, metadata: .object(metadata),
-            secondaryExposures: .array(secondary.map { $0.toJSON() }), time: now, receivedAt: now, source: "http_api",
-            sdkType: "vane-http")
+            user: user, project: key.project, eventName: kind.wireName, metadata: .object(metadata),
+            secondaryExposures: .array(secondary.map { $0.toJSON() }), time: now, receivedAt: now, source: .httpAPI,
+            sdkType: "vane-http", keyEnvironment: key.environment)
     }
 }

@@ -291,7 +291,7 @@ struct SDKController: Sendable {
     func logEvent(_ request: Request, _ context: VaneRequestContext) async throws -> Response {
         let b = try await body.object(request, forceGzip: request.query("gz") == "1")
         let sdkType = request.header("statsig-sdk-type") ?? request.query("st")
-        let records = try EventIngest.records(from: b, key: context.key!, source: "sdk", sdkType: sdkType, now: Clock.nowMs())
+        let records = try EventIngest.records(from: b, key: context.key!, source: .sdk, sdkType: sdkType, now: Clock.nowMs())
         if let declared = request.header("statsig-event-count").flatMap(Int.init), declared != records.count {
             context.logger.debug("STATSIG-EVENT-COUNT differs from the events sent", metadata: [
                 "declared": "\(declared)", "received": "\(records.count)",

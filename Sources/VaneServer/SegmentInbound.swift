@@ -115,12 +115,11 @@ struct SegmentInbound: Sendable {
                 continue
             }
             guard let mapped = SegmentMapper.map(message, settings: settings, receivedAt: now, fromSegment: fromSegment) else { continue }
+            // The integration's default environment stands where an SDK request has its key's.
             var record = EventRecord(
-                project: project, eventName: mapped.eventName, user: mapped.user.toJSON(), userID: mapped.user.userID,
-                stableID: mapped.user.customIDs["stableID"], customIDs: mapped.user.customIDs,
-                environment: mapped.user.tier ?? settings.defaultEnvironment, value: mapped.value,
-                metadata: .object(mapped.metadata), secondaryExposures: nil, time: mapped.time, receivedAt: now,
-                source: "segment", sdkType: "segment")
+                user: mapped.user, project: project, eventName: mapped.eventName, value: mapped.value,
+                metadata: .object(mapped.metadata), time: mapped.time, receivedAt: now,
+                source: .segment, sdkType: "segment", keyEnvironment: settings.defaultEnvironment)
             record.raw = item
             record.dedupe = DedupeKey(scope: "segment", messageID: mapped.messageId ?? UUID().uuidString, notBefore: notBefore)
             records.append((i, record))

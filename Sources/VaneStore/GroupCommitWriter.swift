@@ -1,4 +1,5 @@
 import Synchronization
+import VaneCore
 
 /// Coalesces concurrent event writes into shared transactions. A caller's `write` returns only
 /// after the transaction holding its events has committed, so acknowledging then is safe; while one

@@ -117,65 +117,7 @@ public struct IDListChange: Sendable, Codable, Hashable {
     public var source: String
 }
 
-public struct EventRecord: Sendable, Hashable {
-    public var id: Int64?
-    public var project: String
-    public var eventName: String
-    public var user: JSONValue
-    public var userID: String?
-    public var stableID: String?
-    public var customIDs: [String: String]
-    public var environment: String?
-    /// A number or a string, as the SDKs allow.
-    public var value: JSONValue?
-    public var metadata: JSONValue?
-    public var secondaryExposures: JSONValue?
-    public var time: Int64
-    public var receivedAt: Int64
-    /// sdk | http_api | segment
-    public var source: String
-    public var sdkType: String?
-    /// The message as received, for inspection (Segment events keep their raw message).
-    public var raw: JSONValue?
-    /// When set, the event is stored only if no event with this key was stored since `notBefore`.
-    public var dedupe: DedupeKey?
-
-    public init(
-        id: Int64? = nil, project: String, eventName: String, user: JSONValue, userID: String?, stableID: String?,
-        customIDs: [String: String], environment: String?, value: JSONValue?, metadata: JSONValue?,
-        secondaryExposures: JSONValue?, time: Int64, receivedAt: Int64, source: String, sdkType: String?
-    ) {
-        self.id = id
-        self.project = project
-        self.eventName = eventName
-        self.user = user
-        self.userID = userID
-        self.stableID = stableID
-        self.customIDs = customIDs
-        self.environment = environment
-        self.value = value
-        self.metadata = metadata
-        self.secondaryExposures = secondaryExposures
-        self.time = time
-        self.receivedAt = receivedAt
-        self.source = source
-        self.sdkType = sdkType
-    }
-}
-
-public struct DedupeKey: Sendable, Hashable {
-    /// Scope of the key, e.g. "segment".
-    public var scope: String
-    public var messageID: String
-    /// Keys first seen before this time (epoch ms) no longer count: the dedupe window.
-    public var notBefore: Int64
-
-    public init(scope: String, messageID: String, notBefore: Int64) {
-        self.scope = scope
-        self.messageID = messageID
-        self.notBefore = notBefore
-    }
-}
+// `EventRecord`, `DedupeKey`, `EventSource` and `ExposureKind` live in VaneCore (EventRecord.swift).
 
 /// One day's count of what happened to inbound messages.
 public struct UsageCount: Sendable, Hashable {

@@ -371,23 +371,21 @@ public struct PulseRollupProcessor {
 
     /// The subject and arm an exposure event assigns, or nil when it is not an assignment.
     public func exposure(_ e: EventRecord) -> (subject: String, arm: String)? {
-        guard e.eventName.hasPrefix("statsig::"), let md = e.metadata else { return nil }
-        switch e.eventName {
-        case "statsig::config_exposure", "statsig::experiment_exposure":
+        guard let kind = e.exposureKind, let md = e.metadata else { return nil }
+        switch kind {
+        case .config, .experiment:
             guard let name = md["config"]?.stringValue, let rules = catalog.experiments[name],
                   let rule = md["ruleID"]?.stringValue, rules.contains(rule) else { return nil }
             return (PulseCatalog.experimentSubject(name), rule)
-        case "statsig::layer_exposure":
+        case .layer:
             guard let name = md["allocatedExperiment"]?.stringValue, let rules = catalog.experiments[name],
                   let rule = md["ruleID"]?.stringValue, rules.contains(rule) else { return nil }
             return (PulseCatalog.experimentSubject(name), rule)
-        case "statsig::gate_exposure":
+        case .gate:
             guard let name = md["gate"]?.stringValue, let rules = catalog.partialGateRules[name],
                   let rule = md["ruleID"]?.stringValue, rules.contains(rule) else { return nil }
             let pass = md["gateValue"]?.stringValue == "true" || md["gateValue"]?.boolValue == true
             return (PulseCatalog.gateSubject(name), pass ? "pass" : "fail")
-        default:
-            return nil
         }
     }
 
@@ -401,7 +399,7 @@ public struct PulseRollupProcessor {
     /// Why the rollup cannot use an event it would otherwise count, or nil when it can.
     public func setAsideReason(_ e: EventRecord) -> PulseSetAside? {
         let isExposure = exposure(e) != nil
-        guard isExposure || !e.eventName.hasPrefix("statsig::") else { return nil }
+        guard isExposure || !e.isReserved else { return nil }
         guard EventTime.storable.contains(e.time) else {
             return PulseSetAside(e, .timeOutOfRange, "time \(e.time) is outside \(ISOTime.format(EventTime.earliest)) … \(ISOTime.format(EventTime.latest))")
         }
@@ -422,7 +420,7 @@ public struct PulseRollupProcessor {
             }
             return
         }
-        guard !e.eventName.hasPrefix("statsig::") else { return }
+        guard !e.isReserved else { return }
         let value = numericValue(e) ?? 0
         let day = PulseDay.of(e.time)
         let sources = sources(of: e)
@@ -537,7 +535,7 @@ public struct PulseRollupProcessor {
             }
         }
         for (_, range) in straddling {
-            for e in try exactEvents(key, range.from, range.to, beforeEventID) where !e.eventName.hasPrefix("statsig::") {
+            for e in try exactEvents(key, range.from, range.to, beforeEventID) where !e.isReserved {
                 // Events the rollup set aside were never in the unit days either.
                 guard setAsideReason(e) == nil, let v = numericValue(e) else { continue }
                 for s in sources(of: e) where range.sources.contains(s) {

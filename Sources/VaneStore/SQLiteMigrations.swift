@@ -168,6 +168,20 @@ enum SQLiteMigrations {
                     PRIMARY KEY (project_id, name));
                 """)
         }
+        m.registerMigration("012_event_classes") { db in
+            // What the code used to find with `event_name LIKE 'statsig::%'`: is_exposure for the
+            // exposure events (ExposureKind), is_reserved for any name in the SDKs' `statsig::`
+            // namespace (exposures and internal events such as diagnostics). Matched case-sensitively,
+            // as the code compares names. The names below are frozen: this migration never changes.
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN is_exposure INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE events ADD COLUMN is_reserved INTEGER NOT NULL DEFAULT 0;
+                UPDATE events SET is_reserved = 1 WHERE substr(event_name, 1, 9) = 'statsig::';
+                UPDATE events SET is_exposure = 1 WHERE event_name IN (
+                    'statsig::gate_exposure', 'statsig::config_exposure', 'statsig::layer_exposure',
+                    'statsig::experiment_exposure');
+                """)
+        }
         return m
     }
 }

@@ -106,12 +106,12 @@ extension SQLiteStore {
         var value: JSONValue? = nil
         if let n = row["value_num"] as Double? { value = .double(n) } else if let t = row["value_text"] as String? { value = .string(t) }
         let customIDs = (row["custom_ids"] as String?).flatMap { try? JSONValue.parse($0).objectValue }?.compactMapValues(\.stringValue) ?? [:]
-        let needsMetadata = name.hasPrefix("statsig::") || metadataEvents.contains(name)
+        let needsMetadata = ExposureKind.isReserved(name) || metadataEvents.contains(name)
         let metadata = needsMetadata ? (row["metadata"] as String?).flatMap { try? JSONValue.parse($0) } : nil
         return EventRecord(
             id: row["id"], project: project, eventName: name, user: .null, userID: row["user_id"], stableID: row["stable_id"],
             customIDs: customIDs, environment: nil, value: value, metadata: metadata, secondaryExposures: nil,
-            time: row["time"], receivedAt: 0, source: "", sdkType: nil)
+            time: row["time"], receivedAt: 0, source: .sdk /* not read by the rollup */, sdkType: nil)
     }
 
     /// Clears every rollup so the next run rebuilds them from the first event.

@@ -652,8 +652,9 @@ public final class SQLiteStore: VaneStore {
         return try await db.write { db in
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO events (project_id, event_name, user_id, stable_id, custom_ids, user_json, environment,
-                    value_num, value_text, metadata, secondary_exposures, time, received_at, source, sdk_type, raw, message_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    value_num, value_text, metadata, secondary_exposures, time, received_at, source, sdk_type, raw, message_id,
+                    is_exposure, is_reserved)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             // A key seen inside the window blocks the event; one seen before the window is refreshed.
             let dedupe = try db.cachedStatement(sql: """
@@ -683,8 +684,8 @@ public final class SQLiteStore: VaneStore {
                 let customIDs: String? = e.customIDs.isEmpty ? nil : JSONValue.object(e.customIDs.mapValues { .string($0) }).serialized()
                 try statement.execute(arguments: [
                     e.project, e.eventName, e.userID, e.stableID, customIDs, e.user.serialized(), e.environment, num, text,
-                    e.metadata?.serialized(), e.secondaryExposures?.serialized(), e.time, e.receivedAt, e.source, e.sdkType,
-                    e.raw?.serialized(), e.dedupe?.messageID,
+                    e.metadata?.serialized(), e.secondaryExposures?.serialized(), e.time, e.receivedAt, e.source.rawValue, e.sdkType,
+                    e.raw?.serialized(), e.dedupe?.messageID, e.exposureKind != nil, e.isReserved,
                 ])
                 stored.append(db.lastInsertedRowID)
             }
@@ -702,7 +703,7 @@ public final class SQLiteStore: VaneStore {
         try await db.read { db in
             var out: [String: (events: Int, exposures: Int)] = [:]
             for row in try Row.fetchAll(db, sql: """
-                SELECT source, SUM(event_name NOT LIKE 'statsig::%') AS events, SUM(event_name LIKE 'statsig::%exposure') AS exposures
+                SELECT source, SUM(is_reserved = 0) AS events, SUM(is_exposure) AS exposures
                 FROM events WHERE project_id = ? AND time >= ? GROUP BY source
                 """, arguments: [project, since]) {
                 out[row["source"]] = (row["events"] ?? 0, row["exposures"] ?? 0)
@@ -722,10 +723,13 @@ public final class SQLiteStore: VaneStore {
             stableID: row["stable_id"], customIDs: customIDs, environment: row["environment"], value: value,
             metadata: (row["metadata"] as String?).flatMap { try? JSONValue.parse($0) },
             secondaryExposures: (row["secondary_exposures"] as String?).flatMap { try? JSONValue.parse($0) },
-            time: row["time"], receivedAt: row["received_at"], source: row["source"], sdkType: row["sdk_type"])
+            time: row["time"], receivedAt: row["received_at"], source: storedSource(row["source"]), sdkType: row["sdk_type"])
         e.raw = (row["raw"] as String?).flatMap { try? JSONValue.parse($0) }
         return e
     }
+
+    /// Only Vane writes the column, with `EventSource` names; anything else (a hand-edited file) reads as an SDK event.
+    static func storedSource(_ name: String) -> EventSource { EventSource(rawValue: name) ?? .sdk }
 
     public func events(project: String, query: EventQuery) async throws -> EventPage {
         try await db.read { db in

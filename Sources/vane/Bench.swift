@@ -157,7 +157,7 @@ struct BenchRawInsert: AsyncParsableCommand {
                     var r = EventRecord(
                         project: "default", eventName: e.eventName, user: e.user.toJSON(), userID: e.user.userID, stableID: nil,
                         customIDs: e.user.customIDs, environment: "production", value: e.value, metadata: .object(e.metadata),
-                        secondaryExposures: nil, time: e.time, receivedAt: now, source: "segment", sdkType: "segment")
+                        secondaryExposures: nil, time: e.time, receivedAt: now, source: .segment, sdkType: "segment")
                     r.raw = raw
                     r.dedupe = DedupeKey(scope: "segment", messageID: e.messageId!, notBefore: now - 7 * 86_400_000)
                     records.append(r)

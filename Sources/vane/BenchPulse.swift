@@ -55,13 +55,13 @@ struct BenchPulse: AsyncParsableCommand {
             return EventRecord(
                 project: "default", eventName: name, user: ["userID": .string(id)], userID: id, stableID: nil, customIDs: [:],
                 environment: "production", value: value, metadata: metadata, secondaryExposures: nil, time: time,
-                receivedAt: time, source: "sdk", sdkType: "bench")
+                receivedAt: time, source: .sdk, sdkType: "bench")
         }
         let clock = ContinuousClock()
         let insert = try await clock.measure {
             for chunk in stride(from: 0, to: exposures.count, by: 10_000) {
                 try await store.insertEvents(exposures[chunk..<min(chunk + 10_000, exposures.count)].map {
-                    record("statsig::config_exposure", unit: $0.unit, time: $0.time, value: nil,
+                    record(ExposureKind.config.wireName, unit: $0.unit, time: $0.time, value: nil,
                            metadata: ["config": "bench_exp", "ruleID": .string($0.arm == 0 ? "ctl" : "trt")])
                 })
             }

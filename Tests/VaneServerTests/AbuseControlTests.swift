@@ -157,7 +157,7 @@ struct AbuseControlTests {
         // Nobody reads: after the buffer fills, every subscriber is disconnected and says why.
         let event = EventRecord(
             project: "default", eventName: "e", user: .object([:]), userID: "u", stableID: nil, customIDs: [:], environment: nil,
-            value: nil, metadata: nil, secondaryExposures: nil, time: 1, receivedAt: 1, source: "sdk", sdkType: nil)
+            value: nil, metadata: nil, secondaryExposures: nil, time: 1, receivedAt: 1, source: .sdk, sdkType: nil)
         for _ in 0..<5 { b.publish([event], [1]) }
         #expect(b.subscriberCount == 0)
         #expect(s1.fellBehind() && s2.fellBehind() && s3.fellBehind())

@@ -402,7 +402,7 @@ struct HostileNumberHTTPTests {
         @Sendable func event(_ name: String, _ user: String, _ time: Int64, _ value: JSONValue?, _ metadata: JSONValue? = nil) -> EventRecord {
             EventRecord(project: "default", eventName: name, user: ["userID": .string(user)], userID: user, stableID: nil,
                         customIDs: [:], environment: nil, value: value, metadata: metadata, secondaryExposures: nil,
-                        time: time, receivedAt: t, source: "sdk", sdkType: "test")
+                        time: time, receivedAt: t, source: .sdk, sdkType: "test")
         }
         try await Self.withApp(store: store) { client in
             let created = try await client.console(.post, "experiments", [

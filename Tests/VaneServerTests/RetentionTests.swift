@@ -18,7 +18,7 @@ struct RetentionTests {
         (0..<n).map { i in
             EventRecord(project: "default", eventName: "old", user: ["userID": .string("u\(i)")], userID: "u\(i)", stableID: nil,
                         customIDs: [:], environment: nil, value: nil, metadata: nil, secondaryExposures: nil,
-                        time: now - daysAgo * day + Int64(i), receivedAt: now, source: "sdk", sdkType: "test")
+                        time: now - daysAgo * day + Int64(i), receivedAt: now, source: .sdk, sdkType: "test")
         }
     }
 

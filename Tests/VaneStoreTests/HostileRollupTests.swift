@@ -16,7 +16,7 @@ struct HostileRollupTests {
     ) -> EventRecord {
         EventRecord(project: "default", eventName: name, user: ["userID": .string(user)], userID: user, stableID: nil,
                     customIDs: [:], environment: nil, value: value, metadata: metadata, secondaryExposures: nil,
-                    time: time, receivedAt: time, source: "sdk", sdkType: "test")
+                    time: time, receivedAt: time, source: .sdk, sdkType: "test")
     }
 
     static func exposure(_ user: String, _ arm: String, _ time: Int64) -> EventRecord {

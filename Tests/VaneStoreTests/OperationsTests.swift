@@ -20,7 +20,7 @@ struct OperationsTests {
         EventRecord(project: "default", eventName: "op_event", user: ["userID": .string("u\(seq)")], userID: "u\(seq)",
                     stableID: "s\(seq)", customIDs: [:], environment: "production", value: .double(Double(seq)),
                     metadata: ["seq": .string("\(seq)")], secondaryExposures: nil, time: time ?? now + Int64(seq),
-                    receivedAt: now, source: "sdk", sdkType: "test")
+                    receivedAt: now, source: .sdk, sdkType: "test")
     }
 
     static func events(_ range: Range<Int>, time: ((Int) -> Int64)? = nil) -> [EventRecord] {

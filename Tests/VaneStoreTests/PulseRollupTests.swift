@@ -21,7 +21,7 @@ struct PulseRollupTests {
     static func event(_ name: String, user: String, time: Int64, value: Double? = nil, metadata: JSONValue? = nil) -> EventRecord {
         EventRecord(project: "default", eventName: name, user: ["userID": .string(user)], userID: user, stableID: "s-" + user,
                     customIDs: [:], environment: nil, value: value.map(JSONValue.double), metadata: metadata,
-                    secondaryExposures: nil, time: time, receivedAt: time, source: "sdk", sdkType: "test")
+                    secondaryExposures: nil, time: time, receivedAt: time, source: .sdk, sdkType: "test")
     }
 
     static func exposure(_ user: String, _ rule: String, _ time: Int64) -> EventRecord {

@@ -27,7 +27,7 @@ private func audit(_ name: String, _ t: Int64 = 1000) -> AuditEntry {
 private func event(_ name: String, user: String, time: Int64, project: String = "default") -> EventRecord {
     EventRecord(project: project, eventName: name, user: ["userID": .string(user)], userID: user, stableID: nil,
                 customIDs: [:], environment: "production", value: .double(1.5), metadata: ["k": "v"],
-                secondaryExposures: nil, time: time, receivedAt: time, source: "sdk", sdkType: "test")
+                secondaryExposures: nil, time: time, receivedAt: time, source: .sdk, sdkType: "test")
 }
 
 @Suite("Store contract")

@@ -160,6 +160,8 @@ def test_many_live_stream_subscribers_that_never_read_do_not_stall_ingest(server
         stop.set()
         watcher.join()
         p99 = latencies[int(len(latencies) * 0.99) - 1]
+        print("60 idle subscribers: acknowledgement p50 %.3f s, p99 %.3f s; /health max %.0f ms" % (
+            latencies[len(latencies) // 2], p99, max(health)))
         assert p99 < 2.0, "acknowledgement p99 %.2fs with 60 idle subscribers" % p99
         assert max(health) < 2000, "health took %.0f ms" % max(health)
         # Past the server's cap a new stream is refused with Retry-After.

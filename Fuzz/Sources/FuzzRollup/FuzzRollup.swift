@@ -65,7 +65,7 @@ func event(_ input: inout FuzzInput, id: Int64) -> EventRecord {
         id: id, project: "p", eventName: name, user: .object([:]), userID: input.byte() % 5 == 0 ? nil : input.pick(unitIDs),
         stableID: input.bool() ? input.pick(unitIDs) : nil, customIDs: customIDs, environment: "production",
         value: value(&input), metadata: input.byte() % 8 == 0 ? nil : .object(metadata), secondaryExposures: nil,
-        time: t, receivedAt: t, source: "sdk", sdkType: "fuzz")
+        time: t, receivedAt: t, source: .sdk, sdkType: "fuzz")
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
