@@ -126,17 +126,27 @@ public struct Evaluator: Sendable {
         evaluateTop(user, name, .layer)
     }
 
+    /// Nesting deeper than this many specs (gate conditions, delegations) evaluates as unrecognized.
+    static let maxDepth = 64
+    /// The most specs one evaluation may evaluate, nested ones included. Depth alone does not bound
+    /// the work: a gate whose conditions name gates more than once (itself, or gates that name
+    /// each other) branches at every level, 2^64 evaluations for two self-references. Past the
+    /// budget, nested specs evaluate as unrecognized, as past the depth limit.
+    static let maxEvaluations = 1_000
+
     private func evaluateTop(_ user: StatsigUser, _ name: String, _ kind: SpecKind) -> EvaluationResult {
         var result = EvaluationResult()
-        evaluate(user, name, kind, &result, nested: false, depth: 0)
+        var budget = Self.maxEvaluations
+        evaluate(user, name, kind, &result, nested: false, depth: 0, budget: &budget)
         return result
     }
 
     private func evaluate(
         _ user: StatsigUser, _ name: String, _ kind: SpecKind, _ result: inout EvaluationResult, nested: Bool,
-        depth: Int
+        depth: Int, budget: inout Int
     ) {
-        guard depth < 64, let spec = rules.table(kind)[name] else {
+        budget -= 1
+        guard depth < Self.maxDepth, budget >= 0, let spec = rules.table(kind)[name] else {
             // The SDK resets its whole result here, exposures gathered so far included.
             result.value = false
             result.jsonValue = .object([:])
@@ -155,11 +165,11 @@ public struct Evaluator: Sendable {
             return
         }
         for rule in spec.rules {
-            let matched = evaluateRule(user, rule, &result, depth: depth)
+            let matched = evaluateRule(user, rule, &result, depth: depth, budget: &budget)
             guard matched else { continue }
             if let delegate = rule.configDelegate, let experiment = rules.configs[delegate] {
                 result.undelegated = result.secondaryExposures
-                evaluate(user, delegate, .config, &result, nested: true, depth: depth + 1)
+                evaluate(user, delegate, .config, &result, nested: true, depth: depth + 1, budget: &budget)
                 result.explicitParameters = experiment.spec.explicitParameters ?? []
                 result.allocatedExperiment = delegate
                 finalizeExposures(&result)
@@ -220,10 +230,10 @@ public struct Evaluator: Sendable {
 
     /// All conditions are evaluated (no short-circuit), so every gate condition records its exposure.
     private func evaluateRule(
-        _ user: StatsigUser, _ rule: CompiledRule, _ result: inout EvaluationResult, depth: Int
+        _ user: StatsigUser, _ rule: CompiledRule, _ result: inout EvaluationResult, depth: Int, budget: inout Int
     ) -> Bool {
         var all = true
-        for c in rule.conditions where !evaluateCondition(user, c, &result, depth: depth) {
+        for c in rule.conditions where !evaluateCondition(user, c, &result, depth: depth, budget: &budget) {
             all = false
         }
         result.value = all
@@ -231,7 +241,7 @@ public struct Evaluator: Sendable {
     }
 
     private func evaluateCondition(
-        _ user: StatsigUser, _ c: CompiledCondition, _ result: inout EvaluationResult, depth: Int
+        _ user: StatsigUser, _ c: CompiledCondition, _ result: inout EvaluationResult, depth: Int, budget: inout Int
     ) -> Bool {
         let value: JSONValue?
         switch c.type {
@@ -239,7 +249,7 @@ public struct Evaluator: Sendable {
             return true
         case .pass_gate, .fail_gate:
             let gate = c.raw.targetValue.stringValue ?? PythonValue.str(c.raw.targetValue) ?? ""
-            evaluate(user, gate, .gate, &result, nested: true, depth: depth + 1)
+            evaluate(user, gate, .gate, &result, nested: true, depth: depth + 1, budget: &budget)
             let passed = result.value
             result.secondaryExposures.append(
                 SecondaryExposure(gate: gate, gateValue: passed ? "true" : "false", ruleID: result.ruleID))
@@ -249,7 +259,7 @@ public struct Evaluator: Sendable {
             for gate in c.gateNames {
                 // Each gate is evaluated on its own, and only its top-level exposure is kept.
                 var own = EvaluationResult()
-                evaluate(user, gate, .gate, &own, nested: false, depth: depth + 1)
+                evaluate(user, gate, .gate, &own, nested: false, depth: depth + 1, budget: &budget)
                 result.secondaryExposures.append(
                     SecondaryExposure(gate: gate, gateValue: own.value ? "true" : "false", ruleID: own.ruleID))
                 if c.type == .multi_pass_gate ? own.value : !own.value { return true }

@@ -285,6 +285,40 @@ struct EvaluatorTests {
         #expect(ev.checkGate(u1, "a").value == false)
     }
 
+    /// Found by Fuzz/ (statsig target): gates that name a gate more than once branch at every
+    /// level, so the depth limit alone allowed 2^64 nested evaluations: one check_gate or
+    /// initialize never returned. The evaluation budget bounds the work whatever the rules.
+    @Test(.timeLimit(.minutes(1))) func branchingGateReferencesStayBounded() {
+        let multi = Build.condition("multi_pass_gate", nil, ["self_ref", "diamond0", "multi"])
+        var gates = [
+            Build.gate("self_ref", [Build.rule("twice", [Build.passGate("self_ref"), Build.failGate("self_ref")]),
+                                    Build.rule("again", [Build.passGate("self_ref")])]),
+            Build.gate("multi", [Build.rule("m", [multi, multi])]),
+        ]
+        // A diamond chain without cycles: every gate names the next one twice (2^40 paths).
+        for i in 0..<40 {
+            gates.append(Build.gate("diamond\(i)", [Build.rule("d\(i)", [Build.passGate("diamond\(i + 1)"), Build.passGate("diamond\(i + 1)")])]))
+        }
+        gates.append(Build.gate("diamond40", [Build.rule("end")]))
+        let ev = Build.evaluator(gates: gates)
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            // Past the budget nested gates count as unrecognized (false), as past the depth limit,
+            // so even the cycle-free diamond answers false.
+            for name in ["self_ref", "multi", "diamond0"] {
+                let r = ev.checkGate(u1, name)
+                #expect(r.value == false, "\(name)")
+                #expect(r.secondaryExposures.count <= Evaluator.maxEvaluations)
+            }
+            _ = ClientInitializeFormatter(evaluator: ev, hashing: .djb2).responseBytes(for: u1)
+        }
+        #expect(elapsed < .seconds(20))
+        // Within the budget, nesting works as before: a chain of 30 gates passes end to end.
+        var chain = (0..<30).map { Build.gate("c\($0)", [Build.rule("c\($0)", [Build.passGate("c\($0 + 1)")])]) }
+        chain.append(Build.gate("c30", [Build.rule("last")]))
+        #expect(Build.evaluator(gates: chain).checkGate(u1, "c0").value == true)
+    }
+
     // MARK: Layers
 
     var layerRules: Evaluator {
