@@ -36,7 +36,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     } else {
         // Compress a payload (a repeated pattern when mode is 2, so it can inflate well past the limit).
         var p = input.data(max: 512)
-        if mode == 2, !p.isEmpty { p = Array(Array(repeating: p, count: input.int(in: 1...4000)).joined().prefix(1 << 18)) }
+        if mode == 2, !p.isEmpty {
+            let total = min(p.count * input.int(in: 1...4000), 1 << 18)
+            let unit = p
+            p.reserveCapacity(total)
+            while p.count + unit.count <= total { p.append(contentsOf: unit) }
+        }
         payload = p
         var source = ByteBuffer(bytes: p)
         guard let algorithm, let packed = try? source.compress(with: algorithm) else { return 0 }

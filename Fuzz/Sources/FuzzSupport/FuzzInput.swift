@@ -156,3 +156,17 @@ extension JSONValue {
         }
     }
 }
+
+extension Spec {
+    /// The spec as the SDK format reads it back: a rule without a salt has its id as salt
+    /// (`Rule(json:)`), which is also the salt the evaluator uses for it.
+    public var withRuleSalts: Spec {
+        var s = self
+        s.rules = s.rules.map { r in
+            var r = r
+            r.salt = r.salt ?? r.id
+            return r
+        }
+        return s
+    }
+}
