@@ -42,6 +42,11 @@ public enum Validation {
             "public", "pass_gate", "fail_gate", "multi_pass_gate", "multi_fail_gate", "passes_gate", "fails_gate",
             "passes_segment", "fails_segment",
         ]
+        // An operator the SDK format does not know makes the whole spec unsupported when compiled
+        // (SDKs then skip it), so one is refused here even on types that need none.
+        if needsNoOperator.contains(type), let opName = c.operator, ConditionOperator(rawValue: opName.lowercased()) == nil {
+            throw ValidationError("\(path).operator '\(opName)' is not a known operator (type '\(c.type)' needs none)")
+        }
         if needsNoOperator.contains(type) {
             if type != "public" {
                 guard let t = c.targetValue, t.stringValue != nil || (type.hasPrefix("multi") && t.arrayValue != nil) else {

@@ -518,6 +518,31 @@ struct ValidationTests {
         #expect(throws: ValidationError.self) { try check(EntityCondition(type: "unit_id", operator: "in_segment_list", targetValue: ["vips"])) }
     }
 
+    /// Found by Fuzz/ (validation target): a gate or segment condition, which needs no operator,
+    /// was accepted with an unknown one; compiled, the operator made the whole spec unsupported,
+    /// so SDKs silently stopped receiving the entity.
+    @Test(arguments: ["public", "passes_gate", "fails_segment", "pass_gate", "multi_fail_gate"])
+    func unknownOperatorsAreRefusedOnEveryConditionType(_ type: String) throws {
+        let target: JSONValue = type.hasPrefix("multi") ? ["g1"] : "g1"
+        for junk in ["an9", "between", ""] {
+            #expect(throws: ValidationError.self, "\(type) \(junk)") {
+                try Validation.check(condition: EntityCondition(type: type, operator: junk, targetValue: target), at: "c")
+            }
+        }
+        // Known operators stay accepted (the SDK ignores them on these types), and every entity the
+        // validation accepts compiles without unsupported specs.
+        for op in [nil, "any", "EQ"] as [String?] {
+            let condition = EntityCondition(type: type, operator: op, targetValue: target)
+            try Validation.check(condition: condition, at: "c")
+            var config = Entity(kind: .dynamicConfig, name: "cfg_theme")
+            config.rules = [EntityRule(id: "r", name: "r", conditions: [condition])]
+            try Validation.check(entity: config, environments: [])
+            let out = SpecCompiler(environment: nil).compile([config])
+            let rules = RuleSet(time: 0, gates: out.gates, configs: out.configs, layers: out.layers)
+            #expect(rules.unsupported.isEmpty, "\(type) \(op ?? "nil")")
+        }
+    }
+
     @Test func entities() throws {
         var gate = Entity(kind: .gate, name: "g1")
         gate.rules = [EntityRule(name: "r", conditions: [], environments: ["staging"])]
