@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Pure domain: users, specs, the Statsig-compatible evaluator. No I/O.
@@ -41,10 +42,11 @@ let package = Package(
         ]),
         // Pure statistics for experiment results (Welch t, delta method, CUPED, SRM, sequential).
         .target(name: "VaneStats"),
-        // Persistence behind protocols; SQLite (GRDB) today.
+        // Persistence behind repository protocols: SQLite (GRDB, embedded) and PostgreSQL (PostgresNIO, many nodes).
         .target(name: "VaneStore", dependencies: [
             "VaneCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Pure request-body decoding: Content-Encoding, inflating within the size limit, trailer checks.
@@ -68,6 +70,8 @@ let package = Package(
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // For the tests: a real PostgreSQL started on demand (scripts/pg-temp).
+        .target(name: "VaneTestSupport", dependencies: ["VaneStore"]),
         .executableTarget(name: "vane", dependencies: [
             "VaneCore", "VaneStore", "VaneServer", "VaneSegment",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -75,7 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "VaneCoreTests", dependencies: ["VaneCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "VaneStoreTests", dependencies: ["VaneStore", "VaneCore"]),
+        .testTarget(name: "VaneStoreTests", dependencies: ["VaneStore", "VaneCore", "VaneTestSupport"]),
         .testTarget(name: "VaneSegmentTests", dependencies: ["VaneSegment", "VaneCore"]),
         .testTarget(name: "VaneStatsTests", dependencies: ["VaneStats"], exclude: ["Fixtures"]),
         .testTarget(name: "VaneHTTPBodyTests", dependencies: [
@@ -83,7 +87,7 @@ let package = Package(
             .product(name: "CompressNIO", package: "compress-nio"),
         ]),
         .testTarget(name: "VaneServerTests", dependencies: [
-            "VaneServer", "VaneStore", "VaneCore", "VaneHTTPBody",
+            "VaneServer", "VaneStore", "VaneCore", "VaneHTTPBody", "VaneTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "CompressNIO", package: "compress-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

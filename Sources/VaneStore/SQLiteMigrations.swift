@@ -182,6 +182,13 @@ enum SQLiteMigrations {
                     'statsig::experiment_exposure');
                 """)
         }
+        m.registerMigration("013_job_leases") { db in
+            // One runner per background job (JobLeases); with SQLite's one process it is always this one.
+            try db.execute(sql: """
+                CREATE TABLE job_leases (
+                    job TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL, acquired_at INTEGER NOT NULL);
+                """)
+        }
         return m
     }
 }

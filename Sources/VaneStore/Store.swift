@@ -1,13 +1,17 @@
 import VaneCore
 
-/// Everything Vane persists, behind one protocol so SQLite (embedded) and PostgreSQL (multi-node)
-/// implementations pass the same test suite. Every method that changes configuration writes its
+/// Everything Vane persists: the repositories below, each a small protocol with a SQLite
+/// (embedded) and a PostgreSQL (many nodes) implementation that pass the same contract suite.
+/// Callers depend on the repository they use; every method that changes configuration writes its
 /// audit entry in the same transaction.
-public protocol VaneStore: ParameterStoreRepository {
+public protocol VaneStore: ConfigRepository, EventLog, UsageRepository, OutboundRepository, PulseRepository,
+    AccountRepository, SettingsRepository, ParameterStoreRepository, JobLeases {
     /// Gives cached pages back (after a burst of traffic); the store stays usable.
     func releaseMemory()
+}
 
-    // Projects and keys
+/// Projects, API keys, configuration entities, custom ID types, ID lists, and the audit log.
+public protocol ConfigRepository: Sendable {
     /// Creates project `default` with its environments and keys when the store is empty.
     /// Returns the keys it created (to print once), or [] when the project already existed.
     func bootstrap(preset: PresetKeys, now: Int64) async throws -> [IssuedKey]
@@ -55,21 +59,53 @@ public protocol VaneStore: ParameterStoreRepository {
     /// Applies Engage membership changes, last writer wins by event time, to the named ID lists.
     func applyMembership(project: String, _ changes: [MembershipChange], source: String, now: Int64) async throws -> [MembershipOutcome]
 
-    // Settings (per project, JSON documents by name)
+    func auditLog(project: String, query: AuditQuery) async throws -> [AuditEntry]
+
+}
+
+/// Per-project settings: JSON documents by name.
+public protocol SettingsRepository: Sendable {
     func setting(project: String, name: String) async throws -> JSONValue?
     func putSetting(project: String, name: String, value: JSONValue, audit: AuditEntry) async throws
     func projects() async throws -> [String]
 
-    // Usage counters
+}
+
+/// Daily counters of what ingest accepted and dropped, by source, category and reason.
+public protocol UsageRepository: Sendable {
     func addUsage(project: String, _ counts: [UsageCount]) async throws
     func usage(project: String, source: String, sinceDay: String) async throws -> [UsageCount]
 
+}
+
+/// The event log: every ingested event, read by the explorer, the live stream, and (by position,
+/// through durable cursors) the Segment exporter and the Pulse rollup.
+public protocol EventLog: Sendable {
+    /// One transaction for the whole batch: the unit of group commit. Returns, per event, its id,
+    /// or nil when it was not stored because its dedupe key was already seen.
+    @discardableResult
+    func insertEvents(_ events: [EventRecord]) async throws -> [Int64?]
+    func events(project: String, query: EventQuery) async throws -> EventPage
+    func eventCount(project: String) async throws -> Int
+    func event(project: String, id: Int64) async throws -> EventRecord?
+    /// Events since `since` (event time) per source: (events, exposures).
+    func eventCountsBySource(project: String, since: Int64) async throws -> [String: (events: Int, exposures: Int)]
+    /// Events after position `afterID`, in log order (see docs/event-log.md).
+    func events(project: String, afterID: Int64, limit: Int) async throws -> [EventRecord]
+    func countEvents(project: String, afterID: Int64) async throws -> Int
+    /// Deletes, in one transaction, up to `limit` events of `project` whose event time is before
+    /// `cutoff` and which every durable cursor has passed: the Pulse rollup's (none yet: nothing has
+    /// passed) and, when `holdForSegmentExport`, the Segment exporter's. Returns how many it deleted.
+    func pruneEvents(project: String, before cutoff: Int64, holdForSegmentExport: Bool, limit: Int) async throws -> Int
+
+}
+
+/// The Segment exporter's durable state: cursors into the event and audit logs, counters, dead letters.
+public protocol OutboundRepository: Sendable {
     // Segment export: the event table and the audit log are the durable queue; the exporter
     // keeps cursors into them and advances them only once Segment has taken a batch.
-    func events(project: String, afterID: Int64, limit: Int) async throws -> [EventRecord]
     func auditEntries(project: String, afterID: Int64, limit: Int) async throws -> [AuditEntry]
     func lastIDs(project: String) async throws -> (event: Int64, audit: Int64)
-    func countEvents(project: String, afterID: Int64) async throws -> Int
     func outboundState(project: String) async throws -> OutboundState
     /// Saves progress and any new dead letters in one transaction.
     func saveOutbound(project: String, state: OutboundState, newDeadLetters: [DeadLetter], resolvedDeadLetters: [Int64]) async throws
@@ -78,13 +114,10 @@ public protocol VaneStore: ParameterStoreRepository {
     /// Marks dead letters (all when `ids` is nil) to be sent again; returns how many.
     func requestDeadLetterRetry(project: String, ids: [Int64]?) async throws -> Int
 
-    // Retention
-    /// Deletes, in one transaction, up to `limit` events of `project` whose event time is before
-    /// `cutoff` and which every durable cursor has passed: the Pulse rollup's (none yet: nothing has
-    /// passed) and, when `holdForSegmentExport`, the Segment exporter's. Returns how many it deleted.
-    func pruneEvents(project: String, before cutoff: Int64, holdForSegmentExport: Bool, limit: Int) async throws -> Int
+}
 
-    // Pulse rollups (see PulseRollup.swift)
+/// Pulse rollup state (see PulseRollup.swift).
+public protocol PulseRepository: Sendable {
     func pulseRollup(project: String, catalog: PulseCatalog, maxEvents: Int) async throws -> PulseProgress
     func pulseReset(project: String) async throws
     /// Events the rollup set aside: counts by reason and the most recent `limit` of them.
@@ -94,7 +127,10 @@ public protocol VaneStore: ParameterStoreRepository {
     func pulseSources(project: String) async throws -> [PulseSourceTotals]
     func pulseSeries(project: String, source: String) async throws -> [PulseSeriesDay]
 
-    // Console users and sessions (sessions are found by the SHA-256 of their token)
+}
+
+/// Console users and their sessions (sessions are found by the SHA-256 of their token).
+public protocol AccountRepository: Sendable {
     func userCount() async throws -> Int
     func users() async throws -> [ConsoleUser]
     func user(email: String) async throws -> ConsoleUser?
@@ -106,19 +142,17 @@ public protocol VaneStore: ParameterStoreRepository {
     func deleteSession(tokenHash: String) async throws
     func deleteSessions(userID: String) async throws
 
-    // Audit log
-    func auditLog(project: String, query: AuditQuery) async throws -> [AuditEntry]
+}
 
-    // Events
-    /// One transaction for the whole batch: the unit of group commit. Returns, per event, its id,
-    /// or nil when it was not stored because its dedupe key was already seen.
-    @discardableResult
-    func insertEvents(_ events: [EventRecord]) async throws -> [Int64?]
-    func events(project: String, query: EventQuery) async throws -> EventPage
-    func eventCount(project: String) async throws -> Int
-    func event(project: String, id: Int64) async throws -> EventRecord?
-    /// Events since `since` (event time) per source: (events, exposures).
-    func eventCountsBySource(project: String, since: Int64) async throws -> [String: (events: Int, exposures: Int)]
+/// Runs each background job (the Segment exporter, the Pulse rollup) on one node at a time. A
+/// holder renews its lease well within `ttl`; when it dies, the lease expires and another node
+/// takes the job over, carrying on from the job's durable cursor.
+public protocol JobLeases: Sendable {
+    /// Takes the lease on `job` for `holder` until `now + ttl` when it is free, expired, or already
+    /// `holder`'s; returns whether `holder` holds it now.
+    func acquireLease(job: String, holder: String, now: Int64, ttl: Int64) async throws -> Bool
+    /// Gives the lease up (a node shutting down), so another node need not wait for it to expire.
+    func releaseLease(job: String, holder: String) async throws
 }
 
 /// Statsig parameter stores; each change is audited and bumps the project's config time.

@@ -1,21 +1,23 @@
 import Foundation
 import Testing
 import VaneCore
+import VaneTestSupport
 @testable import VaneStore
 
-/// The contract every store implementation meets. Each test runs against every store in
-/// `StoreFactory.all`; the PostgreSQL store joins that list when it exists.
-enum StoreFactory: String, CaseIterable, CustomTestStringConvertible {
-    case sqliteMemory, sqliteFile
+/// The contract every store implementation meets. Each test runs against every store here: SQLite
+/// in memory and in a file, and PostgreSQL (a real server the tests start, a fresh database each).
+enum StoreUnderTest: String, CaseIterable, CustomTestStringConvertible {
+    case sqliteMemory, sqliteFile, postgres
 
     var testDescription: String { rawValue }
 
-    func make() throws -> any VaneStore {
+    func make() async throws -> any VaneStore {
         switch self {
         case .sqliteMemory: return try SQLiteStore()
         case .sqliteFile:
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vane-store-\(UUID().uuidString)").path
             return try SQLiteStore(directory: dir)
+        case .postgres: return try await TestPostgres.freshStore()
         }
     }
 }
@@ -32,9 +34,9 @@ private func event(_ name: String, user: String, time: Int64, project: String = 
 
 @Suite("Store contract")
 struct StoreContractTests {
-    @Test(arguments: StoreFactory.allCases)
-    func bootstrapCreatesProjectAndKeysOnce(_ factory: StoreFactory) async throws {
-        let store = try factory.make()
+    @Test(arguments: StoreUnderTest.allCases)
+    func bootstrapCreatesProjectAndKeysOnce(_ factory: StoreUnderTest) async throws {
+        let store = try await factory.make()
         let keys = try await store.bootstrap(preset: PresetKeys(server: "secret-abc", client: nil, console: nil), now: 1)
         #expect(keys.count == 3)
         #expect(keys.first { $0.key.kind == .server }?.secret == "secret-abc")
@@ -47,9 +49,9 @@ struct StoreContractTests {
         #expect(try await store.key(matching: "secret-abd") == nil)
     }
 
-    @Test(arguments: StoreFactory.allCases)
-    func revokedKeysStopMatching(_ factory: StoreFactory) async throws {
-        let store = try factory.make()
+    @Test(arguments: StoreUnderTest.allCases)
+    func revokedKeysStopMatching(_ factory: StoreUnderTest) async throws {
+        let store = try await factory.make()
         _ = try await store.bootstrap(preset: PresetKeys(), now: 1)
         let issued = try await store.createKey(
             project: "default", kind: .client, environment: "staging", description: "web",
@@ -65,9 +67,9 @@ struct StoreContractTests {
         #expect(audit.allSatisfy { $0.actor == "tester" && !$0.description.contains(issued.secret) })
     }
 
-    @Test(arguments: StoreFactory.allCases)
-    func entitiesSaveWithAuditAndBumpConfigTime(_ factory: StoreFactory) async throws {
-        let store = try factory.make()
+    @Test(arguments: StoreUnderTest.allCases)
+    func entitiesSaveWithAuditAndBumpConfigTime(_ factory: StoreUnderTest) async throws {
+        let store = try await factory.make()
         _ = try await store.bootstrap(preset: PresetKeys(), now: 1)
         let t0 = try await store.configTime(project: "default")
         var gate = Entity(kind: .gate, name: "beta")
@@ -91,9 +93,9 @@ struct StoreContractTests {
         #expect(log.allSatisfy { $0.name == "beta" && $0.actor == "tester" })
     }
 
-    @Test(arguments: StoreFactory.allCases)
-    func idListsKeepAnAppendOnlyFile(_ factory: StoreFactory) async throws {
-        let store = try factory.make()
+    @Test(arguments: StoreUnderTest.allCases)
+    func idListsKeepAnAppendOnlyFile(_ factory: StoreUnderTest) async throws {
+        let store = try await factory.make()
         _ = try await store.bootstrap(preset: PresetKeys(), now: 1)
         let info = try await store.createIDList(project: "default", name: "vips", now: 10, audit: audit("vips"))
         let r1 = try await store.changeIDList(project: "default", name: "vips", add: ["a", "b", "a"], remove: [], source: "test", now: 11, audit: nil)
@@ -117,9 +119,9 @@ struct StoreContractTests {
         }
     }
 
-    @Test(arguments: StoreFactory.allCases)
-    func eventsPageNewestFirstWithFilters(_ factory: StoreFactory) async throws {
-        let store = try factory.make()
+    @Test(arguments: StoreUnderTest.allCases)
+    func eventsPageNewestFirstWithFilters(_ factory: StoreUnderTest) async throws {
+        let store = try await factory.make()
         _ = try await store.bootstrap(preset: PresetKeys(), now: 1)
         var batch: [EventRecord] = []
         for i in 0..<25 { batch.append(event(i % 2 == 0 ? "purchase" : "view", user: "u\(i % 5)", time: 1000 + Int64(i))) }
@@ -143,9 +145,9 @@ struct StoreContractTests {
         #expect(e.metadata == ["k": "v"])
     }
 
-    @Test(arguments: StoreFactory.allCases)
-    func groupCommitAcknowledgesEveryConcurrentWriter(_ factory: StoreFactory) async throws {
-        let store = try factory.make()
+    @Test(arguments: StoreUnderTest.allCases)
+    func groupCommitAcknowledgesEveryConcurrentWriter(_ factory: StoreUnderTest) async throws {
+        let store = try await factory.make()
         let writer = GroupCommitWriter(store: store)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for w in 0..<50 {

@@ -1,0 +1,179 @@
+import Logging
+import PostgresNIO
+import VaneCore
+
+/// A value bound to a `?` placeholder. The PostgreSQL store writes its SQL with `?` like the SQLite
+/// store (so the two read alike); `PGConnection` numbers them `$1, $2, …` before sending.
+public protocol PGBindable: Sendable {
+    func bind(into bindings: inout PostgresBindings)
+}
+
+extension String: PGBindable { public func bind(into b: inout PostgresBindings) { b.append(self) } }
+extension Int64: PGBindable { public func bind(into b: inout PostgresBindings) { b.append(self) } }
+extension Int: PGBindable { public func bind(into b: inout PostgresBindings) { b.append(Int64(self)) } }
+extension Double: PGBindable { public func bind(into b: inout PostgresBindings) { b.append(self) } }
+extension Bool: PGBindable { public func bind(into b: inout PostgresBindings) { b.append(self) } }
+/// Binds as `text[]`, for `= ANY(?)`.
+extension Array: PGBindable where Element == String { public func bind(into b: inout PostgresBindings) { b.append(self) } }
+extension Optional: PGBindable where Wrapped: PGBindable {
+    public func bind(into b: inout PostgresBindings) {
+        if let self { self.bind(into: &b) } else { b.appendNull() }
+    }
+}
+
+/// A result row, read by column name.
+public struct PGRow: Sendable {
+    let row: PostgresRandomAccessRow
+
+    /// The column decoded as `T`; an optional `T` reads NULL as nil. PostgreSQL's `SUM` of a
+    /// bigint is `numeric`: cast it (`SUM(x)::bigint`) before reading it as an integer.
+    public func get<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
+        try row[column].decode(T.self)
+    }
+}
+
+/// One connection, inside a transaction (`PostgresDatabase.write`) or not (`read`).
+public struct PGConnection: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    public func fetchAll(_ sql: String, _ arguments: [any PGBindable] = []) async throws -> [PGRow] {
+        let rows = try await connection.query(Self.query(sql, arguments), logger: logger)
+        var out: [PGRow] = []
+        for try await row in rows { out.append(PGRow(row: PostgresRandomAccessRow(row))) }
+        return out
+    }
+
+    public func fetchOne(_ sql: String, _ arguments: [any PGBindable] = []) async throws -> PGRow? {
+        try await fetchAll(sql, arguments).first
+    }
+
+    /// The first column of the first row; nil when there is no row or the value is NULL.
+    public func fetchValue<T: PostgresDecodable>(_ sql: String, _ arguments: [any PGBindable] = [], as type: T.Type = T.self) async throws -> T? {
+        let rows = try await connection.query(Self.query(sql, arguments), logger: logger)
+        for try await row in rows {
+            let cell = PostgresRandomAccessRow(row)[0]
+            return cell.bytes == nil ? nil : try cell.decode(T.self)
+        }
+        return nil
+    }
+
+    /// Runs a statement; returns the number of rows it returned (add `RETURNING 1` to count the rows
+    /// an UPDATE or DELETE changed).
+    @discardableResult
+    public func execute(_ sql: String, _ arguments: [any PGBindable] = []) async throws -> Int {
+        let rows = try await connection.query(Self.query(sql, arguments), logger: logger)
+        var count = 0
+        for try await _ in rows { count += 1 }
+        return count
+    }
+
+    /// Replaces each `?` outside quoted text with `$1`, `$2`, … and binds the arguments in order.
+    static func query(_ sql: String, _ arguments: [any PGBindable]) -> PostgresQuery {
+        var text = ""
+        text.reserveCapacity(sql.utf8.count + arguments.count * 2)
+        var n = 0
+        var quoted = false
+        for ch in sql {
+            if ch == "'" { quoted.toggle() }
+            if ch == "?" && !quoted {
+                n += 1
+                text += "$\(n)"
+            } else {
+                text.append(ch)
+            }
+        }
+        precondition(n == arguments.count, "SQL has \(n) placeholders for \(arguments.count) arguments: \(sql)")
+        var bindings = PostgresBindings(capacity: arguments.count)
+        for a in arguments { a.bind(into: &bindings) }
+        return PostgresQuery(unsafeSQL: text, binds: bindings)
+    }
+}
+
+/// The connection pool to one PostgreSQL database. `open` connects and fails with a message that
+/// names the URL (without its password) when the database cannot be reached.
+public final class PostgresDatabase: Sendable {
+    public let url: DatabaseURL
+    let client: PostgresClient
+    let logger: Logger
+    private let runner: Task<Void, Never>
+
+    public init(url: DatabaseURL, logger: Logger = Logger(label: "vane.postgres"), maximumConnections: Int = 20) throws {
+        let tls: PostgresClient.Configuration.TLS
+        switch url.sslMode {
+        case .disable: tls = .disable
+        case .allow, .prefer:
+            var c = TLSConfiguration.makeClientConfiguration()
+            c.certificateVerification = .none
+            tls = .prefer(c)
+        case .require:
+            var c = TLSConfiguration.makeClientConfiguration()
+            c.certificateVerification = .none
+            tls = .require(c)
+        case .verifyCA:
+            var c = TLSConfiguration.makeClientConfiguration()
+            c.certificateVerification = .noHostnameVerification
+            tls = .require(c)
+        case .verifyFull: tls = .require(.makeClientConfiguration())
+        }
+        var config = PostgresClient.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: tls)
+        config.options.maximumConnections = maximumConnections
+        config.options.connectTimeout = .seconds(5)
+        let client = PostgresClient(configuration: config, backgroundLogger: logger)
+        self.client = client
+        self.url = url
+        self.logger = logger
+        self.runner = Task { await client.run() }
+    }
+
+    /// Checks that the database answers; throws `PostgresUnreachable` naming the URL.
+    public func ping(timeout: Duration = .seconds(10)) async throws {
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try await self.read { try await $0.fetchValue("SELECT 1", as: Int.self) } }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    throw PostgresUnreachable(url: self.url, reason: "no answer within \(timeout)")
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch let e as PostgresUnreachable {
+            throw e
+        } catch {
+            throw PostgresUnreachable(url: url, reason: Self.describe(error))
+        }
+    }
+
+    public func read<T: Sendable>(_ body: (PGConnection) async throws -> T) async throws -> T {
+        try await client.withConnection { try await body(PGConnection(connection: $0, logger: logger)) }
+    }
+
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    public func write<T: Sendable>(_ body: (PGConnection) async throws -> T) async throws -> T {
+        try await client.withTransaction(logger: logger) { try await body(PGConnection(connection: $0, logger: logger)) }
+    }
+
+    public func close() {
+        runner.cancel()
+    }
+
+    /// PSQLError's description hides the server's message; this shows it.
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? PSQLError {
+            if let message = e.serverInfo?[.message] {
+                return message + (e.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
+            }
+            if let underlying = e.underlying { return "\(underlying)" }
+            return "\(e.code)"
+        }
+        return "\(error)"
+    }
+}
+
+public struct PostgresUnreachable: Error, CustomStringConvertible {
+    public var url: DatabaseURL
+    public var reason: String
+    public var description: String { "cannot reach the database at \(url): \(reason)" }
+}

@@ -1,0 +1,15 @@
+import PostgresNIO
+
+extension PostgresStore {
+    public func acquireLease(job: String, holder: String, now: Int64, ttl: Int64) async throws -> Bool {
+        try await db.write { c in
+            let (expires, overflow) = now.addingReportingOverflow(ttl)
+            let winner = try await c.fetchValue(JobLeaseSQL.acquire, [job, holder, overflow ? Int64.max : expires, now], as: String.self)
+            return winner == holder
+        }
+    }
+
+    public func releaseLease(job: String, holder: String) async throws {
+        try await db.write { c in try await c.execute(JobLeaseSQL.release, [job, holder]) }
+    }
+}

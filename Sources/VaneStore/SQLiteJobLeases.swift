@@ -1,0 +1,16 @@
+import GRDB
+
+extension SQLiteStore {
+    public func acquireLease(job: String, holder: String, now: Int64, ttl: Int64) async throws -> Bool {
+        try await db.write { db in
+            let (expires, overflow) = now.addingReportingOverflow(ttl)
+            let winner = try String.fetchOne(
+                db, sql: JobLeaseSQL.acquire, arguments: [job, holder, overflow ? Int64.max : expires, now])
+            return winner == holder
+        }
+    }
+
+    public func releaseLease(job: String, holder: String) async throws {
+        try await db.write { db in try db.execute(sql: JobLeaseSQL.release, arguments: [job, holder]) }
+    }
+}
