@@ -4,13 +4,19 @@
 `ServerProcess` runs the binary on its own data dir and a free 127.0.0.1 port, waits for
 `GET /health` = 200, and can be stopped, killed and started again on the same data dir (the log
 file is appended to, one section per start).
+
+With VANE_TEST_STORE=postgres every server runs on PostgreSQL instead: a fresh database on one
+throwaway server per test session (scripts/pg-temp; VANE_TEST_DATABASE_URL names a server of your
+own). `ServerProcess(..., database_url=…)` puts several nodes on one database.
 """
 import os
 import pathlib
 import signal
 import socket
 import subprocess
+import threading
 import time
+import uuid
 
 import requests
 
@@ -35,10 +41,47 @@ class StartupError(AssertionError):
     pass
 
 
+# Every node of a cluster seals integration secrets with the same key.
+TEST_SECRETS_KEY = "dGVzdC1zZWNyZXRzLWtleS0zMi1ieXRlcy1sb25nISE="
+_pg_lock = threading.Lock()
+_pg_admin = None
+
+
+def store_mode():
+    return os.environ.get("VANE_TEST_STORE", "sqlite")
+
+
+def postgres_admin_url():
+    """The URL of the session's PostgreSQL server (started on first use, stopped when this process exits)."""
+    global _pg_admin
+    with _pg_lock:
+        if _pg_admin is None:
+            given = os.environ.get("VANE_TEST_DATABASE_URL")
+            if given:
+                _pg_admin = given
+            else:
+                out = subprocess.run([str(REPO / "scripts" / "pg-temp"), "start", "--owner", str(os.getpid())],
+                                     check=True, capture_output=True, text=True)
+                _pg_admin = out.stdout.strip()
+        return _pg_admin
+
+
+def fresh_database_url():
+    """A new empty database on the session's PostgreSQL server."""
+    admin = postgres_admin_url()
+    name = "t_" + uuid.uuid4().hex[:20]
+    subprocess.run(["psql", admin, "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE %s" % name],
+                   check=True, capture_output=True, text=True)
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
 class ServerProcess:
     def __init__(self, binary, data_dir, *, server_secret, client_key, console_key, segment_write_key=None,
-                 log_path=None, log_level=None, port=None, extra_args=()):
+                 log_path=None, log_level=None, port=None, extra_args=(), database_url=None):
         self.binary = str(binary)
+        if database_url is None and store_mode() == "postgres":
+            database_url = fresh_database_url()
+        self.database_url = database_url
         self.data_dir = pathlib.Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.keys = {"VANE_SERVER_SECRET": server_secret, "VANE_CLIENT_KEY": client_key, "VANE_CONSOLE_KEY": console_key}
@@ -56,6 +99,8 @@ class ServerProcess:
     @property
     def command(self):
         cmd = [self.binary, "serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port)]
+        if self.database_url:
+            cmd += ["--database-url", self.database_url]
         return cmd + (["--log-level", self.log_level] if self.log_level else []) + self.extra_args
 
     def start(self, timeout=30.0):
@@ -67,6 +112,9 @@ class ServerProcess:
             raise StartupError("Vane server binary %s is not executable." % self.binary)
         env = dict(os.environ, TZ="UTC")
         env.pop("VANE_SEGMENT_WRITE_KEY", None)
+        env.pop("VANE_DATABASE_URL", None)
+        if self.database_url:
+            env.setdefault("VANE_SECRETS_KEY", TEST_SECRETS_KEY)
         env.update(self.keys)
         self._log = open(self.log_path, "ab")
         self._log.write(("\n=== start %d: %s\n" % (self.starts + 1, " ".join(self.command))).encode())

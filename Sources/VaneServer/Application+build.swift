@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Mustache
 import Prometheus
 import VaneCore
@@ -39,6 +40,10 @@ public struct VaneServices: Sendable {
     let broadcaster: EventBroadcaster
     let exporter: SegmentExporter
     let templates: MustacheLibrary
+    /// One node at a time runs each background job (`JobLease`).
+    let node: NodeIdentity
+    let exportLease: JobLease
+    let rollupLease: JobLease
 
     public init(
         store: any VaneStore, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
@@ -47,7 +52,12 @@ public struct VaneServices: Sendable {
         secrets: SecretBox = .ephemeral()
     ) {
         self.secrets = secrets
-        self.exporter = SegmentExporter(store: store, secrets: secrets, logger: logger, idleSleep: exportIdleSleep)
+        let node = NodeIdentity()
+        self.node = node
+        self.exportLease = JobLease(job: "segment_export", store: store, node: node, logger: logger)
+        self.rollupLease = JobLease(job: "pulse_rollup", store: store, node: node, logger: logger)
+        self.exporter = SegmentExporter(
+            store: store, secrets: secrets, logger: logger, idleSleep: exportIdleSleep, lease: exportLease)
         // The templates are compiled into the binary; a parse error is a programming error caught by the tests.
         self.templates = try! WebTemplates.library()
         self.store = store
@@ -59,7 +69,8 @@ public struct VaneServices: Sendable {
         self.broadcaster = broadcaster
         self.writer = GroupCommitWriter(store: store) { events, ids in
             counters.record(events, ids)
-            broadcaster.publish(events, ids)
+            // On a shared store the live stream follows the event log instead (EventLogTail).
+            if !store.isShared { broadcaster.publish(events, ids) }
         }
     }
 }
@@ -89,7 +100,17 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
         },
         maxWait: min(.seconds(5), config.bodyTimeout / 2)))
 
+    // Liveness: the process answers. Readiness: it can reach its database (a load balancer sends
+    // no traffic to a node that cannot, e.g. while PostgreSQL is unreachable).
     router.get("health") { _, _ in jsonResponse(["status": "ok"]) }
+    router.get("ready") { _, _ in
+        do {
+            try await withTimeout(.seconds(2)) { _ = try await services.store.changeVersion() }
+            return jsonResponse(["status": "ready"])
+        } catch {
+            return jsonResponse(["status": "unavailable", "error": .string("the database cannot be reached")], status: .serviceUnavailable)
+        }
+    }
     router.get("metrics") { request, context in
         try await authorizeMetrics(request, context, token: config.metricsToken, resolver: services.resolver)
         var headers = HTTPFields()
@@ -127,6 +148,21 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
     return router
 }
 
+struct TimedOut: Error {}
+
+/// Runs `body`, giving up after `limit`.
+func withTimeout(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw TimedOut()
+        }
+        try await group.next()
+        group.cancelAll()
+    }
+}
+
 /// `/metrics` answers Prometheus with the metrics token as a bearer token, or anyone with a console key.
 func authorizeMetrics(_ request: Request, _ context: VaneRequestContext, token: String?, resolver: KeyResolver) async throws {
     let bearer = request.headers[.authorization].flatMap { h -> String? in
@@ -147,9 +183,21 @@ public func buildApplication(_ services: VaneServices, config: AppConfig, logger
         router: buildRouter(services, config: config),
         server: .http1(configuration: .init(additionalChannelHandlers: [deadlines.handler()])),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "vane"),
-        services: [services.exporter, PulseRollupService(store: services.store, logger: logger)]
-            + EventRetentionService.configured(config, services, logger: logger),
+        services: [
+            services.exportLease, services.rollupLease, services.exporter,
+            PulseRollupService(store: services.store, logger: logger, lease: services.rollupLease),
+        ] + EventRetentionService.configured(config, services, logger: logger) + clusterServices(services, config: config, logger: logger),
         logger: logger)
+}
+
+/// On a shared store: this node's caches follow changes made on other nodes, and its live stream
+/// shows events ingested anywhere.
+func clusterServices(_ services: VaneServices, config: AppConfig, logger: Logger) -> [any Service] {
+    guard services.store.isShared else { return [] }
+    return [
+        ChangeWatcher(store: services.store, cache: services.cache, resolver: services.resolver, logger: logger),
+        EventLogTail(store: services.store, broadcaster: services.broadcaster, logger: logger),
+    ]
 }
 
 extension VaneServices {

@@ -27,6 +27,8 @@ final class ConfigCache: Sendable {
     private struct State {
         var entries: [Key: Compiled] = [:]
         var generation: [String: Int] = [:]
+        /// Bumped by `invalidateAll`, which cannot know every project a compile in flight is for.
+        var epoch = 0
     }
 
     private let store: any VaneStore
@@ -42,9 +44,17 @@ final class ConfigCache: Sendable {
         }
     }
 
+    /// After a change made on another node (`ChangeWatcher`): every project may have changed.
+    func invalidateAll() {
+        state.withLock { s in
+            s.epoch += 1
+            s.entries = [:]
+        }
+    }
+
     func compiled(project: String, environment: String?) async throws -> Compiled {
         let key = Key(project: project, environment: environment)
-        let (hit, generation) = state.withLock { s in (s.entries[key], s.generation[project, default: 0]) }
+        let (hit, generation, epoch) = state.withLock { s in (s.entries[key], s.generation[project, default: 0], s.epoch) }
         if let hit { return hit }
         let entities = try await store.entities(project: project, kind: nil)
         let idLists = try await store.idListEntries(project: project)
@@ -75,7 +85,7 @@ final class ConfigCache: Sendable {
             ruleSet: ruleSet, evaluator: Evaluator(rules: ruleSet), dcs: dcs.serializedBytes(), dcsV2: v2, dcsV2Gzip: v2Gzip,
             paramStores: paramStores, time: time)
         state.withLock { s in
-            if s.generation[project, default: 0] == generation { s.entries[key] = compiled }
+            if s.generation[project, default: 0] == generation, s.epoch == epoch { s.entries[key] = compiled }
         }
         return compiled
     }

@@ -445,6 +445,9 @@ struct PulseService: Sendable {
 struct PulseRollupService: Service {
     let store: any VaneStore
     let logger: Logger
+    /// Runs only while this node holds the lease (results requests on any node still catch up the
+    /// rollup first; the store serialises the runs).
+    let lease: JobLease
     var interval: Duration = .seconds(1)
 
     func run() async throws {
@@ -452,7 +455,7 @@ struct PulseRollupService: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    for project in try await store.projects() {
+                    for project in try await store.projects() where lease.isHeld {
                         try await pulse.catchUp(project, budget: .seconds(2))
                     }
                 } catch {

@@ -31,9 +31,12 @@ final class SegmentExporter: Service, Sendable {
     private let logger: Logger
     private let client: HTTPClient
     private let idleSleep: Duration
+    /// Exports only while this node holds the lease; nil (tests driving `exportOnce`): always.
+    private let lease: JobLease?
     private let progress = Mutex<[String: Progress]>([:])
 
-    init(store: any VaneStore, secrets: SecretBox, logger: Logger, idleSleep: Duration = .milliseconds(200)) {
+    init(store: any VaneStore, secrets: SecretBox, logger: Logger, idleSleep: Duration = .milliseconds(200), lease: JobLease? = nil) {
+        self.lease = lease
         self.store = store
         self.secrets = secrets
         self.logger = logger
@@ -52,6 +55,10 @@ final class SegmentExporter: Service, Sendable {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 var worked = false
+                if let lease = self.lease, !lease.isHeld {
+                    try? await Task.sleep(for: max(self.idleSleep, .milliseconds(500)))
+                    continue
+                }
                 do {
                     for project in try await self.store.projects() {
                         if try await self.exportOnce(project: project) { worked = true }

@@ -189,6 +189,23 @@ enum SQLiteMigrations {
                     job TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL, acquired_at INTEGER NOT NULL);
                 """)
         }
+        m.registerMigration("014_change_version") { db in
+            // The ChangeFeed counter: every change to what SDK answers depend on bumps it.
+            try db.execute(sql: "CREATE TABLE change_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL); INSERT INTO change_version VALUES (1, 0)")
+            for table in ChangeFeedSchema.watchedTables {
+                for op in ["INSERT", "UPDATE", "DELETE"] {
+                    try db.execute(sql: """
+                        CREATE TRIGGER \(table)_\(op.lowercased())_changes AFTER \(op) ON \(table)
+                        BEGIN UPDATE change_version SET version = version + 1 WHERE id = 1; END
+                        """)
+                }
+            }
+        }
         return m
     }
+}
+
+/// The tables whose changes SDK answers depend on; both databases' triggers watch these.
+enum ChangeFeedSchema {
+    static let watchedTables = ["projects", "environments", "api_keys", "entities", "custom_id_types", "id_lists", "parameter_stores", "settings"]
 }

@@ -28,6 +28,8 @@ public final class SQLiteStore: VaneStore {
         try self.init(writer: pool, directoryLock: lock)
     }
 
+    public var isShared: Bool { false }
+
     public func releaseMemory() {
         (db as? DatabasePool)?.releaseMemoryEventually()
     }

@@ -5,9 +5,12 @@ import VaneCore
 /// Callers depend on the repository they use; every method that changes configuration writes its
 /// audit entry in the same transaction.
 public protocol VaneStore: ConfigRepository, EventLog, UsageRepository, OutboundRepository, PulseRepository,
-    AccountRepository, SettingsRepository, ParameterStoreRepository, JobLeases {
+    AccountRepository, SettingsRepository, ParameterStoreRepository, JobLeases, ChangeFeed {
     /// Gives cached pages back (after a burst of traffic); the store stays usable.
     func releaseMemory()
+    /// Whether other nodes may share this store (PostgreSQL): each node then watches it for their
+    /// changes (`ChangeFeed`) and feeds its live stream from the event log.
+    var isShared: Bool { get }
 }
 
 /// Projects, API keys, configuration entities, custom ID types, ID lists, and the audit log.
@@ -153,6 +156,13 @@ public protocol JobLeases: Sendable {
     func acquireLease(job: String, holder: String, now: Int64, ttl: Int64) async throws -> Bool
     /// Gives the lease up (a node shutting down), so another node need not wait for it to expire.
     func releaseLease(job: String, holder: String) async throws
+}
+
+/// Tells every node that something SDK answers depend on has changed (entities, keys, ID lists,
+/// parameter stores, settings): database triggers bump one counter in the same transaction as the
+/// change, and each node watches it (`ChangeWatcher`).
+public protocol ChangeFeed: Sendable {
+    func changeVersion() async throws -> Int64
 }
 
 /// Statsig parameter stores; each change is audited and bumps the project's config time.

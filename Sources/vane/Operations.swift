@@ -13,6 +13,7 @@ struct Backup: AsyncParsableCommand {
     @Flag(help: "Replace the file if it exists.") var force = false
 
     func run() async throws {
+        try data.requireSQLite("backup")
         let summary = try SQLiteBackup.backup(directory: data.dataDir, to: to, force: force)
         print("wrote \(summary.file): \(formatBytes(summary.bytes)), \(summary.events) events, schema \(summary.schema ?? "empty")")
     }
@@ -27,6 +28,7 @@ struct Restore: AsyncParsableCommand {
     @Option(help: "The backup file to restore.") var from: String
 
     func run() async throws {
+        try data.requireSQLite("restore")
         let outcome = try SQLiteRestore.restore(from: from, into: data.dataDir)
         print("restored \(from) into \(DataDirectory(data.dataDir).database): \(outcome.events) events, schema \(outcome.schema ?? "empty")")
         if let previous = outcome.previousKeptAt { print("the previous database is kept as \(previous)") }
@@ -48,7 +50,7 @@ struct Prune: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try SQLiteStore(directory: data.dataDir)
+        let store = try await data.openStore()
         let retention = try EventRetention(store: store, days: retainEventsDays)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let pruned = try await retention.pruneOnce(now: now)
@@ -67,6 +69,7 @@ struct Check: AsyncParsableCommand {
     @Option(help: "Check this database file (e.g. a backup) instead of the data directory's.") var file: String?
 
     func run() async throws {
+        if file == nil { try data.requireSQLite("check") }
         let path = file ?? DataDirectory(data.dataDir).database
         // Shared with a running server; only a restore in progress keeps the check out.
         let lock = file == nil && FileManager.default.fileExists(atPath: path)

@@ -17,7 +17,7 @@ struct Pulse: AsyncParsableCommand {
     @Flag(help: "Do not use CUPED.") var noCuped = false
 
     func run() async throws {
-        let store = try SQLiteStore(directory: data.dataDir)
+        let store = try await data.openStore()
         let query = ["sequential": "\(sequential)", "bonferroni": "\(bonferroni)", "winsorize": "\(winsorize)", "cuped": "\(!noCuped)"]
         let r = try await VaneServices(store: store).pulse(name: experiment, gate: gate, query: query)
         let groups = r["groups"]?.arrayValue ?? []

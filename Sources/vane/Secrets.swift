@@ -23,8 +23,9 @@ struct SecretsRotate: AsyncParsableCommand {
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        let secrets = try SecretBox.load(environment: env, dataDir: data.dataDir)
-        let store = try SQLiteStore(directory: data.dataDir)
+        let location = try data.location()
+        let secrets = try SecretBox.load(environment: env, dataDir: location.isShared ? nil : data.dataDir)
+        let store = try await StoreFactory.open(location)
         let changed = try await VaneServices(store: store, secrets: secrets).resealSecrets(actor: "vane secrets rotate (command line)")
         print("Sealed \(changed) settings document(s) with key \(secrets.currentKeyID).")
     }

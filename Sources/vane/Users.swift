@@ -28,7 +28,7 @@ struct UsersCreate: AsyncParsableCommand {
             FileHandle.standardError.write(Data("Password: ".utf8))
             password = readLine(strippingNewline: true) ?? ""
         }
-        let store = try SQLiteStore(directory: data.dataDir)
+        let store = try await data.openStore()
         do {
             try await VaneServices(store: store).createUser(email: email, name: name, password: password, role: role)
         } catch let e as VaneCore.ValidationError {

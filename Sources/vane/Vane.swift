@@ -19,10 +19,35 @@ struct Vane: AsyncParsableCommand {
 struct DataDirOption: ParsableArguments {
     @Option(name: .long, help: "Directory of the embedded SQLite store.")
     var dataDir: String = "./vane-data"
+    @Option(name: .long, help: ArgumentHelp(
+        "PostgreSQL to run on instead of SQLite: postgres://user[:password]@host[:port]/database[?sslmode=…] (also VANE_DATABASE_URL).",
+        valueName: "url"))
+    var databaseURL: String?
+
+    /// Which store the command works on: the flag, else VANE_DATABASE_URL, else SQLite in --data-dir.
+    func location() throws -> StoreLocation {
+        do {
+            return try StoreLocation(dataDir: dataDir, databaseURL: databaseURL ?? ProcessInfo.processInfo.environment["VANE_DATABASE_URL"])
+        } catch let e as DatabaseURL.Invalid {
+            throw ArgumentParser.ValidationError(e.description)
+        }
+    }
+
+    func openStore() async throws -> any VaneStore {
+        try await StoreFactory.open(try location())
+    }
+
+    /// For the commands that work on the SQLite file itself (backup, restore, check).
+    func requireSQLite(_ command: String) throws {
+        if case .postgres = try location() {
+            throw ArgumentParser.ValidationError("vane \(command) works on the embedded SQLite store; on PostgreSQL use pg_dump and pg_restore (docs/deploy.md)")
+        }
+    }
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the server on the embedded SQLite store.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server: on the embedded SQLite store in --data-dir, or with --database-url as one of several nodes on PostgreSQL.")
 
     @OptionGroup var data: DataDirOption
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
@@ -56,7 +81,14 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "vane")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let store = try SQLiteStore(directory: data.dataDir)
+        let location = try data.location()
+        let store: any VaneStore
+        do {
+            store = try await StoreFactory.open(location, logger: logger)
+        } catch {
+            // Unreachable database, newer schema: say so plainly and exit non-zero.
+            throw StartupFailure(message: "\(error)")
+        }
         let env = ProcessInfo.processInfo.environment
         let issued = try await store.bootstrap(
             preset: PresetKeys(
@@ -72,7 +104,10 @@ struct Serve: AsyncParsableCommand {
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let secrets = try SecretBox.load(environment: env, dataDir: data.dataDir)
+        if location.isShared, (env["VANE_SECRETS_KEY"] ?? "").isEmpty {
+            throw StartupFailure(message: "on PostgreSQL every node must seal integration secrets with the same key: set VANE_SECRETS_KEY (32 random bytes, base64: openssl rand -base64 32) on every node")
+        }
+        let secrets = try SecretBox.load(environment: env, dataDir: location.isShared ? nil : data.dataDir)
         let services = VaneServices(
             store: store, metrics: registry, logger: logger, requestsPerSecondPerKey: rateLimit, secrets: secrets)
         let resealed = try await services.resealSecrets(actor: "vane serve (startup)")
@@ -85,7 +120,7 @@ struct Serve: AsyncParsableCommand {
         config.metricsToken = metricsToken ?? env["VANE_METRICS_TOKEN"]
         config.headerTimeout = .seconds(headerTimeout)
         config.bodyTimeout = .seconds(bodyTimeout)
-        logger.info("starting", metadata: ["dataDir": "\(data.dataDir)", "address": "\(host):\(port)"])
+        logger.info("starting", metadata: ["store": "\(location)", "address": "\(host):\(port)"])
         try await buildApplication(services, config: config, logger: logger).runService()
     }
 }
@@ -105,7 +140,7 @@ struct ImportStatsig: AsyncParsableCommand {
     func run() async throws {
         guard let bytes = FileManager.default.contents(atPath: file) else { throw ArgumentParser.ValidationError("cannot read \(file)") }
         let document = try JSONValue.parse(Array(bytes))
-        let store = try SQLiteStore(directory: data.dataDir)
+        let store = try await data.openStore()
         _ = try await store.bootstrap(preset: PresetKeys(), now: Int64(Date().timeIntervalSince1970 * 1000))
         let result = try await VaneServices(store: store).importStatsig(document: document)
         for (kind, names) in result.imported.sorted(by: { $0.key < $1.key }) {
@@ -113,4 +148,10 @@ struct ImportStatsig: AsyncParsableCommand {
         }
         for s in result.skipped { print("skipped \(s.name): \(s.reason)") }
     }
+}
+
+/// A failure to start that the operator must fix: printed as it is, exit status 1.
+struct StartupFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { "vane: \(message)" }
 }

@@ -17,7 +17,23 @@ enum PostgresMigrations {
             CREATE TABLE job_leases (
                 job TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL, acquired_at BIGINT NOT NULL);
             """),
+        ("003_change_version", changeVersion),
     ]
+
+    /// The ChangeFeed counter, bumped by statement triggers in the changing transaction, which also
+    /// notify channel `vane_changes` (delivered at commit) for nodes that listen.
+    static var changeVersion: String {
+        var sql = """
+            CREATE TABLE change_version (id INT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
+            INSERT INTO change_version VALUES (1, 0);
+            CREATE FUNCTION vane_note_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE change_version SET version = version + 1 WHERE id = 1; PERFORM pg_notify('vane_changes', TG_TABLE_NAME); RETURN NULL; END $$;
+
+            """
+        for table in ChangeFeedSchema.watchedTables {
+            sql += "CREATE TRIGGER \(table)_changes AFTER INSERT OR UPDATE OR DELETE ON \(table) FOR EACH STATEMENT EXECUTE FUNCTION vane_note_change();\n"
+        }
+        return sql
+    }
 
     /// Migrations this binary knows, in order; `latest` is the schema it writes.
     static var latest: String { all.last!.name }

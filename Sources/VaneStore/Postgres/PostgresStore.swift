@@ -38,6 +38,8 @@ public final class PostgresStore: VaneStore {
         db.close()
     }
 
+    public var isShared: Bool { true }
+
     public func releaseMemory() {}
 
     // MARK: - Shared by the repositories

@@ -13,3 +13,9 @@ extension PostgresStore {
         try await db.write { c in try await c.execute(JobLeaseSQL.release, [job, holder]) }
     }
 }
+
+extension PostgresStore {
+    public func changeVersion() async throws -> Int64 {
+        try await db.read { c in try await c.fetchValue("SELECT version FROM change_version WHERE id = 1", as: Int64.self) ?? 0 }
+    }
+}

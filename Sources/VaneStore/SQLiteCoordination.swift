@@ -14,3 +14,9 @@ extension SQLiteStore {
         try await db.write { db in try db.execute(sql: JobLeaseSQL.release, arguments: [job, holder]) }
     }
 }
+
+extension SQLiteStore {
+    public func changeVersion() async throws -> Int64 {
+        try await db.read { db in try Int64.fetchOne(db, sql: "SELECT version FROM change_version WHERE id = 1") ?? 0 }
+    }
+}
