@@ -60,32 +60,15 @@ extension SQLiteStore {
     static func processBatch(
         _ db: Database, project: String, catalog: PulseCatalog, events: [EventRecord], exactEvents: PulseExactEvents? = nil
     ) throws -> (PulseBatchState, [PulseSetAside], Int64) {
-        let probe = PulseRollupProcessor(catalog: catalog, state: PulseBatchState(), exactEvents: { _, _, _, _ in [] })
-        var setAside: [PulseSetAside] = []
-        var usable: [EventRecord] = []
-        for e in events {
-            if let problem = probe.setAsideReason(e) { setAside.append(problem) } else { usable.append(e) }
-        }
+        var (setAside, usable) = PulseBatch.partition(events, catalog: catalog)
         var through = events.last?.id ?? 0
         while true {
-            var processor = PulseRollupProcessor(
-                catalog: catalog, state: try loadPulseState(db, project: project, catalog: catalog, events: usable),
+            let (state, failed) = PulseBatch.apply(
+                usable, catalog: catalog, state: try loadPulseState(db, project: project, catalog: catalog, events: usable),
                 exactEvents: try exactEvents ?? exactEventsReader(db, project: project))
-            var failed: (index: Int, error: any Error)?
-            for (i, e) in usable.enumerated() {
-                do { try processor.apply(e) } catch {
-                    failed = (i, error)
-                    break
-                }
-            }
-            guard let failed else { return (processor.state, setAside, through) }
+            guard let failed else { return (state, setAside, through) }
             // The state holds part of the failed event: start again from the stored state, without it.
-            let bad = usable[failed.index]
-            setAside.append(PulseSetAside(
-                eventID: bad.id ?? 0, eventName: bad.eventName, time: bad.time, reason: .failed, detail: "\(failed.error)"))
-            setAside.removeAll { ($0.eventID) > (bad.id ?? 0) }
-            usable = Array(usable[..<failed.index])
-            through = bad.id ?? through
+            PulseBatch.setAsideFailed(index: failed.index, error: failed.error, usable: &usable, setAside: &setAside, through: &through)
         }
     }
 
@@ -103,15 +86,10 @@ extension SQLiteStore {
     /// events that filtered metrics look at).
     static func rollupEvent(_ row: Row, project: String, metadataEvents: Set<String>) -> EventRecord {
         let name: String = row["event_name"]
-        var value: JSONValue? = nil
-        if let n = row["value_num"] as Double? { value = .double(n) } else if let t = row["value_text"] as String? { value = .string(t) }
-        let customIDs = (row["custom_ids"] as String?).flatMap { try? JSONValue.parse($0).objectValue }?.compactMapValues(\.stringValue) ?? [:]
-        let needsMetadata = ExposureKind.isReserved(name) || metadataEvents.contains(name)
-        let metadata = needsMetadata ? (row["metadata"] as String?).flatMap { try? JSONValue.parse($0) } : nil
-        return EventRecord(
-            id: row["id"], project: project, eventName: name, user: .null, userID: row["user_id"], stableID: row["stable_id"],
-            customIDs: customIDs, environment: nil, value: value, metadata: metadata, secondaryExposures: nil,
-            time: row["time"], receivedAt: 0, source: .sdk /* not read by the rollup */, sdkType: nil)
+        return PulseBatch.event(
+            id: row["id"], project: project, eventName: name, userID: row["user_id"], stableID: row["stable_id"],
+            customIDs: row["custom_ids"], valueNum: row["value_num"], valueText: row["value_text"], metadata: row["metadata"],
+            time: row["time"], parseMetadata: PulseBatch.needsMetadata(name, metadataEvents: metadataEvents))
     }
 
     /// Clears every rollup so the next run rebuilds them from the first event.
@@ -156,16 +134,7 @@ extension SQLiteStore {
     /// days of units that receive a first (or earlier) exposure in it.
     static func loadPulseState(_ db: Database, project: String, catalog: PulseCatalog, events: [EventRecord]) throws -> PulseBatchState {
         var state = PulseBatchState()
-        let probe = PulseRollupProcessor(catalog: catalog, state: state, exactEvents: { _, _, _, _ in [] })
-        var keys = Set<UnitKey>()
-        var exposed: [UnitKey: Int64] = [:]
-        for e in events {
-            let units = PulseRollupProcessor.units(of: e, types: catalog.unitTypes)
-            keys.formUnion(units)
-            if probe.exposure(e) != nil {
-                for k in units { exposed[k] = min(exposed[k] ?? .max, e.time) }
-            }
-        }
+        let (keys, exposed) = PulseBatch.unitsToLoad(events, catalog: catalog)
         let byType = Dictionary(grouping: keys, by: \.unitType)
         for (unitType, group) in byType {
             for chunk in group.map(\.unit).chunked(500) {
@@ -197,7 +166,7 @@ extension SQLiteStore {
         let exposedByType = Dictionary(grouping: exposed, by: \.key.unitType)
         for (unitType, group) in exposedByType {
             for chunk in group.chunked(500) {
-                let fromDay = chunk.map { PulseDay.of($0.value) }.min()!.saturatingSubtract(PulseRollupProcessor.prePeriodDays)
+                let fromDay = PulseBatch.firstDayToLoad(exposureTimes: chunk.map(\.value))
                 var args: StatementArguments = [project, unitType, fromDay]
                 args += StatementArguments(chunk.map(\.key.unit))
                 for (key, _) in chunk { state.unitDays[key] = [:] }

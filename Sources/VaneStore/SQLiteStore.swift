@@ -674,20 +674,14 @@ public final class SQLiteStore: VaneStore {
                         continue
                     }
                 }
-                var num: Double? = nil
-                var text: String? = nil
-                switch e.value {
-                case .int(let i)?: num = Double(i)
-                case .double(let d)?: num = d
-                case .string(let s)?: text = s
-                case .bool(let b)?: text = b ? "true" : "false"
-                default: break
-                }
-                let customIDs: String? = e.customIDs.isEmpty ? nil : JSONValue.object(e.customIDs.mapValues { .string($0) }).serialized()
+                let (num, text) = EventColumns.value(e)
+                let customIDs = EventColumns.customIDs(e)
                 try statement.execute(arguments: [
-                    e.project, e.eventName, e.userID, e.stableID, customIDs, e.user.serialized(), e.environment, num, text,
-                    e.metadata?.serialized(), e.secondaryExposures?.serialized(), e.time, e.receivedAt, e.source.rawValue, e.sdkType,
-                    e.raw?.serialized(), e.dedupe?.messageID, e.exposureKind != nil, e.isReserved,
+                    EventColumns.text(e.project), EventColumns.text(e.eventName), e.userID.map(EventColumns.text),
+                    e.stableID.map(EventColumns.text), customIDs, e.user.serialized(), e.environment.map(EventColumns.text), num,
+                    text.map(EventColumns.text), e.metadata?.serialized(), e.secondaryExposures?.serialized(), e.time, e.receivedAt,
+                    e.source.rawValue, e.sdkType.map(EventColumns.text), e.raw?.serialized(), (e.dedupe?.messageID).map(EventColumns.text),
+                    e.exposureKind != nil, e.isReserved,
                 ])
                 stored.append(db.lastInsertedRowID)
             }

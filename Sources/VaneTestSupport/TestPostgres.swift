@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import VaneStore
 
@@ -6,11 +9,11 @@ import VaneStore
 /// when the process exits), and a new empty database for each caller. `VANE_TEST_DATABASE_URL`
 /// points the tests at a server of your own instead (its user must be allowed to create databases).
 public enum TestPostgres {
-    private static let server = Mutex<Result<DatabaseURL, TestPostgresUnavailable>?>(nil)
+    private static let server = Mutex<Task<Result<DatabaseURL, TestPostgresUnavailable>, Never>?>(nil)
 
     /// The URL of a database created for the caller alone.
     public static func freshDatabase() async throws -> DatabaseURL {
-        let admin = try serverURL()
+        let admin = try await serverURL()
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
         let db = try PostgresDatabase(url: admin, maximumConnections: 1)
         defer { db.close() }
@@ -25,11 +28,20 @@ public enum TestPostgres {
         try await PostgresStore.open(url: try await freshDatabase())
     }
 
-    public static func serverURL() throws -> DatabaseURL {
-        try server.withLock { state in
-            if state == nil { state = startServer() }
-            return try state!.get()
+    /// Started once; every caller awaits the same start. The start blocks on a child process, so
+    /// it runs on a thread of its own, never on the concurrency pool (2 cores: that would starve it).
+    public static func serverURL() async throws -> DatabaseURL {
+        let task = server.withLock { state in
+            if let state { return state }
+            let task = Task<Result<DatabaseURL, TestPostgresUnavailable>, Never> {
+                await withCheckedContinuation { continuation in
+                    Thread { continuation.resume(returning: startServer()) }.start()
+                }
+            }
+            state = task
+            return task
         }
+        return try await task.value.get()
     }
 
     private static func startServer() -> Result<DatabaseURL, TestPostgresUnavailable> {
@@ -38,21 +50,22 @@ public enum TestPostgres {
         }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/pg-temp").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: script)
-        process.arguments = ["start", "--owner", String(ProcessInfo.processInfo.processIdentifier)]
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        do { try process.run() } catch {
-            return .failure(TestPostgresUnavailable(reason: "cannot run \(script): \(error)"))
+        // popen, not Foundation's Process: its exit detection hung under the test runner here.
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("pg-temp-\(UUID().uuidString).err").path
+        defer { try? FileManager.default.removeItem(atPath: errors) }
+        let command = "'\(script)' start --owner \(ProcessInfo.processInfo.processIdentifier) 2>'\(errors)'"
+        guard let pipe = popen(command, "r") else {
+            return .failure(TestPostgresUnavailable(reason: "cannot run \(script)"))
         }
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            return .failure(TestPostgresUnavailable(reason: "scripts/pg-temp failed: \(errors)"))
+        var text = ""
+        var buffer = [CChar](repeating: 0, count: 4096)
+        while fgets(&buffer, Int32(buffer.count), pipe) != nil {
+            text += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        let status = pclose(pipe)
+        guard status == 0 else {
+            let why = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "exit status \(status)"
+            return .failure(TestPostgresUnavailable(reason: "scripts/pg-temp failed: \(why)"))
         }
         return Result { try DatabaseURL(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
             .mapError { TestPostgresUnavailable(reason: "\($0)") }

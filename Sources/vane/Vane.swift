@@ -13,7 +13,7 @@ struct Vane: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vane",
         abstract: "Vane: a self-hosted, Statsig-compatible experimentation server.",
-        subcommands: [Serve.self, Import.self, Pulse.self, Users.self, Backup.self, Restore.self, Prune.self, Check.self, Secrets.self, Bench.self])
+        subcommands: [Serve.self, Import.self, Pulse.self, Users.self, Store.self, Backup.self, Restore.self, Prune.self, Check.self, Secrets.self, Bench.self])
 }
 
 struct DataDirOption: ParsableArguments {

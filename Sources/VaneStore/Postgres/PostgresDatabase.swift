@@ -151,8 +151,13 @@ public final class PostgresDatabase: Sendable {
     }
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    /// Errors come out as `body` threw them (PostgresNIO wraps them in `PostgresTransactionError`).
     public func write<T: Sendable>(_ body: (PGConnection) async throws -> T) async throws -> T {
-        try await client.withTransaction(logger: logger) { try await body(PGConnection(connection: $0, logger: logger)) }
+        do {
+            return try await client.withTransaction(logger: logger) { try await body(PGConnection(connection: $0, logger: logger)) }
+        } catch let e as PostgresTransactionError {
+            throw e.closureError ?? e.beginError ?? e.commitError ?? e.rollbackError ?? e
+        }
     }
 
     public func close() {
