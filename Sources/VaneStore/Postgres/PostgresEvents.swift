@@ -19,23 +19,7 @@ extension PostgresStore /* EventLog */ {
         guard !events.isEmpty else { return [] }
         return try await writeUnwrappingErrors { c in
             try await c.execute("SELECT pg_advisory_xact_lock(?)", [Self.eventLogLock])
-            // A key seen inside the window blocks the event; one seen before the window is refreshed.
-            var keep: [Int] = []
-            keep.reserveCapacity(events.count)
-            for (i, e) in events.enumerated() {
-                if let key = e.dedupe {
-                    let fresh = try await c.execute(
-                        """
-                        INSERT INTO dedupe_keys (project_id, scope, message_id, first_seen) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (project_id, scope, message_id) DO UPDATE SET first_seen = excluded.first_seen
-                        WHERE dedupe_keys.first_seen < ?
-                        RETURNING 1
-                        """,
-                        [EventColumns.text(e.project), EventColumns.text(key.scope), EventColumns.text(key.messageID), e.receivedAt, key.notBefore])
-                    if fresh == 0 { continue }
-                }
-                keep.append(i)
-            }
+            let keep = try await Self.passDedupe(events, c)
             var stored = [Int64?](repeating: nil, count: events.count)
             var start = 0
             while start < keep.count {
@@ -58,6 +42,61 @@ extension PostgresStore /* EventLog */ {
             }
             return stored
         }
+    }
+
+    struct DedupeIdentity: Hashable {
+        let project: String, scope: String, messageID: String
+    }
+
+    /// The events to store: a key seen inside its window blocks the event; one seen before the window
+    /// is refreshed. Two statements for the whole batch (one read, one upsert), not one per event:
+    /// only appends write `dedupe_keys`, and they hold the event-log lock, so nothing changes the
+    /// keys between the read and the write. A key repeated within the batch keeps its first event.
+    static func passDedupe(_ events: [EventRecord], _ c: PGConnection) async throws -> [Int] {
+        var candidates: [DedupeIdentity: (index: Int, notBefore: Int64)] = [:]
+        var keep: [Int] = []
+        keep.reserveCapacity(events.count)
+        var blockedInBatch = Set<Int>()
+        for (i, e) in events.enumerated() {
+            guard let key = e.dedupe else { continue }
+            let id = DedupeIdentity(
+                project: EventColumns.text(e.project), scope: EventColumns.text(key.scope), messageID: EventColumns.text(key.messageID))
+            if candidates[id] != nil { blockedInBatch.insert(i) } else { candidates[id] = (i, key.notBefore) }
+        }
+        var seen: [DedupeIdentity: Int64] = [:]
+        if !candidates.isEmpty {
+            let ids = Array(candidates.keys)
+            for row in try await c.fetchAll(
+                """
+                SELECT d.project_id, d.scope, d.message_id, d.first_seen FROM dedupe_keys d
+                JOIN unnest(?::text[], ?::text[], ?::text[]) AS k(project_id, scope, message_id)
+                  ON d.project_id = k.project_id AND d.scope = k.scope AND d.message_id = k.message_id
+                """, [ids.map(\.project), ids.map(\.scope), ids.map(\.messageID)])
+            {
+                let id = DedupeIdentity(
+                    project: try row.get("project_id"), scope: try row.get("scope"), messageID: try row.get("message_id"))
+                seen[id] = try row.get("first_seen", as: Int64.self)
+            }
+        }
+        var fresh: [(DedupeIdentity, Int64)] = []
+        for (i, e) in events.enumerated() {
+            guard let key = e.dedupe else { keep.append(i); continue }
+            if blockedInBatch.contains(i) { continue }
+            let id = DedupeIdentity(
+                project: EventColumns.text(e.project), scope: EventColumns.text(key.scope), messageID: EventColumns.text(key.messageID))
+            if let first = seen[id], first >= key.notBefore { continue }
+            fresh.append((id, e.receivedAt))
+            keep.append(i)
+        }
+        if !fresh.isEmpty {
+            try await c.execute(
+                """
+                INSERT INTO dedupe_keys (project_id, scope, message_id, first_seen)
+                SELECT p, s, m, f::bigint FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS k(p, s, m, f)
+                ON CONFLICT (project_id, scope, message_id) DO UPDATE SET first_seen = excluded.first_seen
+                """, [fresh.map(\.0.project), fresh.map(\.0.scope), fresh.map(\.0.messageID), fresh.map { String($0.1) }])
+        }
+        return keep
     }
 
     static func eventArguments(_ e: EventRecord) -> [any PGBindable] {
