@@ -1,12 +1,13 @@
 import VaneCore
 
 /// How an event's value and custom IDs are stored, the same in both databases: a number in
-/// `value_num` (NaN and infinities as NULL, as SQLite stores them), anything else as text.
+/// `value_num` (NaN as NULL, as SQLite stores it; infinities as they are, for the rollup to set
+/// aside), anything else as text.
 enum EventColumns {
     static func value(_ e: EventRecord) -> (number: Double?, text: String?) {
         switch e.value {
         case .int(let i)?: return (Double(i), nil)
-        case .double(let d)?: return (d.isFinite ? d : nil, nil)
+        case .double(let d)?: return (d.isNaN ? nil : d, nil)
         case .string(let s)?: return (nil, s)
         case .bool(let b)?: return (nil, b ? "true" : "false")
         default: return (nil, nil)
