@@ -253,4 +253,12 @@ extension VaneServices {
         }
         return changed
     }
+
+    /// Opens every sealed integration secret once, so a node started with a key that cannot open
+    /// them (another node's `VANE_SECRETS_KEY`, a lost key file) refuses to start rather than
+    /// running as if the integrations were not configured.
+    public func checkSecretsOpen(project: String = "default") async throws {
+        _ = try await SegmentExporter.settings(store, project, secrets)
+        _ = try await SegmentInbound.settings(store, project, secrets)
+    }
 }

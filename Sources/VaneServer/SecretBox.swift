@@ -19,8 +19,19 @@ public struct SecretBox: Sendable {
 
     public struct OpenError: Error, CustomStringConvertible {
         public let keyID: String
+        /// The settings document that holds the secret, when known.
+        public var setting: String?
         public var description: String {
-            "a stored secret was sealed with key \(keyID), which is neither VANE_SECRETS_KEY nor one of VANE_SECRETS_KEY_PREVIOUS"
+            "a stored secret\(setting.map { " in \($0)" } ?? "") was sealed with key \(keyID), which is neither VANE_SECRETS_KEY nor one of VANE_SECRETS_KEY_PREVIOUS"
+                + " (start this node with the key the others use, or list the old key in VANE_SECRETS_KEY_PREVIOUS)"
+        }
+    }
+
+    /// Runs `open`, naming `setting` in the error when a secret in it cannot be opened.
+    static func opening<T>(_ setting: String, _ open: () throws -> T) throws -> T {
+        do { return try open() } catch var e as OpenError {
+            e.setting = setting
+            throw e
         }
     }
 

@@ -76,7 +76,7 @@ final class SegmentExporter: Service, Sendable {
 
     static func settings(_ store: any VaneStore, _ project: String, _ secrets: SecretBox) async throws -> OutboundSettings {
         guard let v = try await store.setting(project: project, name: settingName) else { return OutboundSettings() }
-        return (try? decodeValue(OutboundSettings.self, try secrets.openFields(v, sealedFields))) ?? OutboundSettings()
+        return try decodeValue(OutboundSettings.self, try SecretBox.opening(settingName) { try secrets.openFields(v, sealedFields) })
     }
 
     func settings(_ project: String) async throws -> OutboundSettings { try await Self.settings(store, project, secrets) }

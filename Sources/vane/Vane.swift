@@ -110,6 +110,11 @@ struct Serve: AsyncParsableCommand {
         let secrets = try SecretBox.load(environment: env, dataDir: location.isShared ? nil : data.dataDir)
         let services = VaneServices(
             store: store, metrics: registry, logger: logger, requestsPerSecondPerKey: rateLimit, secrets: secrets)
+        do {
+            try await services.checkSecretsOpen()
+        } catch let e as SecretBox.OpenError {
+            throw StartupFailure(message: "\(e)")
+        }
         let resealed = try await services.resealSecrets(actor: "vane serve (startup)")
         if resealed > 0 { logger.notice("sealed stored integration secrets with the current key", metadata: ["settings": "\(resealed)"]) }
         var config = AppConfig()

@@ -56,6 +56,31 @@ struct SecretBoxTests {
         #expect(SegmentExporter.accountAdministration.contains("secrets"))
     }
 
+    @Test func aKeyThatCannotOpenTheSecretsIsAnErrorNotEmptySettings() async throws {
+        let store = try SQLiteStore()
+        _ = try await store.bootstrap(preset: PresetKeys(console: "console-k"), now: 1)
+        let sealing = SecretBox(current: "the cluster's key")
+        try await store.putSetting(
+            project: "default", name: SegmentExporter.settingName,
+            value: ["enabled": true, "writeKey": .string(sealing.seal("wk_live"))],
+            audit: AuditEntry(time: 1, actor: "t", action: "updated", kind: "integration", name: "x", description: "x"))
+        try await store.putSetting(
+            project: "default", name: SegmentInbound.settingName, value: ["sharedSecret": .string(sealing.seal("hmac secret"))],
+            audit: AuditEntry(time: 1, actor: "t", action: "updated", kind: "integration", name: "x", description: "x"))
+        try await VaneServices(store: store, secrets: sealing).checkSecretsOpen()
+
+        // A node with another key must not run as if export were off and the webhook unsigned.
+        let stranger = VaneServices(store: store, secrets: SecretBox(current: "another key"))
+        let error = await #expect(throws: SecretBox.OpenError.self) { try await stranger.checkSecretsOpen() }
+        #expect(error?.setting == SegmentExporter.settingName)
+        #expect("\(error.map { "\($0)" } ?? "")".contains("VANE_SECRETS_KEY_PREVIOUS"))
+        await #expect(throws: SecretBox.OpenError.self) { try await stranger.exporter.settings("default") }
+        await #expect(throws: SecretBox.OpenError.self) { try await SegmentInbound.settings(store, "default", stranger.secrets) }
+        // Listing the cluster's key as a previous one opens them.
+        let rotating = SecretBox(current: "another key", previous: ["the cluster's key"])
+        #expect(try await SegmentInbound.settings(store, "default", rotating).sharedSecret == "hmac secret")
+    }
+
     @Test func keyFileIsCreatedOnceAndPrivate() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vane-secrets-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
