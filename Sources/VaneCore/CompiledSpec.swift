@@ -165,6 +165,8 @@ final class CompiledCondition: Sendable {
     /// Casefolded UTF-8 of each target for the string-matching operators (nil when the target is
     /// neither a list nor a string).
     let targetFoldedBytes: [[UInt8]]?
+    /// The `str_matches` target, compiled once (nil when it is not a valid pattern: never matches).
+    let targetRegex: CompiledRegex?
 
     init(type: ConditionType, op: ConditionOperator?, condition c: Condition) {
         self.type = type
@@ -185,6 +187,7 @@ final class CompiledCondition: Sendable {
         default: targetNumber = nil
         }
         targetVersion = PythonValue.str(c.targetValue).map { Operators.versionParts($0) }
+        targetRegex = op == .str_matches ? PythonValue.str(c.targetValue).flatMap(CompiledRegex.init) : nil
         // Python iterates a string target character by character, so a string stands for its characters.
         let list: [JSONValue]?
         switch c.targetValue {

@@ -27,9 +27,8 @@ enum Operators {
         case .str_contains_any: return matchAny(value, c) { contains($0, $1) }
         case .str_contains_none: return !matchAny(value, c) { contains($0, $1) }
         case .str_matches:
-            guard let s = PythonValue.str(value), let pattern = PythonValue.str(target) else { return false }
-            guard let regex = try? NSRegularExpression(pattern: pattern) else { return false }
-            return regex.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
+            guard let s = PythonValue.str(value), let regex = c.targetRegex else { return false }
+            return regex.firstMatch(in: s) != nil
         case .eq: return pyEqual(value, target)
         case .neq: return !pyEqual(value, target)
         case .before: return dates(value, target) { $0 < $1 }

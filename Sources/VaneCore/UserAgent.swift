@@ -29,9 +29,7 @@ enum UserAgent {
     }
 
     private static func capture(_ pattern: String, in s: String) -> [String]? {
-        guard let re = try? NSRegularExpression(pattern: pattern),
-            let m = re.firstMatch(in: s, range: NSRange(s.startIndex..., in: s))
-        else { return nil }
+        guard let m = CompiledRegex.cached(pattern)?.firstMatch(in: s) else { return nil }
         return (1..<m.numberOfRanges).compactMap { i in
             Range(m.range(at: i), in: s).map { String(s[$0]) }
         }

@@ -17,6 +17,11 @@ public struct OutboundSettings: Codable, Sendable, Equatable {
     /// Batches in flight at once. 1 keeps delivery in order and within the 50 requests/s Segment asks
     /// of partner sources; raise it (up to 16) for a collector that takes more.
     public var maxConcurrentRequests: Int = 1
+    /// Requests started per second for this write key, whatever the concurrency: Segment asks
+    /// partner sources for at most 50.
+    public var maxRequestsPerSecond: Int = 50
+    /// Sends request bodies gzipped (`Content-Encoding: gzip`), which Segment's API accepts.
+    public var gzip: Bool = false
 
     public struct Categories: Codable, Sendable, Equatable {
         public var gateExposures = true
@@ -45,7 +50,7 @@ public struct OutboundSettings: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case enabled, writeKey, endpoint, categories, allowEvents, denyEvents, anonymousIdFrom, environments
-        case maxConcurrentRequests
+        case maxConcurrentRequests, maxRequestsPerSecond, gzip
     }
 
     public init(from decoder: Decoder) throws {
@@ -60,6 +65,8 @@ public struct OutboundSettings: Codable, Sendable, Equatable {
         anonymousIdFrom = try c.decodeIfPresent(String.self, forKey: .anonymousIdFrom) ?? d.anonymousIdFrom
         environments = try c.decodeIfPresent([String].self, forKey: .environments) ?? d.environments
         maxConcurrentRequests = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentRequests) ?? d.maxConcurrentRequests
+        maxRequestsPerSecond = try c.decodeIfPresent(Int.self, forKey: .maxRequestsPerSecond) ?? d.maxRequestsPerSecond
+        gzip = try c.decodeIfPresent(Bool.self, forKey: .gzip) ?? d.gzip
     }
 
     public func validate() throws {
@@ -69,6 +76,7 @@ public struct OutboundSettings: Codable, Sendable, Equatable {
         if enabled, (writeKey ?? "").isEmpty { throw ValidationError("writeKey is required to enable the outbound integration") }
         guard !environments.isEmpty else { throw ValidationError("environments must name at least one environment") }
         guard (1...16).contains(maxConcurrentRequests) else { throw ValidationError("maxConcurrentRequests must be between 1 and 16") }
+        guard (1...1000).contains(maxRequestsPerSecond) else { throw ValidationError("maxRequestsPerSecond must be between 1 and 1000") }
     }
 }
 

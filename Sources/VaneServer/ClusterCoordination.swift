@@ -58,6 +58,8 @@ final class JobLease: Service, Sendable {
                             metadata: ["job": "\(job)", "node": "\(node)"])
             }
             return held
+        } catch where Task.isCancelled {
+            return isHeld  // shutting down: not a failure
         } catch {
             logger.warning("cannot renew the job's lease", metadata: ["job": "\(job)", "error": "\(error)"])
             return isHeld

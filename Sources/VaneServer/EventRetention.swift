@@ -76,6 +76,8 @@ struct EventRetentionService: Service {
                             "before": "\(Date(timeIntervalSince1970: Double(retention.cutoff(now: now)) / 1000).formatted(.iso8601))",
                         ])
                     }
+                } catch where Task.isCancelled {
+                    break  // shutting down: not a failure
                 } catch {
                     logger.warning("event retention failed: \(error)")
                 }

@@ -63,7 +63,7 @@ struct PulseService: Sendable {
 
     struct Options {
         var analysis = AnalysisOptions()
-        var bonferroni = false
+        var correction = MultipleComparisonCorrection.none
         var winsorize = false
         var metricFilter: [String]?
 
@@ -105,7 +105,19 @@ struct PulseService: Sendable {
                 analysis.sequentialTuningParameter = t
             }
             analysis.cuped.enabled = try flag("cuped") ?? true
-            bonferroni = try flag("bonferroni") ?? false
+            if let name = query["correction"] {
+                guard let c = MultipleComparisonCorrection(rawValue: name == "bh" ? "benjamini-hochberg" : name.lowercased()) else {
+                    throw ValidationError("correction must be one of none, bonferroni, benjamini-hochberg (got '\(name.prefix(40))')")
+                }
+                correction = c
+            }
+            // `bonferroni=true` is the older spelling of `correction=bonferroni`.
+            if let bonferroni = try flag("bonferroni") {
+                if query["correction"] != nil, bonferroni != (correction == .bonferroni) {
+                    throw ValidationError("bonferroni=\(bonferroni) contradicts correction=\(correction.rawValue): give one of them")
+                }
+                if bonferroni { correction = .bonferroni }
+            }
             winsorize = try flag("winsorize") ?? false
             if let m = try minimum("minUnits") { analysis.minimumSample.minUnitsPerGroup = m }
             if let m = try minimum("minConversions") {
@@ -119,7 +131,8 @@ struct PulseService: Sendable {
             [
                 "alpha": .double(analysis.alpha), "sequential": .bool(analysis.sequential),
                 "sequentialTuning": .double(analysis.sequentialTuningParameter), "cuped": .bool(analysis.cuped.enabled),
-                "bonferroni": .bool(bonferroni), "winsorize": .bool(winsorize),
+                "correction": .string(correction.rawValue), "bonferroni": .bool(correction == .bonferroni),
+                "winsorize": .bool(winsorize),
                 "winsorizeQuantile": .double(Winsorization.defaultQuantile),
                 "minUnits": .int(Int64(analysis.minimumSample.minUnitsPerGroup)),
                 "minConversions": .int(Int64(analysis.minimumSample.minConversionsPerGroup)),
@@ -191,7 +204,7 @@ struct PulseService: Sendable {
             definitions = picked
         }
         let treatments = subject.arms.count - 1
-        if options.bonferroni { options.analysis.comparisons = max(1, definitions.count * treatments) }
+        if options.correction == .bonferroni { options.analysis.comparisons = max(1, definitions.count * treatments) }
 
         let counts = subject.arms.map { data.units[$0.arm] ?? 0 }
         var srm: JSONValue = .null
@@ -200,18 +213,26 @@ struct PulseService: Sendable {
             srm = encodeToJSON(SampleRatioMismatch.test(observed: counts, weights: weights))
         }
 
-        var metricsJSON: [JSONValue] = []
+        var effects: [(metric: MetricDefinition, kind: MetricKind, comparisons: [EffectResult])] = []
         for m in definitions {
             let (kind, summaries, notes) = try await summaries(project: project, subject: subject, data: data, metric: m,
                                                                  userMetrics: userMetrics, winsorize: options.winsorize)
             let control = summaries[0]
-            let comparisons: [JSONValue] = zip(subject.arms.dropFirst(), summaries.dropFirst()).map { arm, treatment in
+            effects.append((m, kind, summaries.dropFirst().map { treatment in
                 var effect = StatsEngine.compare(control: control, treatment: treatment, kind: kind, options: options.analysis)
                 if options.analysis.cuped.enabled, kind != .ratio, !control.hasCovariate, !treatment.hasCovariate {
                     effect.cuped.note = "CUPED skipped: no unit has events in the 7 days before its first exposure"
                     effect.notes.append(effect.cuped.note!)
                 }
                 effect.notes += notes
+                return effect
+            }))
+        }
+        if options.correction == .benjaminiHochberg { Self.adjustFalseDiscoveryRate(&effects) }
+
+        var metricsJSON: [JSONValue] = []
+        for (m, kind, comparisons) in effects {
+            let comparisonsJSON: [JSONValue] = zip(subject.arms.dropFirst(), comparisons).map { arm, effect in
                 guard case .object(var o) = encodeToJSON(effect) else { return .null }
                 o["group"] = .string(arm.name)
                 o["isSignificant"] = .bool(effect.isSignificant)
@@ -219,7 +240,7 @@ struct PulseService: Sendable {
             }
             var entry: [String: JSONValue] = [
                 "metric": .string(m.name), "type": .string(m.type.rawValue), "kind": .string(kind.rawValue),
-                "comparisons": .array(comparisons),
+                "comparisons": .array(comparisonsJSON),
             ]
             if let e = m.event { entry["event"] = .string(e) }
             if let d = m.description { entry["description"] = .string(d) }
@@ -245,6 +266,23 @@ struct PulseService: Sendable {
             "rollup": try await rollupJSON(project, progress),
             "metrics": .array(metricsJSON),
         ]
+    }
+
+    /// Benjamini–Hochberg over every comparison that has a p-value (metrics × treatment groups):
+    /// the absolute p-values (which decide significance) as one family, the relative ones as another.
+    static func adjustFalseDiscoveryRate(_ effects: inout [(metric: MetricDefinition, kind: MetricKind, comparisons: [EffectResult])]) {
+        for path in [\EffectResult.absolute, \EffectResult.relative] {
+            var at: [(Int, Int)] = []
+            var p: [Double] = []
+            for (i, e) in effects.enumerated() {
+                for (j, c) in e.comparisons.enumerated() {
+                    if let estimate = c[keyPath: path] { at.append((i, j)); p.append(estimate.pValue) }
+                }
+            }
+            for ((i, j), adjusted) in zip(at, BenjaminiHochberg.adjustedPValues(p)) {
+                effects[i].comparisons[j][keyPath: path]?.adjustedPValue = adjusted
+            }
+        }
     }
 
     /// The rollup's progress, and how many events it set aside (see `setAside`).
@@ -458,6 +496,8 @@ struct PulseRollupService: Service {
                     for project in try await store.projects() where lease.isHeld {
                         try await pulse.catchUp(project, budget: .seconds(2))
                     }
+                } catch where Task.isCancelled {
+                    break  // shutting down: not a failure
                 } catch {
                     logger.warning("pulse rollup failed: \(error)")
                 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CompressNIO
 import Foundation
 import Logging
 import NIOCore
@@ -9,16 +10,17 @@ import VaneSegment
 import VaneStore
 
 /// Vane → Segment: drains each project's event table and audit log, from durable cursors, to
-/// Segment's `/v1/batch` in batches of at most 100 messages and 475 KB. A cursor moves only when
+/// Segment's `/v1/batch` in request bodies filled to Segment's limits (500 KB, 32 KB a message,
+/// 2,500 messages), at most `maxRequestsPerSecond` per write key. A cursor moves only when
 /// Segment has taken the batch (or refused it for good, which dead-letters it), so nothing
 /// committed is lost and a crash resends at most one batch, under the same messageIds.
 final class SegmentExporter: Service, Sendable {
     static let settingName = "segment_outbound"
-    static let maxMessages = 100
+    static let limits = SegmentBatchLimits.segment
+    /// Audit entries and dead letters read per cycle.
+    static let readLimit = 500
     /// Audit kinds that are account administration, not configuration: never sent as config changes.
     static let accountAdministration: Set<String> = ["key", "user", "secrets"]
-    static let maxBatchBytes = 475_000
-    static let maxMessageBytes = 32 * 1024
 
     struct Progress: Sendable {
         var inFlight = 0
@@ -34,6 +36,7 @@ final class SegmentExporter: Service, Sendable {
     /// Exports only while this node holds the lease; nil (tests driving `exportOnce`): always.
     private let lease: JobLease?
     private let progress = Mutex<[String: Progress]>([:])
+    private let pacer = RequestPacer()
 
     init(store: any VaneStore, secrets: SecretBox, logger: Logger, idleSleep: Duration = .milliseconds(200), lease: JobLease? = nil) {
         self.lease = lease
@@ -63,6 +66,8 @@ final class SegmentExporter: Service, Sendable {
                     for project in try await self.store.projects() {
                         if try await self.exportOnce(project: project) { worked = true }
                     }
+                } catch where Task.isCancelled {
+                    break  // shutting down: not a failure
                 } catch {
                     self.logger.error("segment export failed", metadata: ["error": "\(error)"])
                 }
@@ -100,8 +105,9 @@ final class SegmentExporter: Service, Sendable {
     static let saltSettingName = "segment_outbound_message_salt"
 
     struct Batch {
+        var body: SegmentBatchBody
+        /// The messages in `body`, kept to dead-letter them if Segment refuses the batch.
         var messages: [JSONValue] = []
-        var bytes = 0
         var eventCursor: Int64
         var auditCursor: Int64
     }
@@ -115,7 +121,7 @@ final class SegmentExporter: Service, Sendable {
         var state = try await store.outboundState(project: project)
 
         // Dead letters someone asked to retry go first.
-        let retries = try await store.deadLetters(project: project, retryRequestedOnly: true, limit: Self.maxMessages)
+        let retries = try await store.deadLetters(project: project, retryRequestedOnly: true, limit: Self.readLimit)
         if !retries.isEmpty {
             try await resend(retries, project: project, settings: settings, writeKey: writeKey, state: &state)
             return true
@@ -124,8 +130,9 @@ final class SegmentExporter: Service, Sendable {
         // Events are read before the settings that encode them, so an event logged after a
         // settings change is always sent under the new settings.
         let maxInFlight = settings.maxConcurrentRequests
-        let events = try await store.events(project: project, afterID: state.eventCursor, limit: Self.maxMessages * maxInFlight + 100)
-        let audit = try await store.auditEntries(project: project, afterID: state.auditCursor, limit: Self.maxMessages)
+        let events = try await store.events(
+            project: project, afterID: state.eventCursor, limit: min(Self.limits.maxMessages * maxInFlight, 20_000))
+        let audit = try await store.auditEntries(project: project, afterID: state.auditCursor, limit: Self.readLimit)
         settings = try await self.settings(project)
         guard settings.enabled, let latestKey = settings.writeKey, !latestKey.isEmpty else { return false }
         writeKey = latestKey
@@ -142,26 +149,25 @@ final class SegmentExporter: Service, Sendable {
             messageIDSalt: try await messageIDSalt(project))
 
         // Cut the next batches from the event table, then the audit log.
-        var batches: [Batch] = [Batch(eventCursor: state.eventCursor, auditCursor: state.auditCursor)]
+        var batches: [Batch] = [Batch(body: SegmentBatchBody(writeKey: writeKey), eventCursor: state.eventCursor, auditCursor: state.auditCursor)]
         // Messages that cannot be sent (too large, or a record out of range), with where they sit in
         // the logs: dead-lettered only once the cursor has passed them.
         var setAside: [(letter: DeadLetter, eventID: Int64?, auditID: Int64?)] = []
         var full = false
         func add(_ message: JSONValue?, eventID: Int64?, auditID: Int64?, unsendable: String? = nil) -> Bool {
             if let message {
-                let size = message.serializedBytes().count
-                if let reason = unsendable ?? (size > Self.maxMessageBytes ? "message larger than 32 KB: not sent" : nil) {
+                let bytes = message.serializedBytes()
+                if let reason = unsendable ?? (batches[0].body.isSendable(bytes.count) ? nil : Self.tooLarge) {
                     setAside.append((DeadLetter(message: message, reason: reason, createdAt: now), eventID, auditID))
                 } else {
-                    if batches[batches.count - 1].messages.count >= Self.maxMessages
-                        || batches[batches.count - 1].bytes + size + 1 > Self.maxBatchBytes
-                    {
+                    if !batches[batches.count - 1].body.fits(bytes.count) {
                         guard batches.count < maxInFlight else { full = true; return false }
-                        batches.append(Batch(eventCursor: batches[batches.count - 1].eventCursor,
+                        batches.append(Batch(body: SegmentBatchBody(writeKey: writeKey),
+                                             eventCursor: batches[batches.count - 1].eventCursor,
                                              auditCursor: batches[batches.count - 1].auditCursor))
                     }
+                    batches[batches.count - 1].body.append(bytes)
                     batches[batches.count - 1].messages.append(message)
-                    batches[batches.count - 1].bytes += size + 1
                 }
             }
             if let eventID { batches[batches.count - 1].eventCursor = eventID }
@@ -198,7 +204,7 @@ final class SegmentExporter: Service, Sendable {
             let (sendSettings, sendKey) = (settings, writeKey)
             let verdicts = await withTaskGroup(of: (Int, DeliveryVerdict).self) { group in
                 for (i, b) in toSend.enumerated() {
-                    group.addTask { (i, await self.send(b.messages, settings: sendSettings, writeKey: sendKey, project: project)) }
+                    group.addTask { (i, await self.send(b.body, settings: sendSettings, writeKey: sendKey, project: project)) }
                 }
                 var out = [DeliveryVerdict](repeating: .delivered, count: toSend.count)
                 for await (i, v) in group { out[i] = v }
@@ -249,27 +255,27 @@ final class SegmentExporter: Service, Sendable {
         _ letters: [DeadLetter], project: String, settings: OutboundSettings, writeKey: String, state: inout OutboundState
     ) async throws {
         var batch: [DeadLetter] = []
-        var bytes = 0
+        var body = SegmentBatchBody(writeKey: writeKey)
         var stillTooLarge: [DeadLetter] = []
         for l in letters {
-            let size = l.message.serializedBytes().count
-            if size > Self.maxMessageBytes {
+            let bytes = l.message.serializedBytes()
+            if !body.isSendable(bytes.count) {
                 stillTooLarge.append(l)
                 continue
             }
-            guard bytes + size + 1 <= Self.maxBatchBytes else { break }
+            guard body.fits(bytes.count) else { break }
             batch.append(l)
-            bytes += size + 1
+            body.append(bytes)
         }
         // Oversize messages can never be sent: they stay dead letters, no longer marked for retry.
-        let kept = stillTooLarge.map { DeadLetter(message: $0.message, reason: "message larger than 32 KB: not sent", createdAt: $0.createdAt) }
+        let kept = stillTooLarge.map { DeadLetter(message: $0.message, reason: Self.tooLarge, createdAt: $0.createdAt) }
         let tooLargeIDs = stillTooLarge.compactMap(\.id)
         guard !batch.isEmpty else {
             try await store.saveOutbound(project: project, state: state, newDeadLetters: kept, resolvedDeadLetters: tooLargeIDs)
             return
         }
         let ids = batch.compactMap(\.id)
-        switch await send(batch.map(\.message), settings: settings, writeKey: writeKey, project: project) {
+        switch await send(body, settings: settings, writeKey: writeKey, project: project) {
         case .delivered:
             state.delivered += batch.count
             state.requests += 1
@@ -299,10 +305,18 @@ final class SegmentExporter: Service, Sendable {
         try await store.saveOutbound(project: project, state: state, newDeadLetters: [], resolvedDeadLetters: [])
     }
 
-    /// One POST to `{endpoint}/v1/batch`, Basic-authenticated with the write key, with a fresh `sentAt`.
-    private func send(_ messages: [JSONValue], settings: OutboundSettings, writeKey: String, project: String) async -> DeliveryVerdict {
+    static let tooLarge = "message larger than 32 KB: not sent"
+
+    /// One POST to `{endpoint}/v1/batch`, Basic-authenticated with the write key, with a fresh
+    /// `sentAt`, when the write key's request rate allows.
+    private func send(_ body: SegmentBatchBody, settings: OutboundSettings, writeKey: String, project: String) async -> DeliveryVerdict {
         let attempt = progress(project).attempt
-        let body: JSONValue = ["batch": .array(messages), "sentAt": .string(ISOTime.format(Clock.nowMs())), "writeKey": .string(writeKey)]
+        do {
+            try await pacer.pace(writeKey, perSecond: settings.maxRequestsPerSecond)
+        } catch {
+            return .retry(after: 0)
+        }
+        var bytes = ByteBuffer(bytes: body.encoded(sentAt: Clock.nowMs()))
         var endpoint = settings.endpoint
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
         var request = HTTPClientRequest(url: endpoint + "/v1/batch")
@@ -311,7 +325,11 @@ final class SegmentExporter: Service, Sendable {
         request.headers.add(name: "Authorization", value: "Basic " + StatsigHash.base64(Array((writeKey + ":").utf8)))
         request.headers.add(name: "User-Agent", value: "vane/1.0")
         if attempt > 0 { request.headers.add(name: "X-Retry-Count", value: String(attempt)) }
-        request.body = .bytes(ByteBuffer(bytes: body.serializedBytes()))
+        if settings.gzip, let compressed = try? bytes.compress(with: .gzip()) {
+            bytes = compressed
+            request.headers.add(name: "Content-Encoding", value: "gzip")
+        }
+        request.body = .bytes(bytes)
         let jitter = Double.random(in: 0..<1)
         do {
             let response = try await client.execute(request, timeout: .seconds(30))

@@ -44,7 +44,8 @@ public struct Estimate: Sendable, Hashable, Codable {
     public var upper: Double
     /// Two-sided p-value of this estimate, before multiple-comparison correction.
     public var pValue: Double
-    /// Bonferroni-adjusted: min(1, comparisons · pValue). Equals `pValue` for one comparison.
+    /// Bonferroni-adjusted (min(1, comparisons · pValue)), or Benjamini–Hochberg-adjusted across
+    /// the results when they ask for it. Equals `pValue` without a correction.
     public var adjustedPValue: Double
     /// Welch–Satterthwaite degrees of freedom (nil for the sequential test, which uses none).
     public var degreesOfFreedom: Double?
@@ -122,8 +123,8 @@ public struct EffectResult: Sendable, Hashable, Codable {
     public var notes: [String]
 
     /// The decision statistic is the p-value of the absolute difference (as in Statsig's Pulse):
-    /// significant when its Bonferroni-adjusted p-value is below alpha, i.e. when the absolute
-    /// interval excludes 0.
+    /// significant when its adjusted p-value is below alpha. Without a correction or with
+    /// Bonferroni, that is when the absolute interval excludes 0.
     public var isSignificant: Bool {
         guard let a = absolute else { return false }
         return a.adjustedPValue < alpha

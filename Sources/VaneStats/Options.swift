@@ -109,6 +109,37 @@ public struct AnalysisOptions: Sendable, Hashable, Codable {
     public var adjustedAlpha: Double { Bonferroni.adjustedAlpha(alpha, comparisons: comparisons) }
 }
 
+/// How p-values are corrected when many metrics and groups are tested at once.
+public enum MultipleComparisonCorrection: String, Sendable, Codable, CaseIterable {
+    case none
+    /// Controls the chance of any false positive: alpha is split over the comparisons, and the
+    /// intervals are widened to match.
+    case bonferroni
+    /// Controls the expected share of false positives among the significant results (the
+    /// Benjamini–Hochberg step-up procedure). Intervals are not adjusted, as in GrowthBook.
+    case benjaminiHochberg = "benjamini-hochberg"
+}
+
+/// Benjamini–Hochberg false-discovery-rate adjustment.
+public enum BenjaminiHochberg {
+    /// Adjusted p-values, in the order given: the i-th smallest of m becomes
+    /// min over j ≥ i of (m / j) · p₍ⱼ₎, capped at 1 (`scipy.stats.false_discovery_control`, "bh").
+    /// A p-value is significant at false discovery rate q when its adjusted value is below q.
+    public static func adjustedPValues(_ p: [Double]) -> [Double] {
+        let m = p.count
+        guard m > 1 else { return p.map { min(1, $0) } }
+        let order = p.indices.sorted { p[$0] < p[$1] }
+        var adjusted = [Double](repeating: 1, count: m)
+        var running = 1.0
+        for rank in stride(from: m, through: 1, by: -1) {
+            let i = order[rank - 1]
+            running = min(running, p[i] * Double(m) / Double(rank))
+            adjusted[i] = min(1, running)
+        }
+        return adjusted
+    }
+}
+
 /// Bonferroni correction over k comparisons.
 public enum Bonferroni {
     /// alpha / k (k < 1 is treated as 1).

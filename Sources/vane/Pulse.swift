@@ -12,13 +12,17 @@ struct Pulse: AsyncParsableCommand {
     @Argument(help: "Experiment name (or gate name with --gate).") var experiment: String
     @Flag(help: "Results of a gate's partial rollout (pass vs fail) instead of an experiment.") var gate = false
     @Flag(help: "Sequential testing (always-valid intervals).") var sequential = false
-    @Flag(help: "Bonferroni correction across metrics and groups.") var bonferroni = false
+    @Flag(help: "Bonferroni correction across metrics and groups (the same as --correction bonferroni).") var bonferroni = false
+    @Option(help: "Multiple-comparison correction across metrics and groups: none, bonferroni or benjamini-hochberg.")
+    var correction: String?
     @Flag(help: "Cap unit values at the 99.9th percentile.") var winsorize = false
     @Flag(help: "Do not use CUPED.") var noCuped = false
 
     func run() async throws {
         let store = try await data.openStore()
-        let query = ["sequential": "\(sequential)", "bonferroni": "\(bonferroni)", "winsorize": "\(winsorize)", "cuped": "\(!noCuped)"]
+        var query = ["sequential": "\(sequential)", "winsorize": "\(winsorize)", "cuped": "\(!noCuped)"]
+        if bonferroni { query["bonferroni"] = "true" }
+        if let correction { query["correction"] = correction }
         let r = try await VaneServices(store: store).pulse(name: experiment, gate: gate, query: query)
         let groups = r["groups"]?.arrayValue ?? []
         print("\(experiment)  (unit: \(r["idType"]?.stringValue ?? "?"), control: \(r["controlGroup"]?.stringValue ?? "?"))")
@@ -29,7 +33,9 @@ struct Pulse: AsyncParsableCommand {
             print(String(format: "sample ratio: p = %.4g%@", p, srm["isMismatch"]?.boolValue == true ? "  MISMATCH: do not trust these results" : ""))
         }
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-        print(pad("metric", 42) + pad("group", 14) + pad("control", 12) + pad("treatment", 12) + pad("lift", 10) + pad("interval", 24) + "p")
+        let corrected = (r["options"]?["correction"]?.stringValue ?? "none") != "none"
+        print(pad("metric", 42) + pad("group", 14) + pad("control", 12) + pad("treatment", 12) + pad("lift", 10) + pad("interval", 24)
+              + (corrected ? "p (adjusted)" : "p"))
         for m in r["metrics"]?.arrayValue ?? [] {
             for c in m["comparisons"]?.arrayValue ?? [] {
                 let name = m["metric"]?.stringValue ?? ""
@@ -39,7 +45,8 @@ struct Pulse: AsyncParsableCommand {
                 if let rel = c["relative"], !rel.isNull {
                     let lift = String(format: "%+.2f%%", (rel["estimate"]?.doubleValue ?? 0) * 100)
                     let ci = String(format: "[%+.2f%%, %+.2f%%]", (rel["lower"]?.doubleValue ?? 0) * 100, (rel["upper"]?.doubleValue ?? 0) * 100)
-                    let p = String(format: "%.4g", c["absolute"]?["pValue"]?.doubleValue ?? 1)
+                    var p = String(format: "%.4g", c["absolute"]?["pValue"]?.doubleValue ?? 1)
+                    if corrected { p += String(format: " (%.4g)", c["absolute"]?["adjustedPValue"]?.doubleValue ?? 1) }
                     print(pad(name, 42) + pad(group, 14) + pad(String(format: "%.4g", cm), 12) + pad(String(format: "%.4g", tm), 12)
                           + pad(lift, 10) + pad(ci, 24) + p + (c["isSignificant"]?.boolValue == true ? " *" : ""))
                 } else {

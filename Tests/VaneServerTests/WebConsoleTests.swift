@@ -54,6 +54,8 @@ struct WebConsoleTests {
     /// Runs first-run setup and returns the signed-in admin browser and its CSRF token.
     static func setUpAdmin(_ client: any TestClientProtocol) async throws -> (Browser, String) {
         var b = Browser()
+        let root = try await b.get(client, "/")
+        #expect(root.status == .seeOther && root.headers[.location] == "/console", "the root leads to the console")
         let first = try await b.get(client, "/console")
         #expect(first.status == .seeOther)
         #expect(first.headers[.location] == "/console/setup")

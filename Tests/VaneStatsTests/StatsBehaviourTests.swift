@@ -88,6 +88,23 @@ import Testing
         #expect(AnalysisOptions(comparisons: 4).adjustedAlpha == 0.0125)
     }
 
+    @Test func benjaminiHochberg() {
+        func close(_ a: [Double], _ b: [Double]) -> Bool { a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) < 1e-12 } }
+        // Ranks 1…4 of 0.005, 0.01, 0.03, 0.04: 0.02, 0.02, 0.04, 0.04, each the minimum of those above it.
+        #expect(close(BenjaminiHochberg.adjustedPValues([0.01, 0.04, 0.03, 0.005]), [0.02, 0.04, 0.04, 0.02]))
+        // Step-up: a large p-value lowers nothing, a small late one pulls earlier ones down.
+        #expect(close(BenjaminiHochberg.adjustedPValues([0.02, 0.021, 0.9]), [0.0315, 0.0315, 0.9]))
+        #expect(close(BenjaminiHochberg.adjustedPValues([0.7, 0.8]), [0.8, 0.8]))
+        #expect(BenjaminiHochberg.adjustedPValues([0.6, 0.9, 1]).allSatisfy { $0 <= 1 })
+        #expect(BenjaminiHochberg.adjustedPValues([0.03]) == [0.03])
+        #expect(BenjaminiHochberg.adjustedPValues([]) == [])
+        // Never stricter than Bonferroni, never looser than the raw p-value.
+        let p = [0.001, 0.2, 0.013, 0.04, 0.5, 0.0004]
+        for (raw, adjusted) in zip(p, BenjaminiHochberg.adjustedPValues(p)) {
+            #expect(adjusted >= raw && adjusted <= Bonferroni.adjustedPValue(raw, comparisons: p.count))
+        }
+    }
+
     /// Wider intervals with more comparisons and with the sequential test; significance agrees with the interval.
     @Test func intervalsAndSignificance() throws {
         let c = try #require(StatsFixture.cases.first { $0.id == "mean_count_basic" })

@@ -787,7 +787,7 @@ def test_gate_rollout_results(vane):
                      lambda d: problems_vs(d, want), subject="gates")
 
 
-# ================================================================ 9. Bonferroni (3 groups)
+# ================================================================ 9. Bonferroni and Benjamini-Hochberg (3 groups)
 
 def test_bonferroni_three_groups(vane):
     rng = np.random.default_rng(20261109)
@@ -828,6 +828,32 @@ def test_bonferroni_three_groups(vane):
         if bonf:
             params["bonferroni"] = True
         results_matching(vane, name, params, lambda d: problems_vs(d, want), what="bonferroni=%s" % bonf)
+
+    # Benjamini-Hochberg over the same 2 metrics x 2 treatments: unadjusted intervals, p-values adjusted
+    # by scipy's false_discovery_control over the family (absolute and relative p-values separately).
+    cnt = [oracle("mean", counts["Control"], counts[g], group=g) for g in ("A", "B")]
+    cnv = [oracle("conversion", (counts["Control"] > 0).astype(float), (counts[g] > 0).astype(float), group=g)
+           for g in ("A", "B")]
+    for diff in ("absolute", "relative"):
+        adjusted = sps.false_discovery_control([w[diff]["pValue"] for w in cnt + cnv], method="bh")
+        for w, q in zip(cnt + cnv, adjusted):
+            w[diff]["adjustedPValue"] = float(q)
+    for w in cnt + cnv:
+        w["isSignificant"] = w["absolute"]["adjustedPValue"] < ALPHA
+    assert any(w["absolute"]["adjustedPValue"] != w["absolute"]["pValue"] for w in cnt + cnv)
+    want = {"groups": groups, "srm": srm, "controlGroup": "Control",
+            "options": {"correction": "benjamini-hochberg", "bonferroni": False},
+            "metrics": Exact({"count:" + event: metric_want("count", event, cnt),
+                              "conversion:" + event: metric_want("conversion", event, cnv)})}
+    for m in want["metrics"].values():
+        m["comparisons"] = Exact(m["comparisons"])
+    for spelling in ("benjamini-hochberg", "bh"):
+        results_matching(vane, name, {"metrics": metrics, "correction": spelling}, lambda d: problems_vs(d, want),
+                         what="correction=%s" % spelling)
+    r = vane.console("GET", "/experiments/%s/results" % name, params={"correction": "holm"})
+    assert r.status_code == 400 and "benjamini-hochberg" in r.text, r.text[:300]
+    r = vane.console("GET", "/experiments/%s/results" % name, params={"correction": "none", "bonferroni": "true"})
+    assert r.status_code == 400 and "contradicts" in r.text, r.text[:300]
 
 
 # ================================================================ 10. minimum sample

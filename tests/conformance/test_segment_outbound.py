@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from _segment_receiver import (SegmentReceiver, VaneProcess, canon, compact, configure, dead_letters, disable, iso_ms,
+from _segment_receiver import (OUTBOUND, SegmentReceiver, VaneProcess, canon, compact, configure, dead_letters, disable, iso_ms,
                                log_events, now_ms, parse_iso, retry_dead_letters, status, uniq, wait_until)
 from _support import to_sdk_user
 from conftest import make_sdk
@@ -199,10 +199,10 @@ def check_request_shape(receiver, problems, only=None):
             problems.append("%s: sentAt %r" % (w, r["sent_at"]))
         elif abs(parse_iso(r["sent_at"]) - r["time"] * 1000) > 10000:
             problems.append("%s: sentAt %s is not the send time" % (w, r["sent_at"]))
-        if r.get("n", 0) > 100:
-            problems.append("%s: %d messages in one batch (max 100)" % (w, r["n"]))
-        if r.get("inflated_bytes", r["bytes"]) > 475 * 1024:
-            problems.append("%s: %d bytes (max 475 KB)" % (w, r.get("inflated_bytes", r["bytes"])))
+        if r.get("n", 0) > 2500:
+            problems.append("%s: %d messages in one batch (Segment's max 2,500)" % (w, r["n"]))
+        if r.get("inflated_bytes", r["bytes"]) > 500_000:
+            problems.append("%s: %d bytes (Segment's max 500 KB)" % (w, r.get("inflated_bytes", r["bytes"])))
 
 
 # ================================================================ (a) schema, via the Statsig SDK
@@ -686,6 +686,8 @@ def test_retries_500_and_429_then_recovers(own):
         if not st or st["lastSuccess"] is None or st["delivered"] != rc.distinct_ids():
             problems.append("status after recovery %s: want delivered == %d messages at the receiver, lastSuccess set"
                             % (st, rc.distinct_ids()))
+        elif st.get("lastError") is None or st.get("lastErrorTime") is None or st.get("failing") is not False:
+            problems.append("status after recovery %s: want the last error kept with its time, and failing false" % st)
         assert not problems, "\n".join(problems) + "\n--- server log ---\n" + own.log_tail(15)
 
 
@@ -969,7 +971,8 @@ def test_oversize_message_is_dead_lettered_and_never_sent(own):
 
 
 def test_batches_respect_size_and_count_limits(own):
-    """Batches hold at most 100 messages and 475 KB: 20 messages of ~30 KB and 250 small ones are split."""
+    """Requests are filled to Segment's limits, not to a fixed count: 20 messages of ~30 KB (600 KB) are
+    split over requests of at most 500 KB, and 250 small ones go out in one request."""
     v = own.start()
     with SegmentReceiver("wk_split") as rc:
         configure(v, rc)
@@ -986,12 +989,16 @@ def test_batches_respect_size_and_count_limits(own):
             big = [r for r in rc.requests if "split_big" in r["events"]]
         if len(big) < 2:
             problems.append("20 x 30 KB went out in %d request(s)" % len(big))
+        with rc.lock:
+            small = [r["n"] for r in rc.requests if r["status"] == 200 and "split_small" in r["events"]]
+        if max(small, default=0) <= 100:
+            problems.append("the 250 small messages went out %s per request: batches are still capped at 100" % small)
         assert not rc.invalid, [x[0] for x in rc.invalid]
         assert not problems, "\n".join(problems)
 
 
 def test_dead_letter_retry_respects_batch_limits(own):
-    """Dead letters sent again on request go out in batches of at most 100 messages and 475 KB, like
+    """Dead letters sent again on request go out in requests of at most 500 KB, like
     any other batch: 20 dead-lettered messages of ~30 KB (600 KB together) all arrive."""
     v = own.start()
     with SegmentReceiver("wk_dl_split_right") as rc:
@@ -1060,3 +1067,46 @@ def test_anonymous_id_from_user_id(outbound, receiver):
     assert got[0].get("anonymousId") == marker, (
         "PUT {anonymousIdFrom:\"userID\"} was accepted (200), but the exported anonymousId is %r, want the userID %r"
         % (got[0].get("anonymousId"), marker))
+
+
+def test_requests_per_second_hold_whatever_the_concurrency(own):
+    """maxRequestsPerSecond (Segment asks for at most 50 per write key) holds with 8 batches in flight:
+    160 messages of ~30 KB need about 10 requests of 500 KB; at 4 per second no one-second window sees
+    more than 4 of them start, and all arrive."""
+    v = own.start()
+    with SegmentReceiver("wk_paced") as rc:
+        configure(v, rc, maxConcurrentRequests=8, maxRequestsPerSecond=4)
+        r = v.console("PUT", OUTBOUND, {"maxRequestsPerSecond": 0})
+        assert r.status_code == 400 and "maxRequestsPerSecond" in r.text, r.text[:300]
+        log_events(v, [{"eventName": "paced", "user": {"userID": "u%d" % i},
+                        "metadata": {"seq": str(i), "blob": "p" * 15000}} for i in range(160)])
+        ok = rc.wait(lambda r: len({m["messageId"] for m in r.messages() if m["event"] == "paced"}) >= 160, 60)
+        with rc.lock:
+            times = sorted(r["time"] for r in rc.requests if "paced" in r["events"])
+        assert ok, "only %d of 160 arrived; status %s" % (
+            len({m["messageId"] for m in rc.messages() if m["event"] == "paced"}), status(v))
+        assert len(times) >= 9, "160 x 30 KB in %d requests" % len(times)
+        # Arrival times carry a little jitter from the receiver's threads: allow 5 in a window of 0.9 s.
+        crowded = [(times[i], times[i + 4]) for i in range(len(times) - 4) if times[i + 4] - times[i] < 0.9]
+        assert not crowded, "5 requests within 0.9 s at maxRequestsPerSecond=4: %s" % crowded[:3]
+        problems = []
+        check_request_shape(rc, problems)
+        assert not problems, "\n".join(problems)
+
+
+def test_gzip_bodies(own):
+    """With gzip on, bodies go out with Content-Encoding: gzip, smaller than they inflate to, and arrive whole."""
+    v = own.start()
+    with SegmentReceiver("wk_gzip") as rc:
+        data = configure(v, rc, gzip=True)
+        assert data.get("gzip") is True, data
+        log_events(v, _seq_events("gzipped", 300))
+        ok = rc.wait(lambda r: len({m["messageId"] for m in r.messages() if m["event"] == "gzipped"}) >= 300, 60)
+        assert ok, "not all 300 gzipped messages arrived; status %s" % status(v)
+        with rc.lock:
+            carrying = [r for r in rc.requests if "gzipped" in r["events"]]
+        assert carrying and all("inflated_bytes" in r and r["bytes"] < r["inflated_bytes"] / 3 for r in carrying), [
+            (r["bytes"], r.get("inflated_bytes")) for r in carrying]
+        problems = []
+        check_request_shape(rc, problems)
+        assert not problems and not rc.invalid, "\n".join(problems) + str(rc.invalid[:1])

@@ -65,7 +65,8 @@ def test_sigkill_mid_export_then_restart(own):
     with SegmentReceiver("wk_crash") as rc:
         configure(v, rc)
         assert rc.wait(lambda r: r.requests, 20), "the enabling change was not exported"
-        rc.delay = 0.03
+        # Requests carry up to 2,500 messages: a slow answer keeps the export going when the kill comes.
+        rc.delay = 0.5
         for start in range(0, N_EVENTS, 1000):
             log_events(v, _events("crash_evt", start, 1000))
         got = rc.wait(lambda r: r.accepted_count >= 3000, 120)
@@ -89,13 +90,14 @@ def test_sigkill_mid_export_then_restart(own):
             problems.append("after the restart only %d of %d events arrived; status %s" % (
                 len(by_id), N_EVENTS, json.dumps(status(v))))
         dupes = _check(by_seq, by_id, {str(i) for i in range(N_EVENTS)}, problems)
-        if dupes > 100:
-            problems.append("%d duplicate deliveries: more than the one batch (<= 100 messages) in flight at the kill"
-                            % dupes)
         with rc.lock:
-            too_big = [r["n"] for r in rc.requests if r.get("n", 0) > 100]
+            largest = max((r.get("n", 0) for r in rc.requests), default=0)
+            too_big = [r["n"] for r in rc.requests if r.get("n", 0) > 2500]
+        if dupes > largest:
+            problems.append("%d duplicate deliveries: more than the one batch (<= %d messages) in flight at the kill"
+                            % (dupes, largest))
         if too_big:
-            problems.append("batches over 100 messages: %s" % too_big[:5])
+            problems.append("batches over Segment's 2,500 messages: %s" % too_big[:5])
         if rc.invalid:
             problems.append("Segment would drop %d messages: %s" % (len(rc.invalid), rc.invalid[0][0]))
         st = wait_until(lambda: (lambda s: s if s["queued"] == 0 and s["inFlight"] == 0 else None)(status(v)), 10)

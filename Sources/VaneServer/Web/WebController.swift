@@ -26,6 +26,8 @@ struct WebController: Sendable {
     typealias PageHandler = @Sendable (Request, Context, ConsoleSession) async throws -> Response
 
     func register(on router: Router<Context>) {
+        // The server's root leads a person who opens it in a browser to the console.
+        router.get("/") { _, _ in Self.redirect("/console") }
         router.get("console/assets/vane.css") { _, _ in Self.asset(WebAssets.css, type: "text/css; charset=utf-8") }
         router.get("console/assets/vane.js") { _, _ in Self.asset(WebAssets.js, type: "text/javascript; charset=utf-8") }
         router.get("console/setup") { r, _ in try await setupPage(r, fields: [:], errors: [:], error: nil) }
@@ -278,7 +280,8 @@ struct WebController: Sendable {
             "inboundEnabled": inboundSettings.enabled, "inboundToday": counts["segment"]?.events ?? 0,
             "outboundEnabled": outbound["enabled"]?.boolValue ?? false, "outboundDelivered": outbound["delivered"]?.int64Value ?? 0,
         ].merging(Self.present([
-            "outboundError": outbound["enabled"]?.boolValue == true ? outbound["lastError"]?.stringValue : nil,
+            "outboundError": outbound["enabled"]?.boolValue == true && outbound["failing"]?.boolValue == true
+                ? outbound["lastError"]?.stringValue.map { "\($0) (\(Self.time(outbound["lastErrorTime"]?.int64Value)))" } : nil,
             "deadLetters": dead > 0 ? dead : nil,
         ]), uniquingKeysWith: { a, _ in a }), s, title: "Overview", nav: "overview")
     }
@@ -408,6 +411,7 @@ struct WebController: Sendable {
         let options = r["options"]
         var rows: [[String: Any]] = []
         let alpha = options?["alpha"]?.doubleValue ?? 0.05
+        let corrected = (options?["correction"]?.stringValue ?? "none") != "none"
         for m in r["metrics"]?.arrayValue ?? [] {
             let metric = m["metric"]?.stringValue ?? ""
             for c in m["comparisons"]?.arrayValue ?? [] {
@@ -427,6 +431,7 @@ struct WebController: Sendable {
                     row["liftValue"] = est
                     row["sigClass"] = cls
                     row["pValue"] = String(format: "%.4g", c["absolute"]?["pValue"]?.doubleValue ?? 1)
+                        + (corrected ? String(format: ", adjusted %.4g", c["absolute"]?["adjustedPValue"]?.doubleValue ?? 1) : "")
                     row["interval"] = String(format: "[%+.2f%%, %+.2f%%]", lo * 100, hi * 100)
                     row["chart"] = WebCharts.interval(lower: lo, estimate: est, upper: hi, cls: cls)
                 } else {
@@ -447,7 +452,10 @@ struct WebController: Sendable {
             "groups": groups, "metrics": rows,
             "level": String(format: "%g%%", (1 - alpha) * 100),
             "cuped": options?["cuped"]?.boolValue ?? true, "sequential": options?["sequential"]?.boolValue ?? false,
-            "bonferroni": options?["bonferroni"]?.boolValue ?? false, "winsorize": options?["winsorize"]?.boolValue ?? false,
+            "correctionNone": (options?["correction"]?.stringValue ?? "none") == "none",
+            "correctionBonferroni": options?["correction"]?.stringValue == "bonferroni",
+            "correctionBH": options?["correction"]?.stringValue == "benjamini-hochberg",
+            "winsorize": options?["winsorize"]?.boolValue ?? false,
         ]
         if let n = r["crossovers"]?.int64Value, n > 0 { context["crossovers"] = n }
         if let n = r["rollup"]?["eventsSetAside"]?.int64Value, n > 0 { context["eventsSetAside"] = n }
@@ -594,7 +602,10 @@ struct WebController: Sendable {
                 "allow": o.allowEvents.joined(separator: "\n"), "deny": o.denyEvents.joined(separator: "\n"),
                 "anonymousIdFrom": o.anonymousIdFrom, "delivered": status["delivered"]?.int64Value ?? 0,
                 "requests": status["requests"]?.int64Value ?? 0, "pending": status["queued"]?.int64Value ?? 0,
-                "lastSuccess": Self.time(status["lastSuccess"]?.int64Value), "lastError": status["lastError"]?.stringValue ?? "—",
+                "lastSuccess": Self.time(status["lastSuccess"]?.int64Value), "lastError": status["lastError"]?.stringValue.map {
+                    "\($0) (\(Self.time(status["lastErrorTime"]?.int64Value)))"
+                        + (status["failing"]?.boolValue == true ? "" : "; delivered successfully since")
+                } ?? "—",
                 "deadLetters": status["deadLettered"]?.int64Value ?? 0,
                 "deadLetterRows": dead.map { d -> [String: Any] in
                     ["time": Self.time(d.createdAt), "reason": d.reason, "event": d.message["event"]?.stringValue ?? d.message["type"]?.stringValue ?? ""]

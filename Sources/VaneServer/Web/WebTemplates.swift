@@ -335,7 +335,10 @@ enum WebTemplates {
     <form method="get" class="inline" id="results-options">
       <label class="switch"><input type="checkbox" name="cuped" value="false" {{^cuped}}checked{{/cuped}}> no CUPED</label>
       <label class="switch"><input type="checkbox" name="sequential" value="true" {{#sequential}}checked{{/sequential}}> sequential</label>
-      <label class="switch"><input type="checkbox" name="bonferroni" value="true" {{#bonferroni}}checked{{/bonferroni}}> Bonferroni</label>
+      <label class="switch">Correction <select name="correction" aria-label="Multiple-comparison correction">
+        <option value="none" {{#correctionNone}}selected{{/correctionNone}}>none</option>
+        <option value="bonferroni" {{#correctionBonferroni}}selected{{/correctionBonferroni}}>Bonferroni</option>
+        <option value="benjamini-hochberg" {{#correctionBH}}selected{{/correctionBH}}>Benjamini–Hochberg</option></select></label>
       <label class="switch"><input type="checkbox" name="winsorize" value="true" {{#winsorize}}checked{{/winsorize}}> winsorize</label>
       <button class="btn btn-small" type="submit">Apply</button>
     </form>
@@ -350,7 +353,7 @@ enum WebTemplates {
     <td><a href="/console/metrics/{{metricPath}}">{{metric}}</a><div class="muted">{{type}}{{#cuped}} · CUPED{{/cuped}}</div></td>
     <td>{{group}}</td><td class="num">{{controlMean}}</td><td class="num">{{treatmentMean}}</td>
     <td class="num lift {{sigClass}}" data-value="{{liftValue}}" title="p = {{pValue}}">{{lift}}</td>
-    <td>{{#chart}}<span title="p = {{pValue}}; {{interval}}">{{{chart}}}</span>{{/chart}}{{^chart}}<span class="muted">{{reason}}</span>{{/chart}}</td>
+    <td>{{#chart}}<span title="p = {{pValue}}; {{interval}}">{{{chart}}}</span><div class="muted small interval-text">{{interval}} · p = {{pValue}}</div>{{/chart}}{{^chart}}<span class="muted">{{reason}}</span>{{/chart}}</td>
   </tr>{{/metrics}}
   </tbody></table></div>
   {{/empty(metrics)}}
