@@ -93,21 +93,12 @@ struct MetricDefinition: Codable, Sendable, Hashable {
     }
 }
 
-/// User-defined metrics, stored as one settings document (so every change is audited).
+/// User-defined metrics, one row each in the store (every change audited with it).
 struct MetricStore: Sendable {
-    let store: any VaneStore
-    static let settingName = "pulse_metrics"
+    let store: any MetricRepository
 
     func all(_ project: String) async throws -> [String: MetricDefinition] {
-        guard let doc = try await store.setting(project: project, name: Self.settingName) else { return [:] }
-        let list = try decodeValue([MetricDefinition].self, doc["metrics"] ?? .array([]))
-        return Dictionary(list.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-    }
-
-    func save(_ project: String, _ metrics: [String: MetricDefinition], audit: AuditEntry) async throws {
-        let list = metrics.values.sorted { $0.name < $1.name }
-        try await store.putSetting(
-            project: project, name: Self.settingName, value: ["metrics": encodeToJSON(list)], audit: audit)
+        try await store.metricDefinitions(project: project).mapValues { try decodeValue(MetricDefinition.self, $0) }
     }
 
     /// The definition of a metric id: a user metric or an automatic one.
@@ -132,8 +123,7 @@ extension ConsoleController {
                 throw APIError.badRequest("filters[\(i)].op must be one of \(MetadataFilter.Op.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(op)')")
             }
         }
-        let metrics = MetricStore(store: store)
-        var all = try await metrics.all(c.project)
+        let all = try await MetricStore(store: store).all(c.project)
         let before = name.flatMap { all[$0] }
         if name != nil && before == nil && r.method == .patch { throw APIError.notFound("no metric named '\(name!)'") }
         if r.method == .patch, let before, case .object(var merged) = encodeToJSON(before) {
@@ -146,8 +136,7 @@ extension ConsoleController {
         let now = Clock.nowMs()
         m.createdTime = before?.createdTime ?? now
         m.lastModifiedTime = now
-        all[m.name] = m
-        try await metrics.save(c.project, all, audit: AuditEntry(
+        try await store.putMetric(project: c.project, name: m.name, definition: encodeToJSON(m), create: name == nil, audit: AuditEntry(
             time: now, actor: actor(c), action: before == nil ? "created" : "updated", kind: "metric", name: m.name,
             before: before.map { encodeToJSON($0) }, after: encodeToJSON(m),
             description: "Metric \(m.name) \(before == nil ? "created" : "updated")"))
@@ -157,16 +146,15 @@ extension ConsoleController {
 
     func deleteMetric(_ c: VaneRequestContext) async throws -> Response {
         let name = try pathParameter(c, "name")
-        let metrics = MetricStore(store: store)
-        var all = try await metrics.all(c.project)
+        let all = try await MetricStore(store: store).all(c.project)
         guard let before = all[name] else { throw APIError.notFound("no metric named '\(name)'") }
         if let user = all.values.first(where: { $0.numerator == name || $0.denominator == name }) {
             throw APIError(.conflict, "metric '\(name)' is used by ratio metric '\(user.name)'")
         }
-        all[name] = nil
-        try await metrics.save(c.project, all, audit: AuditEntry(
+        let deleted = try await store.deleteMetric(project: c.project, name: name, audit: AuditEntry(
             time: Clock.nowMs(), actor: actor(c), action: "deleted", kind: "metric", name: name,
             before: encodeToJSON(before), description: "Metric \(name) deleted"))
+        guard deleted else { throw APIError.notFound("no metric named '\(name)'") }
         return envelope("Metric deleted successfully.", .null)
     }
 }

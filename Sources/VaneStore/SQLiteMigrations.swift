@@ -201,6 +201,19 @@ enum SQLiteMigrations {
                 }
             }
         }
+        m.registerMigration("015_metrics") { db in
+            // Metrics move out of the one `pulse_metrics` settings document, which every edit rewrote whole.
+            try db.execute(sql: """
+                CREATE TABLE metrics (
+                    project_id TEXT NOT NULL, name TEXT NOT NULL, definition TEXT NOT NULL, updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, name));
+                INSERT OR IGNORE INTO metrics (project_id, name, definition, updated_at)
+                    SELECT s.project_id, json_extract(m.value, '$.name'), m.value, s.updated_at
+                    FROM settings s, json_each(s.value, '$.metrics') m
+                    WHERE s.name = 'pulse_metrics' AND json_type(m.value, '$.name') = 'text';
+                DELETE FROM settings WHERE name = 'pulse_metrics';
+                """)
+        }
         return m
     }
 }

@@ -5,7 +5,7 @@ import VaneCore
 /// Callers depend on the repository they use; every method that changes configuration writes its
 /// audit entry in the same transaction.
 public protocol VaneStore: ConfigRepository, EventLog, UsageRepository, OutboundRepository, PulseRepository,
-    AccountRepository, SettingsRepository, ParameterStoreRepository, JobLeases, ChangeFeed {
+    AccountRepository, SettingsRepository, MetricRepository, ParameterStoreRepository, JobLeases, ChangeFeed {
     /// Gives cached pages back (after a burst of traffic); the store stays usable.
     func releaseMemory()
     /// Whether other nodes may share this store (PostgreSQL): each node then watches it for their
@@ -72,6 +72,18 @@ public protocol SettingsRepository: Sendable {
     func putSetting(project: String, name: String, value: JSONValue, audit: AuditEntry) async throws
     func projects() async throws -> [String]
 
+}
+
+/// User-defined Pulse metrics, one row each (definitions as JSON), so that two nodes editing two
+/// metrics at the same moment both keep their change.
+public protocol MetricRepository: Sendable {
+    /// Every metric definition of the project, by name.
+    func metricDefinitions(project: String) async throws -> [String: JSONValue]
+    /// Writes one definition and its audit entry. With `create`, a metric of that name must not
+    /// exist yet (`StoreError.conflict` otherwise); without, it is created or replaced.
+    func putMetric(project: String, name: String, definition: JSONValue, create: Bool, audit: AuditEntry) async throws
+    /// Deletes one definition, auditing it; false (and no audit entry) when there was none.
+    func deleteMetric(project: String, name: String, audit: AuditEntry) async throws -> Bool
 }
 
 /// Daily counters of what ingest accepted and dropped, by source, category and reason.

@@ -23,7 +23,7 @@ public enum StoreCopy {
     /// the change counter belong to the target's own nodes.
     static let tables = [
         "projects", "environments", "api_keys", "entities", "custom_id_types", "audit_log", "id_lists", "id_list_members",
-        "id_list_log", "events", "dedupe_keys", "usage_counts", "settings", "audience_membership", "outbound_state",
+        "id_list_log", "events", "dedupe_keys", "usage_counts", "settings", "metrics", "audience_membership", "outbound_state",
         "dead_letters", "pulse_state", "pulse_assignments", "pulse_unit_values", "pulse_unit_days", "pulse_arm_units",
         "pulse_arm_sums", "pulse_exposure_days", "pulse_metric_days", "pulse_set_aside", "console_users", "console_sessions",
         "parameter_stores",

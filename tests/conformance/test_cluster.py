@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -277,3 +278,27 @@ def test_the_database_restarting_under_load_loses_nothing_acknowledged(tmp_path)
     finally:
         for n in nodes:
             n.stop()
+
+
+def test_metrics_created_at_once_on_every_node_are_all_kept(cluster):
+    """Each metric is its own row: 30 metrics created at the same moment through three nodes all
+    survive (one settings document rewritten whole by each node would keep only some), and a name
+    created on two nodes at once is created once, the other answered 409."""
+    url, nodes = cluster
+    errors = []
+
+    def create(i, name=None):
+        node = nodes[i % 3]
+        name = name or "metric_%d" % i
+        r = node.client.console("POST", "/metrics", {"name": name, "type": "sum", "event": "purchase_%d" % i})
+        return r.status_code, r.text[:200]
+
+    with ThreadPoolExecutor(max_workers=12) as ex:
+        created = list(ex.map(create, range(30)))
+        contested = list(ex.map(lambda i: create(i, "contested"), range(6)))
+    errors = [c for c in created if c[0] != 201]
+    assert not errors, errors
+    names = {m["name"] for m in nodes[1].client.console_ok("GET", "/metrics") if not m["name"].count(":")}
+    assert {"metric_%d" % i for i in range(30)} <= names, sorted({"metric_%d" % i for i in range(30)} - names)
+    assert sorted(c[0] for c in contested) == [201] + [409] * 5, contested
+    assert psql(url, "SELECT count(*) FROM metrics") == [["31"]]

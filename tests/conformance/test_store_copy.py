@@ -118,6 +118,7 @@ def test_an_installation_moves_from_sqlite_to_postgres(tmp_path, monkeypatch):
     try:
         v.console_ok("POST", "/gates", {"name": GATE, "rules": [
             {"name": "all", "passPercentage": 100, "conditions": [{"type": "public"}]}]})
+        v.console_ok("POST", "/metrics", {"name": "moved_revenue", "type": "sum", "event": "purchase"})
         v.console_ok("POST", "/id_lists", {"name": LIST})
         v.console_ok("POST", "/id_lists/%s/ids" % LIST, {"add": LIST_IDS, "remove": []})
         made = v.console_ok("POST", "/keys", {"kind": "client", "description": "made before the move"})
@@ -175,6 +176,8 @@ def test_an_installation_moves_from_sqlite_to_postgres(tmp_path, monkeypatch):
             sorted(e.get("id") or repr(sorted(e.items())) for e in before), "events differ after the move"
         assert audit(w) == audit_before, "audit log differs after the move"
         assert w.console_ok("GET", OUTBOUND) == outbound_before, "sealed integration settings did not survive the move"
+        moved = [m for m in w.console_ok("GET", "/metrics") if m["name"] == "moved_revenue"]
+        assert moved and moved[0]["type"] == "sum" and moved[0]["event"] == "purchase", "the metric did not move: %s" % moved
 
         # Events logged after the move get fresh ids (no collision with the copied ones).
         log(w, "after_move", 3)

@@ -18,6 +18,18 @@ enum PostgresMigrations {
                 job TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL, acquired_at BIGINT NOT NULL);
             """),
         ("003_change_version", changeVersion),
+        ("004_metrics", """
+            -- Metrics move out of the one `pulse_metrics` settings document, which every edit rewrote whole.
+            CREATE TABLE metrics (
+                project_id TEXT NOT NULL, name TEXT NOT NULL, definition TEXT NOT NULL, updated_at BIGINT NOT NULL,
+                PRIMARY KEY (project_id, name));
+            INSERT INTO metrics (project_id, name, definition, updated_at)
+                SELECT s.project_id, m.value->>'name', m.value::text, s.updated_at
+                FROM settings s, jsonb_array_elements(s.value::jsonb->'metrics') m
+                WHERE s.name = 'pulse_metrics' AND jsonb_typeof(m.value->'name') = 'string'
+                ON CONFLICT DO NOTHING;
+            DELETE FROM settings WHERE name = 'pulse_metrics';
+            """),
     ]
 
     /// The ChangeFeed counter, bumped by statement triggers in the changing transaction, which also
