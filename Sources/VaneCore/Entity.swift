@@ -88,6 +88,8 @@ public struct EntityRule: Codable, Sendable, Hashable {
     public var groupName: String?
     public var isExperimentGroup: Bool?
     public var configDelegate: String?
+    /// Scheduled changes of `passPercentage` (gates and dynamic configs), oldest first.
+    public var schedule: [RolloutStep]?
 
     public init(
         id: String? = nil, name: String, passPercentage: Double = 100, conditions: [EntityCondition],
@@ -109,7 +111,7 @@ public struct EntityRule: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case id, name, passPercentage, conditions, environments, returnValue, salt, idType, groupName, isExperimentGroup
-        case configDelegate
+        case configDelegate, schedule
     }
 
     /// passPercentage defaults to 100 and conditions to none, as in Statsig's console.
@@ -126,6 +128,21 @@ public struct EntityRule: Codable, Sendable, Hashable {
         groupName = try c.decodeIfPresent(String.self, forKey: .groupName)
         isExperimentGroup = try c.decodeIfPresent(Bool.self, forKey: .isExperimentGroup)
         configDelegate = try c.decodeIfPresent(String.self, forKey: .configDelegate)
+        schedule = try c.decodeIfPresent([RolloutStep].self, forKey: .schedule)
+    }
+}
+
+/// One step of a scheduled rollout: at `time` (ms since the epoch) the rule's pass percentage
+/// becomes `passPercentage`. `appliedAt` is set by the server when it made the change.
+public struct RolloutStep: Codable, Sendable, Hashable {
+    public var time: Int64
+    public var passPercentage: Double
+    public var appliedAt: Int64?
+
+    public init(time: Int64, passPercentage: Double, appliedAt: Int64? = nil) {
+        self.time = time
+        self.passPercentage = passPercentage
+        self.appliedAt = appliedAt
     }
 }
 

@@ -80,6 +80,27 @@ public enum Validation {
             throw ValidationError("\(path).passPercentage must be between 0 and 100 (got \(r.passPercentage))")
         }
         for (i, c) in r.conditions.enumerated() { try check(condition: c, at: "\(path).conditions[\(i)]") }
+        try check(schedule: r.schedule ?? [], at: "\(path).schedule")
+    }
+
+    /// The most steps one rule's schedule may have.
+    public static let maxScheduleSteps = 50
+
+    static func check(schedule steps: [RolloutStep], at path: String) throws {
+        guard steps.count <= maxScheduleSteps else {
+            throw ValidationError("\(path) has \(steps.count) steps; at most \(maxScheduleSteps) are allowed")
+        }
+        for (i, step) in steps.enumerated() {
+            guard EventTime.storable.contains(step.time) else {
+                throw ValidationError("\(path)[\(i)].time must be a time in ms since 1970 between \(ISOTime.format(EventTime.earliest)) and \(ISOTime.format(EventTime.latest)) (got \(step.time))")
+            }
+            guard (0...100).contains(step.passPercentage) else {
+                throw ValidationError("\(path)[\(i)].passPercentage must be between 0 and 100 (got \(step.passPercentage))")
+            }
+            if i > 0, step.time <= steps[i - 1].time {
+                throw ValidationError("\(path)[\(i)].time must be later than the step before it: steps go in time order")
+            }
+        }
     }
 
     /// Checks an entity's own fields. References to other entities are checked by the caller, which can see them.
@@ -87,6 +108,9 @@ public enum Validation {
         try checkName(e.name)
         for (i, r) in (e.rules ?? []).enumerated() {
             try check(rule: r, at: "rules[\(i)]")
+            if r.schedule?.isEmpty == false, e.kind != .gate, e.kind != .dynamicConfig {
+                throw ValidationError("rules[\(i)].schedule: only gate and dynamic config rules can have a scheduled rollout")
+            }
             for env in r.environments ?? [] where !environments.contains(env) {
                 throw ValidationError("rules[\(i)].environments: unknown environment '\(env)' (known: \(environments.joined(separator: ", ")))")
             }

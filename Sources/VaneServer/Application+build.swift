@@ -24,6 +24,8 @@ public struct AppConfig: Sendable {
     public var bodyBudgetBytes: Int = 64 * 1024 * 1024
     /// A request's body must arrive within this time after its headers.
     public var bodyTimeout: Duration = .seconds(120)
+    /// How often due scheduled-rollout steps are looked for.
+    public var scheduleInterval: Duration = .seconds(5)
 
     public init() {}
 }
@@ -44,6 +46,7 @@ public struct VaneServices: Sendable {
     let node: NodeIdentity
     let exportLease: JobLease
     let rollupLease: JobLease
+    let scheduleLease: JobLease
 
     public init(
         store: any VaneStore, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
@@ -56,6 +59,7 @@ public struct VaneServices: Sendable {
         self.node = node
         self.exportLease = JobLease(job: "segment_export", store: store, node: node, logger: logger)
         self.rollupLease = JobLease(job: "pulse_rollup", store: store, node: node, logger: logger)
+        self.scheduleLease = JobLease(job: "scheduled_rollouts", store: store, node: node, logger: logger)
         self.exporter = SegmentExporter(
             store: store, secrets: secrets, logger: logger, idleSleep: exportIdleSleep, lease: exportLease)
         // The templates are compiled into the binary; a parse error is a programming error caught by the tests.
@@ -184,8 +188,11 @@ public func buildApplication(_ services: VaneServices, config: AppConfig, logger
         server: .http1(configuration: .init(additionalChannelHandlers: [deadlines.handler()])),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "vane"),
         services: [
-            services.exportLease, services.rollupLease, services.exporter,
+            services.exportLease, services.rollupLease, services.scheduleLease, services.exporter,
             PulseRollupService(store: services.store, logger: logger, lease: services.rollupLease),
+            ScheduledRolloutService(
+                rollouts: ScheduledRollouts(service: ConsoleService(store: services.store, cache: services.cache)),
+                store: services.store, lease: services.scheduleLease, logger: logger, interval: config.scheduleInterval),
         ] + EventRetentionService.configured(config, services, logger: logger) + clusterServices(services, config: config, logger: logger),
         logger: logger)
 }

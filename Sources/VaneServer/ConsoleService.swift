@@ -50,8 +50,15 @@ struct ConsoleService: Sendable {
 
     /// Replaces an entity's definition, keeping what the server manages (salt, ids that still
     /// match, creation time, experiment state).
-    func update(_ project: String, _ input: Entity, actor: String, action: String = "updated") async throws -> Entity {
+    /// `expectedVersion`: refuse (409) when the entity changed since the caller read it.
+    func update(
+        _ project: String, _ input: Entity, actor: String, action: String = "updated", expectedVersion: Int64? = nil,
+        description: String? = nil
+    ) async throws -> Entity {
         let previous = try await get(project, input.kind, input.name)
+        if let expectedVersion, (previous.version ?? 1) != expectedVersion {
+            throw StoreError.conflict("\(input.kind.displayName) \(input.name) changed since it was read (version \(previous.version ?? 1), expected \(expectedVersion))")
+        }
         let now = Clock.nowMs()
         var e = input
         e.salt = previous.salt
@@ -68,11 +75,12 @@ struct ConsoleService: Sendable {
             e.launchedGroup = previous.launchedGroup
         }
         assignIDs(&e, previous: previous)
+        Self.keepAppliedSteps(&e, previous: previous)
         try await check(project, e)
         try await ensureIDList(project, for: e, actor: actor, now: now)
         try await store.save(
             project: project, entity: e, mustBeNew: false,
-            audit: audit(actor, action, e, before: previous, after: e, now: now))
+            audit: audit(actor, action, e, before: previous, after: e, now: now, description: description))
         cache.invalidate(project: project)
         return e
     }
@@ -170,6 +178,21 @@ struct ConsoleService: Sendable {
 
     /// Rules and groups get stable ids (and with them salts), so editing a rule's conditions
     /// does not reshuffle who is in it. A rule keeps the id of the previous rule with its name.
+    /// A schedule sent back without `appliedAt` (an editor that does not know the field) keeps
+    /// the marks of the steps already carried out, so none of them runs a second time.
+    static func keepAppliedSteps(_ e: inout Entity, previous: Entity) {
+        guard var rules = e.rules else { return }
+        for i in rules.indices {
+            guard var steps = rules[i].schedule,
+                  let old = previous.rules?.first(where: { $0.id == rules[i].id })?.schedule else { continue }
+            for j in steps.indices where steps[j].appliedAt == nil {
+                steps[j].appliedAt = old.first { $0.time == steps[j].time && $0.passPercentage == steps[j].passPercentage }?.appliedAt
+            }
+            rules[i].schedule = steps
+        }
+        e.rules = rules
+    }
+
     private func assignIDs(_ e: inout Entity, previous: Entity?) {
         if var rules = e.rules {
             for i in rules.indices where rules[i].id == nil {
@@ -231,10 +254,12 @@ struct ConsoleService: Sendable {
         }
     }
 
-    func audit(_ actor: String, _ action: String, _ e: Entity, before: Entity?, after: Entity?, now: Int64) -> AuditEntry {
+    func audit(
+        _ actor: String, _ action: String, _ e: Entity, before: Entity?, after: Entity?, now: Int64, description: String? = nil
+    ) -> AuditEntry {
         AuditEntry(
             time: now, actor: actor, action: action, kind: e.kind.rawValue, name: e.name,
             before: before.map(encodeToJSON), after: after.map(encodeToJSON),
-            description: "\(e.kind.displayName) \(e.name) \(action.replacingOccurrences(of: "_", with: " "))")
+            description: description ?? "\(e.kind.displayName) \(e.name) \(action.replacingOccurrences(of: "_", with: " "))")
     }
 }

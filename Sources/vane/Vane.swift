@@ -65,6 +65,8 @@ struct Serve: AsyncParsableCommand {
     var headerTimeout: Int = 30
     @Option(help: "Seconds a request has to send its body after its headers.")
     var bodyTimeout: Int = 120
+    @Option(help: "Seconds between looks for scheduled rollout steps that are due.")
+    var scheduleInterval: Double = 5
 
     func validate() throws {
         if let retainEventsDays, !(1...EventRetention.maxDays).contains(retainEventsDays) {
@@ -75,6 +77,9 @@ struct Serve: AsyncParsableCommand {
         }
         guard (1...3600).contains(headerTimeout) else { throw ArgumentParser.ValidationError("--header-timeout must be 1 to 3600 seconds") }
         guard (1...3600).contains(bodyTimeout) else { throw ArgumentParser.ValidationError("--body-timeout must be 1 to 3600 seconds") }
+        guard scheduleInterval >= 0.1, scheduleInterval <= 3600 else {
+            throw ArgumentParser.ValidationError("--schedule-interval must be 0.1 to 3600 seconds")
+        }
         guard (1...65535).contains(port) else { throw ArgumentParser.ValidationError("--port must be 1 to 65535") }
     }
 
@@ -125,6 +130,7 @@ struct Serve: AsyncParsableCommand {
         config.metricsToken = metricsToken ?? env["VANE_METRICS_TOKEN"]
         config.headerTimeout = .seconds(headerTimeout)
         config.bodyTimeout = .seconds(bodyTimeout)
+        config.scheduleInterval = .milliseconds(Int64(scheduleInterval * 1000))
         logger.info("starting", metadata: ["store": "\(location)", "address": "\(host):\(port)"])
         try await buildApplication(services, config: config, logger: logger).runService()
     }

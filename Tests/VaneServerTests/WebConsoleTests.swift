@@ -208,7 +208,8 @@ struct WebConsoleTests {
     @Test func everyPageRendersForAnAdmin() async throws {
         try await withVane { (client) async throws in
             var (admin, csrf) = try await Self.setUpAdmin(client)
-            _ = try await admin.api(client, .post, "gates", ["name": "g1", "rules": [["name": "half", "passPercentage": 50, "conditions": [["type": "public"]]]]], csrf: csrf)
+            _ = try await admin.api(client, .post, "gates", ["name": "g1", "rules": [["name": "half", "passPercentage": 50, "conditions": [["type": "public"]],
+                                                                                   "schedule": [["time": 4_102_444_800_000, "passPercentage": 80]]]]], csrf: csrf)
             _ = try await admin.api(client, .post, "experiments", ["name": "e1", "groups": [["name": "Control", "size": 50], ["name": "Test", "size": 50]]], csrf: csrf)
             _ = try await admin.api(client, .post, "dynamic_configs", ["name": "c1", "defaultValue": ["a": 1]], csrf: csrf)
             _ = try await admin.api(client, .post, "id_lists", ["name": "l1"], csrf: csrf)
@@ -223,7 +224,9 @@ struct WebConsoleTests {
                 #expect(r.text.contains("<nav aria-label=\"Main\">"), "\(path) lacks the layout")
             }
             #expect(try await admin.get(client, "/console/gates/nope").status == .notFound)
-            #expect(try await admin.get(client, "/console/gates/g1").text.contains("<h1>g1</h1>"))
+            let gatePage = try await admin.get(client, "/console/gates/g1").text
+            #expect(gatePage.contains("<h1>g1</h1>"))
+            #expect(gatePage.contains("2100-01-01 00:00:00 UTC → 80%") && gatePage.contains("pending"), "the schedule shows on the gate page")
         }
     }
 }

@@ -442,9 +442,10 @@ class VaneProcess(ServerProcess):
     CLIENT_KEY = "client-outbound-own"
     CONSOLE_KEY = "console-outbound-own"
 
-    def __init__(self, binary, data_dir, *, segment_write_key=None, log_level="info", port=None):
+    def __init__(self, binary, data_dir, *, segment_write_key=None, log_level="info", port=None, extra_args=()):
         super().__init__(binary, data_dir, server_secret=self.SERVER_SECRET, client_key=self.CLIENT_KEY,
-                         console_key=self.CONSOLE_KEY, segment_write_key=segment_write_key, log_level=log_level, port=port)
+                         console_key=self.CONSOLE_KEY, segment_write_key=segment_write_key, log_level=log_level, port=port,
+                         extra_args=extra_args)
         self.segment_write_key = segment_write_key
 
     def start(self, timeout=30.0):

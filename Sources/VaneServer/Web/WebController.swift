@@ -335,6 +335,10 @@ struct WebController: Sendable {
             [
                 "index": i + 1, "name": r.name, "pass": Self.number(r.passPercentage),
                 "conditions": r.conditions.map(describe),
+                "schedule": (r.schedule ?? []).map { step -> [String: Any] in
+                    ["time": Self.time(step.time) + " UTC", "pass": Self.number(step.passPercentage),
+                     "status": step.appliedAt.map { "applied " + Self.time($0) } ?? "pending"]
+                },
                 "envSwitches": environments.map { env -> [String: Any] in
                     ["env": env, "rule": i, "on": r.environments.map { $0.contains(env) } ?? true]
                 },

@@ -188,7 +188,7 @@ enum WebTemplates {
 
     static let rulesTable = #"""
 {{^empty(rules)}}<div class="table-wrap"><table class="data" id="rules-table" data-rules-path="/console/v1/{{collection}}/{{name}}"><thead><tr><th>#</th><th>Rule</th><th>Conditions</th><th class="num">Pass %</th><th>On in</th></tr></thead><tbody>
-{{#rules}}<tr><td>{{index}}</td><td>{{name}}{{#group}} → <strong>{{group}}</strong>{{/group}}</td><td>{{#conditions}}<div><code>{{.}}</code></div>{{/conditions}}</td><td class="num">{{pass}}</td>
+{{#rules}}<tr><td>{{index}}</td><td>{{name}}{{#group}} → <strong>{{group}}</strong>{{/group}}</td><td>{{#conditions}}<div><code>{{.}}</code></div>{{/conditions}}</td><td class="num">{{pass}}{{^empty(schedule)}}<div class="muted small schedule" title="Scheduled rollout">{{#schedule}}<div>{{time}} → {{pass}}% <span class="badge">{{status}}</span></div>{{/schedule}}</div>{{/empty(schedule)}}</td>
 <td>{{#envSwitches}}<label class="switch" style="font-weight:400"><input type="checkbox" data-env-switch data-rule="{{rule}}" value="{{env}}" {{#on}}checked{{/on}} {{^canEdit}}disabled{{/canEdit}}> {{env}}</label> {{/envSwitches}}</td></tr>{{/rules}}
 </tbody></table></div><p class="muted" id="env-switch-status" role="status"></p>{{/empty(rules)}}
 {{^rules}}<div class="empty"><strong>No rules</strong>Everyone gets the default value. Add a rule below.</div>{{/rules}}
@@ -216,7 +216,7 @@ enum WebTemplates {
     <div class="form-error" role="alert"></div>
     <div class="field"><label for="rules">Rules (JSON)</label>
       <textarea id="rules" name="rules" data-type="json" rows="14">{{rulesJSON}}</textarea>
-      <div class="hint">Each rule: <code>name</code>, <code>passPercentage</code>, <code>conditions</code> (e.g. <code>{"type": "email", "operator": "str_contains_any", "targetValue": ["@example.com"]}</code>), optional <code>environments</code>.</div>
+      <div class="hint">Each rule: <code>name</code>, <code>passPercentage</code>, <code>conditions</code> (e.g. <code>{"type": "email", "operator": "str_contains_any", "targetValue": ["@example.com"]}</code>), optional <code>environments</code>, optional <code>schedule</code> (steps of <code>{"time": ms since 1970, "passPercentage": 50}</code>, in time order; Vane applies each when due).</div>
       <div class="field-error" data-error-for="rules"></div></div>
     <div><button class="btn btn-primary" type="submit" id="save-rules">Save rules</button> <span class="form-ok" role="status"></span></div>
   </form></details>
