@@ -69,6 +69,8 @@ struct PulseService: Sendable {
 
         /// The largest minUnits / minConversions accepted (more units than any experiment has).
         static let maxMinimum: Int64 = 1_000_000_000
+        /// The largest |priorMean| and priorStddev accepted (relative effects: 1e3 is a 100,000 % lift).
+        static let maxPriorMagnitude = 1e3
         /// The largest sequentialTuning accepted (N*, a number of units per group).
         static let maxSequentialTuning = 1e9
 
@@ -119,6 +121,26 @@ struct PulseService: Sendable {
                 if bonferroni { correction = .bonferroni }
             }
             winsorize = try flag("winsorize") ?? false
+            switch query["engine"]?.lowercased() ?? "frequentist" {
+            case "frequentist": break
+            case "bayesian":
+                switch query["prior"]?.lowercased() ?? "flat" {
+                case "flat": analysis.bayesianPrior = .flat
+                case "informative": analysis.bayesianPrior = .informative
+                case let other: throw ValidationError("prior must be flat or informative (got '\(other.prefix(40))')")
+                }
+                if query["priorMean"] != nil || query["priorStddev"] != nil {
+                    let mean = try number("priorMean") ?? 0
+                    let sd = try number("priorStddev") ?? GaussianPrior.informative.variance.squareRoot()
+                    guard abs(mean) <= Self.maxPriorMagnitude else { throw ValidationError("priorMean must be between -\(Int(Self.maxPriorMagnitude)) and \(Int(Self.maxPriorMagnitude)) (a relative effect)") }
+                    guard sd > 0, sd <= Self.maxPriorMagnitude else { throw ValidationError("priorStddev must be above 0 and at most \(Int(Self.maxPriorMagnitude)) (a relative effect)") }
+                    analysis.bayesianPrior = GaussianPrior(mean: mean, variance: sd * sd, proper: true)
+                }
+            case let other: throw ValidationError("engine must be frequentist or bayesian (got '\(other.prefix(40))')")
+            }
+            if analysis.bayesianPrior == nil, query["prior"] != nil || query["priorMean"] != nil || query["priorStddev"] != nil {
+                throw ValidationError("prior, priorMean and priorStddev apply to engine=bayesian only")
+            }
             if let m = try minimum("minUnits") { analysis.minimumSample.minUnitsPerGroup = m }
             if let m = try minimum("minConversions") {
                 analysis.minimumSample.minConversionsPerGroup = m
@@ -132,6 +154,8 @@ struct PulseService: Sendable {
                 "alpha": .double(analysis.alpha), "sequential": .bool(analysis.sequential),
                 "sequentialTuning": .double(analysis.sequentialTuningParameter), "cuped": .bool(analysis.cuped.enabled),
                 "correction": .string(correction.rawValue), "bonferroni": .bool(correction == .bonferroni),
+                "engine": .string(analysis.bayesianPrior == nil ? "frequentist" : "bayesian"),
+                "prior": analysis.bayesianPrior.map { encodeToJSON($0) } ?? .null,
                 "winsorize": .bool(winsorize),
                 "winsorizeQuantile": .double(Winsorization.defaultQuantile),
                 "minUnits": .int(Int64(analysis.minimumSample.minUnitsPerGroup)),

@@ -121,6 +121,8 @@ public struct EffectResult: Sendable, Hashable, Codable {
     public var reason: String?
     /// Everything else worth showing next to the numbers (CUPED skipped, relative lift undefined, …).
     public var notes: [String]
+    /// The Bayesian view of the same data, when the options ask for it (`bayesianPrior`).
+    public var bayesian: BayesianResult?
 
     /// The decision statistic is the p-value of the absolute difference (as in Statsig's Pulse):
     /// significant when its adjusted p-value is below alpha. Without a correction or with
@@ -129,6 +131,13 @@ public struct EffectResult: Sendable, Hashable, Codable {
         guard let a = absolute else { return false }
         return a.adjustedPValue < alpha
     }
+}
+
+/// Chance to win, risk and credible intervals (gbstats' `EffectBayesianABTest`), absolute and relative.
+public struct BayesianResult: Sendable, Hashable, Codable {
+    public var prior: GaussianPrior
+    public var absolute: BayesianEstimate?
+    public var relative: BayesianEstimate?
 }
 
 /// The statistics engine: compares a treatment group with the control group for one metric.
@@ -215,6 +224,17 @@ public enum StatsEngine {
         } else {
             result.relative = estimate(
                 a, b, relative: true, alpha: adjustedAlpha, comparisons: comparisons, sequentialTuning: tuning)
+        }
+        if let prior = options.bayesianPrior {
+            func bayes(_ e: Estimate?, relative: Bool) -> BayesianEstimate? {
+                e.map {
+                    BayesianEngine.estimate(
+                        dataMean: $0.estimate, dataVariance: $0.standardError * $0.standardError, relative: relative,
+                        controlUnadjustedMean: a.unadjustedMean, prior: prior, alpha: options.alpha)
+                }
+            }
+            result.bayesian = BayesianResult(
+                prior: prior, absolute: bayes(result.absolute, relative: false), relative: bayes(result.relative, relative: true))
         }
         return result
     }

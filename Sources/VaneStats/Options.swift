@@ -92,6 +92,8 @@ public struct AnalysisOptions: Sendable, Hashable, Codable {
     public var comparisons: Int
     public var cuped: CUPEDPolicy
     public var minimumSample: MinimumSampleRule
+    /// When set, each effect also gets the Bayesian view under this prior (stated on the relative scale).
+    public var bayesianPrior: GaussianPrior?
 
     public init(
         alpha: Double = 0.05, sequential: Bool = false, sequentialTuningParameter: Double = 5000,

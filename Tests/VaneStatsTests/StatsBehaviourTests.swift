@@ -105,6 +105,41 @@ import Testing
         }
     }
 
+    @Test func bayesianPosteriorRiskAndChanceToWin() {
+        // Flat prior: the posterior is the data's normal approximation.
+        let flat = BayesianEngine.estimate(dataMean: 0.1, dataVariance: 0.0025, relative: true, controlUnadjustedMean: 2,
+                                           prior: .flat, alpha: 0.05)
+        #expect(abs(flat.expected - 0.1) < 1e-15 && abs(flat.standardDeviation - 0.05) < 1e-15)
+        #expect(abs(flat.lower - (0.1 - 1.959963984540054 * 0.05)) < 1e-12)
+        #expect(abs(flat.chanceToWin - Normal.cdf(2)) < 1e-15)
+        // Risk is E[max(±difference, 0)]: checked against a numerical integral of the posterior.
+        func integral(_ f: (Double) -> Double, _ mu: Double, _ sd: Double) -> Double {
+            let n = 200_000
+            let lo = mu - 12 * sd, h = 24 * sd / Double(n)
+            var sum = 0.0
+            for i in 0..<n {
+                let x = lo + (Double(i) + 0.5) * h
+                sum += f(x) * Normal.pdf((x - mu) / sd) / sd * h
+            }
+            return sum
+        }
+        for (mu, sd) in [(0.1, 0.05), (-0.02, 0.05), (0.0, 1.0), (3.0, 0.5)] {
+            let e = BayesianEngine.estimate(dataMean: mu, dataVariance: sd * sd, relative: true, controlUnadjustedMean: 1,
+                                            prior: .flat, alpha: 0.05)
+            #expect(abs(e.riskControl - integral({ max($0, 0) }, mu, sd)) < 1e-9, "risk of control at \(mu), \(sd)")
+            #expect(abs(e.riskTreatment - integral({ max(-$0, 0) }, mu, sd)) < 1e-9, "risk of treatment at \(mu), \(sd)")
+        }
+        // A proper prior pulls the estimate toward its mean by the precision weights; on the
+        // absolute scale the relative prior is rescaled by the control mean.
+        let informative = BayesianEngine.estimate(dataMean: 0.1, dataVariance: 0.0025, relative: true, controlUnadjustedMean: 2,
+                                                  prior: .informative, alpha: 0.05)
+        let w = (1 / 0.0025) / (1 / 0.0025 + 1 / 0.09)
+        #expect(abs(informative.expected - w * 0.1) < 1e-15)
+        let absolute = BayesianEngine.estimate(dataMean: 0.2, dataVariance: 0.01, relative: false, controlUnadjustedMean: 2,
+                                               prior: .informative, alpha: 0.05)
+        #expect(abs(absolute.expected - 0.2 * (1 / 0.01) / (1 / 0.01 + 1 / (0.09 * 4))) < 1e-15)
+    }
+
     /// Wider intervals with more comparisons and with the sequential test; significance agrees with the interval.
     @Test func intervalsAndSignificance() throws {
         let c = try #require(StatsFixture.cases.first { $0.id == "mean_count_basic" })

@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from gbstats.bayesian.tests import EffectBayesianABTest, EffectBayesianConfig, GaussianPrior
 from gbstats.frequentist.tests import FrequentistConfig, SequentialConfig, SequentialTwoSidedTTest, TwoSidedTTest
 from gbstats.models.statistics import (ProportionStatistic, RatioStatistic, RegressionAdjustedStatistic,
                                        SampleMeanStatistic)
@@ -261,7 +262,7 @@ KIND_OF_TYPE = {"count": "mean", "sum": "mean", "conversion": "conversion", "mea
 
 
 def oracle(kind, a, b, *, pre_a=None, pre_b=None, alpha=ALPHA, k=1, sequential=False, tuning=5000.0,
-           group="Test", units_with_pre=None):
+           group="Test", units_with_pre=None, prior=None):
     """The expected EffectResult (+ group, isSignificant) of treatment `b` against control `a`.
 
     kind: "mean" | "conversion" | "ratio"; a/b: per-unit values, or (numerators, denominators) for
@@ -313,6 +314,17 @@ def oracle(kind, a, b, *, pre_a=None, pre_b=None, alpha=ALPHA, k=1, sequential=F
     out["treatment"] = grp(test.stat_b, npre[1])
     out["cuped"] = {"applied": applied, "theta": test.stat_a.theta if applied else None}
     out["isSignificant"] = out["absolute"]["adjustedPValue"] < alpha
+    if prior is not None:  # gbstats' Bayesian engine on the same statistics, prior on the relative scale
+        out["bayesian"] = {"prior": {"mean": prior.mean, "variance": prior.variance, "proper": prior.proper}}
+        for diff in ("absolute", "relative"):
+            sa, sb = stats()
+            r = EffectBayesianABTest(sa, sb, EffectBayesianConfig(
+                alpha=alpha, difference_type=diff, prior_type="relative", prior_effect=prior)).compute_result()
+            assert r.error_message is None, "Bayesian oracle: %s" % r.error_message
+            out["bayesian"][diff] = {
+                "expected": float(r.expected), "standardDeviation": float(r.uplift.stddev), "lower": float(r.ci[0]),
+                "upper": float(r.ci[1]), "chanceToWin": float(r.chance_to_win), "riskControl": float(r.risk[0]),
+                "riskTreatment": float(r.risk[1])}
     return out
 
 
@@ -415,6 +427,37 @@ def test_count_and_conversion_fixed_horizon(vane, basic):
         assert comp["cuped"]["applied"] is False, comp["cuped"]
 
 
+@pytest.mark.parametrize("prior_name,prior,extra", [
+    ("flat", GaussianPrior(mean=0, variance=1, proper=False), {}),
+    ("informative", GaussianPrior(mean=0, variance=0.09, proper=True), {"prior": "informative"}),
+    ("custom", GaussianPrior(mean=0.05, variance=0.01, proper=True), {"priorMean": 0.05, "priorStddev": 0.1}),
+])
+def test_bayesian_engine_matches_gbstats(vane, basic, prior_name, prior, extra):
+    """engine=bayesian: chance to win, risk and credible intervals per metric equal gbstats 0.8.0's
+    EffectBayesianABTest on the same data (flat, GrowthBook's informative default, and a custom prior)."""
+    b = basic
+    c, t = b["counts"]["Control"], b["counts"]["Test"]
+    want = {"options": {"engine": "bayesian"}, "metrics": Exact({
+        "count:" + b["event"]: metric_want("count", b["event"], [oracle("mean", c, t, prior=prior)]),
+        "conversion:" + b["event"]: metric_want("conversion", b["event"], [
+            oracle("conversion", (c > 0).astype(float), (t > 0).astype(float), prior=prior)]),
+    })}
+    params = dict({"metrics": "count:%s,conversion:%s" % (b["event"], b["event"]), "engine": "bayesian"}, **extra)
+    data = results_matching(vane, b["name"], params, lambda d: problems_vs(d, want), what="bayesian %s" % prior_name)
+    comp = normalize(data)["metrics"]["count:" + b["event"]]["comparisons"]["Test"]["bayesian"]["relative"]
+    assert comp["chanceToWin"] > 0.95, comp  # the +12 % lift is clear
+
+
+def test_bayesian_parameters_are_checked(vane, basic):
+    for params, message in (({"engine": "bayes"}, "engine must be frequentist or bayesian"),
+                            ({"engine": "bayesian", "prior": "vague"}, "prior must be flat or informative"),
+                            ({"engine": "bayesian", "priorStddev": 0}, "priorStddev must be above 0"),
+                            ({"engine": "bayesian", "priorMean": "1e400"}, "priorMean must be a number"),
+                            ({"prior": "informative"}, "apply to engine=bayesian only")):
+        r = vane.console("GET", "/experiments/%s/results" % basic["name"], params=params)
+        assert r.status_code == 400 and message in r.text, (params, r.status_code, r.text[:300])
+
+
 def test_alpha_option(vane, basic):
     b = basic
     params = {"metrics": "count:%s,conversion:%s" % (b["event"], b["event"]), "alpha": 0.1}
@@ -509,6 +552,16 @@ def test_sum_mean_ratio_and_filtered_metrics(vane):
     params = {"metrics": ",".join(want_metrics)}
     results_matching(vane, name, params, lambda d: problems_vs(d, want))
 
+    # The Bayesian engine for sum, mean and ratio metrics, against gbstats on the same statistics.
+    flat = GaussianPrior(mean=0, variance=1, proper=False)
+    bayes = {
+        m["revenue"]: metric_want("sum", purchase, [oracle("mean", C["rev"], T["rev"], prior=flat)]),
+        m["aov"]: metric_want("mean", purchase, [oracle("ratio", (C["rev"], C["pc"]), (T["rev"], T["pc"]), prior=flat)]),
+        m["rpv"]: metric_want("ratio", None, [oracle("ratio", (C["rev"], C["vc"]), (T["rev"], T["vc"]), prior=flat)]),
+    }
+    results_matching(vane, name, {"metrics": ",".join(bayes), "engine": "bayesian"},
+                     lambda d: problems_vs(d, {"metrics": Exact(bayes)}), what="Bayesian sum, mean, ratio")
+
 
 # ================================================================ 3. CUPED
 
@@ -591,6 +644,17 @@ def test_cuped_regression_adjustment(vane):
     }
     want = {"metrics": Exact(unadjusted)}
     results_matching(vane, name, dict(params, cuped=False), lambda d: problems_vs(d, want), what="cuped=false")
+
+    # The Bayesian engine on the regression-adjusted statistics, as gbstats computes it.
+    informative = GaussianPrior(mean=0, variance=0.09, proper=True)
+    bayes = {
+        "count:" + event: metric_want("count", event, [oracle(
+            "mean", C["post_c"], T["post_c"], pre_a=C["pre_c"], pre_b=T["pre_c"], units_with_pre=npre, prior=informative)]),
+        revenue: metric_want("sum", event, [oracle(
+            "mean", C["post_r"], T["post_r"], pre_a=C["pre_r"], pre_b=T["pre_r"], units_with_pre=npre, prior=informative)]),
+    }
+    results_matching(vane, name, {"metrics": ",".join(bayes), "engine": "bayesian", "prior": "informative"},
+                     lambda d: problems_vs(d, {"metrics": Exact(bayes)}), what="CUPED, Bayesian")
 
 
 def test_cuped_without_or_with_thin_pre_period_data(vane):

@@ -427,9 +427,15 @@ struct WebController: Sendable {
                     "cuped": c["cuped"]?["applied"]?.boolValue == true,
                     "reason": c["reason"]?.stringValue ?? (c["notes"]?.arrayValue?.first?.stringValue ?? "no interval"),
                 ]
-                if let rel = c["relative"], !rel.isNull, let est = rel["estimate"]?.doubleValue,
+                // The Bayesian view shows the posterior (mean, credible interval, chance to beat
+                // control, called at 95 % either way, as GrowthBook does); the frequentist one the
+                // estimate, confidence interval and p-value.
+                let bayes = c["bayesian"]?["relative"]
+                let rel = bayes ?? c["relative"]
+                if let rel, !rel.isNull, let est = (rel["expected"] ?? rel["estimate"])?.doubleValue,
                    let lo = rel["lower"]?.doubleValue, let hi = rel["upper"]?.doubleValue {
-                    let significant = c["isSignificant"]?.boolValue == true
+                    let chance = bayes?["chanceToWin"]?.doubleValue
+                    let significant = chance.map { $0 > 0.95 || $0 < 0.05 } ?? (c["isSignificant"]?.boolValue == true)
                     let cls = significant ? (est > 0 ? "sig-pos" : "sig-neg") : ""
                     row["lift"] = String(format: "%+.2f%%", est * 100)
                     row["liftValue"] = est
@@ -438,6 +444,7 @@ struct WebController: Sendable {
                         + (corrected ? String(format: ", adjusted %.4g", c["absolute"]?["adjustedPValue"]?.doubleValue ?? 1) : "")
                     row["interval"] = String(format: "[%+.2f%%, %+.2f%%]", lo * 100, hi * 100)
                     row["chart"] = WebCharts.interval(lower: lo, estimate: est, upper: hi, cls: cls)
+                    if let chance { row["chance"] = String(format: "%.1f%%", chance * 100) }
                 } else {
                     row["lift"] = "—"
                     row["liftValue"] = 0
@@ -456,6 +463,7 @@ struct WebController: Sendable {
             "groups": groups, "metrics": rows,
             "level": String(format: "%g%%", (1 - alpha) * 100),
             "cuped": options?["cuped"]?.boolValue ?? true, "sequential": options?["sequential"]?.boolValue ?? false,
+            "bayesian": options?["engine"]?.stringValue == "bayesian",
             "correctionNone": (options?["correction"]?.stringValue ?? "none") == "none",
             "correctionBonferroni": options?["correction"]?.stringValue == "bonferroni",
             "correctionBH": options?["correction"]?.stringValue == "benjamini-hochberg",

@@ -335,6 +335,9 @@ enum WebTemplates {
     <form method="get" class="inline" id="results-options">
       <label class="switch"><input type="checkbox" name="cuped" value="false" {{^cuped}}checked{{/cuped}}> no CUPED</label>
       <label class="switch"><input type="checkbox" name="sequential" value="true" {{#sequential}}checked{{/sequential}}> sequential</label>
+      <label class="switch">Engine <select name="engine" aria-label="Statistics engine">
+        <option value="frequentist" {{^bayesian}}selected{{/bayesian}}>frequentist</option>
+        <option value="bayesian" {{#bayesian}}selected{{/bayesian}}>Bayesian</option></select></label>
       <label class="switch">Correction <select name="correction" aria-label="Multiple-comparison correction">
         <option value="none" {{#correctionNone}}selected{{/correctionNone}}>none</option>
         <option value="bonferroni" {{#correctionBonferroni}}selected{{/correctionBonferroni}}>Bonferroni</option>
@@ -353,7 +356,7 @@ enum WebTemplates {
     <td><a href="/console/metrics/{{metricPath}}">{{metric}}</a><div class="muted">{{type}}{{#cuped}} · CUPED{{/cuped}}</div></td>
     <td>{{group}}</td><td class="num">{{controlMean}}</td><td class="num">{{treatmentMean}}</td>
     <td class="num lift {{sigClass}}" data-value="{{liftValue}}" title="p = {{pValue}}">{{lift}}</td>
-    <td>{{#chart}}<span title="p = {{pValue}}; {{interval}}">{{{chart}}}</span><div class="muted small interval-text">{{interval}} · p = {{pValue}}</div>{{/chart}}{{^chart}}<span class="muted">{{reason}}</span>{{/chart}}</td>
+    <td>{{#chart}}<span title="p = {{pValue}}; {{interval}}">{{{chart}}}</span><div class="muted small interval-text">{{interval}} · {{#chance}}chance to beat control {{chance}}{{/chance}}{{^chance}}p = {{pValue}}{{/chance}}</div>{{/chart}}{{^chart}}<span class="muted">{{reason}}</span>{{/chart}}</td>
   </tr>{{/metrics}}
   </tbody></table></div>
   {{/empty(metrics)}}
