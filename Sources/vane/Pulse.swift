@@ -15,6 +15,8 @@ struct Pulse: AsyncParsableCommand {
     @Flag(help: "Bonferroni correction across metrics and groups (the same as --correction bonferroni).") var bonferroni = false
     @Option(help: "Multiple-comparison correction across metrics and groups: none, bonferroni or benjamini-hochberg.")
     var correction: String?
+    @Option(help: "Statistics engine: frequentist or bayesian (chance to beat control and risk).") var engine: String?
+    @Option(help: "Prior for --engine bayesian: flat or informative.") var prior: String?
     @Flag(help: "Cap unit values at the 99.9th percentile.") var winsorize = false
     @Flag(help: "Do not use CUPED.") var noCuped = false
 
@@ -23,6 +25,8 @@ struct Pulse: AsyncParsableCommand {
         var query = ["sequential": "\(sequential)", "winsorize": "\(winsorize)", "cuped": "\(!noCuped)"]
         if bonferroni { query["bonferroni"] = "true" }
         if let correction { query["correction"] = correction }
+        if let engine { query["engine"] = engine }
+        if let prior { query["prior"] = prior }
         let r = try await VaneServices(store: store).pulse(name: experiment, gate: gate, query: query)
         let groups = r["groups"]?.arrayValue ?? []
         print("\(experiment)  (unit: \(r["idType"]?.stringValue ?? "?"), control: \(r["controlGroup"]?.stringValue ?? "?"))")
@@ -47,6 +51,9 @@ struct Pulse: AsyncParsableCommand {
                     let ci = String(format: "[%+.2f%%, %+.2f%%]", (rel["lower"]?.doubleValue ?? 0) * 100, (rel["upper"]?.doubleValue ?? 0) * 100)
                     var p = String(format: "%.4g", c["absolute"]?["pValue"]?.doubleValue ?? 1)
                     if corrected { p += String(format: " (%.4g)", c["absolute"]?["adjustedPValue"]?.doubleValue ?? 1) }
+                    if let b = c["bayesian"]?["relative"], let chance = b["chanceToWin"]?.doubleValue {
+                        p = String(format: "chance to win %.1f%%, risk %.3g%%", chance * 100, (b["riskTreatment"]?.doubleValue ?? 0) * 100)
+                    }
                     print(pad(name, 42) + pad(group, 14) + pad(String(format: "%.4g", cm), 12) + pad(String(format: "%.4g", tm), 12)
                           + pad(lift, 10) + pad(ci, 24) + p + (c["isSignificant"]?.boolValue == true ? " *" : ""))
                 } else {

@@ -234,6 +234,12 @@ const Vane = (() => {
           showErrors(form, null);
           if (form.dataset.result) { Vane.results[form.dataset.result](data, form); }
           else if (form.dataset.redirect) { window.location = form.dataset.redirect.replace("{name}", encodeURIComponent((data && data.name) || "")); }
+          else if (form.dataset.reloadAfterSave !== undefined && form.id) {
+            // The page around the form shows what was saved (summaries, tables): render it again,
+            // and say "Saved." there once it has.
+            sessionStorage.setItem("vane-saved", JSON.stringify({ form: form.id, text: form.dataset.okText || "Saved.", path: location.pathname }));
+            window.location.reload();
+          }
           else if (status) { status.textContent = form.dataset.okText || "Saved."; }
           else { window.location.reload(); }
         } catch (e) {
@@ -393,6 +399,15 @@ const Vane = (() => {
       const out = document.getElementById(form.dataset.output);
       out.hidden = false;
       out.querySelector("input").value = data.key || data.writeKey || "";
+      // A new key joins the list at once (revoking it needs the page as the server renders it).
+      const keys = document.querySelector("#keys-table tbody");
+      if (keys && data.id) {
+        const row = keys.insertRow(-1);
+        const cells = [(data.prefix || "") + "…", data.kind, data.environment || "all", data.description || "",
+                       new Date(data.createdTime).toISOString().slice(0, 19).replace("T", " "), "new"];
+        cells.forEach((text, i) => { const c = row.insertCell(-1); c.textContent = text; if (i === 0) c.className = "mono"; });
+        row.dataset.keyId = data.id;
+      }
     },
     testEvent(data, form) {
       const out = document.getElementById(form.dataset.output);
@@ -423,6 +438,22 @@ const Vane = (() => {
     }));
   }
 
+  // The "Saved." of a form whose save reloaded the page (data-reload-after-save).
+  function showSavedNotice() {
+    const raw = sessionStorage.getItem("vane-saved");
+    if (!raw) return;
+    sessionStorage.removeItem("vane-saved");
+    try {
+      const saved = JSON.parse(raw);
+      const form = saved.path === location.pathname && document.getElementById(saved.form);
+      const status = form && form.querySelector(".form-ok");
+      if (!status) return;
+      const details = form.closest("details");
+      if (details) details.open = true;
+      status.textContent = saved.text;
+    } catch (e) { /* a stale or foreign value: nothing to show */ }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     bindEnvironmentSwitches(document);
     bindApiForms(document);
@@ -431,6 +462,7 @@ const Vane = (() => {
     bindCopy(document);
     bindDrawer();
     bindStream(document);
+    showSavedNotice();
     document.querySelectorAll("[data-event-json]").forEach(b => b.addEventListener("click", () => {
       showEventDetails(JSON.parse(document.getElementById(b.dataset.eventJson).textContent));
     }));

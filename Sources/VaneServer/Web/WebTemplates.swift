@@ -212,7 +212,7 @@ enum WebTemplates {
 
 {{#canEdit}}
   <details {{^rules}}open{{/rules}}><summary>Edit rules</summary>
-  <form data-api="/console/v1/gates/{{name}}" data-method="PATCH" class="stack" id="rules-form" style="max-width:none">
+  <form data-api="/console/v1/gates/{{name}}" data-method="PATCH" class="stack" id="rules-form" style="max-width:none" data-reload-after-save>
     <div class="form-error" role="alert"></div>
     <div class="field"><label for="rules">Rules (JSON)</label>
       <textarea id="rules" name="rules" data-type="json" rows="14">{{rulesJSON}}</textarea>
@@ -257,7 +257,7 @@ enum WebTemplates {
 {{#defaultJSON}}<section class="card"><h2>Default value</h2><pre class="json">{{defaultJSON}}</pre></section>{{/defaultJSON}}
 {{#canEdit}}
 <section class="card"><h2>Edit</h2>
-  <form data-api="/console/v1/{{collection}}/{{name}}" data-method="PATCH" class="stack" id="entity-form" style="max-width:none">
+  <form data-api="/console/v1/{{collection}}/{{name}}" data-method="PATCH" class="stack" id="entity-form" style="max-width:none" data-reload-after-save>
     <div class="form-error" role="alert"></div>
     <div class="field"><label for="description">Description</label><input id="description" name="description" type="text" value="{{description}}"></div>
     {{#hasDefault}}<div class="field"><label for="defaultValue">Default value (JSON object)</label>
@@ -305,7 +305,7 @@ enum WebTemplates {
 </div>
 {{#canEdit}}
 <section class="card"><h2>Edit setup</h2>
-  <form data-api="/console/v1/experiments/{{name}}" data-method="PATCH" class="stack" id="experiment-form" style="max-width:none">
+  <form data-api="/console/v1/experiments/{{name}}" data-method="PATCH" class="stack" id="experiment-form" style="max-width:none" data-reload-after-save>
     <div class="form-error" role="alert"></div>
     <div class="inline">
       <div class="field"><label for="idType">Unit type</label><select id="idType" name="idType">{{#idTypes}}<option {{#selected}}selected{{/selected}}>{{name}}</option>{{/idTypes}}</select></div>
