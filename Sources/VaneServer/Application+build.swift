@@ -147,7 +147,7 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
     WebController(
         store: services.store, auth: WebAuth(store: services.store, secureCookies: config.publicURL?.hasPrefix("https://") == true),
         library: services.templates, cache: services.cache, inbound: inbound, exporter: services.exporter, body: body,
-        resolver: services.resolver
+        resolver: services.resolver, publicURL: config.publicURL
     ).register(on: router)
     return router
 }

@@ -224,6 +224,8 @@ struct WebConsoleTests {
                 #expect(r.text.contains("<nav aria-label=\"Main\">"), "\(path) lacks the layout")
             }
             #expect(try await admin.get(client, "/console/gates/nope").status == .notFound)
+            let overview = try await admin.get(client, "/console").text
+            #expect(overview.contains("Connect an SDK") && overview.contains("/v2/download_config_specs"), "the overview has the SDK snippets")
             let gatePage = try await admin.get(client, "/console/gates/g1").text
             #expect(gatePage.contains("<h1>g1</h1>"))
             #expect(gatePage.contains("2100-01-01 00:00:00 UTC → 80%") && gatePage.contains("pending"), "the schedule shows on the gate page")

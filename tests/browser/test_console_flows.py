@@ -903,7 +903,8 @@ def test_user_text_is_escaped(console, signed_in):
 def test_layout_has_no_horizontal_overflow(console, signed_in, experiments, width, height):
     d = signed_in
     emulate_width(d, width, height)
-    pages = [("gates", "#entity-table", "gates-list"),
+    pages = [("", "#connect", "overview"),
+             ("gates", "#entity-table", "gates-list"),
              ("experiments/%s/results" % experiments["balanced"], "#metrics-table", "experiment-results"),
              ("experiments/%s/results" % experiments["unbalanced"], "#srm-banner", "experiment-results-srm")]
     problems = []
@@ -1019,3 +1020,41 @@ def test_a_new_key_joins_the_list_at_once(console, signed_in):
     assert secret[:6] in rows[-1].text, (secret[:6], rows[-1].text)
     listed = [k for k in console.console_ok("GET", "/keys") if k["description"] == description]
     assert len(listed) == 1 and secret.startswith(listed[0]["prefix"]), listed
+
+
+def test_overview_counts_agree_and_the_connect_snippets_name_this_server(console, signed_in):
+    d = signed_in
+    console.sdk_post("log_event", {"events": [{"eventName": "overview_check", "user": {"userID": "o1"}}]})
+    d.get(console.url(""))
+    wait_css(d, "#connect")
+    stats = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#overview .stat-value")]
+    total = d.find_element(By.CSS_SELECTOR, "#sources-table tr.total").text.split()
+    # "All sources <events> <exposures>": the same numbers as the two counters above the table.
+    assert total[-2:] == stats[:2], (total, stats)
+    core = d.find_element(By.CSS_SELECTOR, "#snippet-core").get_attribute("textContent")
+    assert console.base + "/v2/download_config_specs" in core, core
+    assert console.base + "/v1/log_event" in core, core
+    shot(d, "flows-11-overview-connect")
+
+
+def test_disabling_a_gate_asks_first_and_names_the_environments(console, signed_in):
+    d = signed_in
+    name = uniq("kill_switch")
+    console.console_ok("POST", "/gates", {"name": name, "rules": [
+        {"name": "everyone", "passPercentage": 100, "conditions": [{"type": "public"}]}]})
+    d.get(console.url("gates/" + name))
+    wait_css(d, "#toggle-form").find_element(By.CSS_SELECTOR, "button").click()
+    alert = wait_for(d, lambda x: _alert(x), "the confirmation")
+    assert "every environment" in alert.text and "production" in alert.text, alert.text
+    alert.dismiss()
+    assert console.console_ok("GET", "/gates/" + name).get("isEnabled", True) is True, "dismissing must change nothing"
+    wait_css(d, "#toggle-form").find_element(By.CSS_SELECTOR, "button").click()
+    wait_for(d, lambda x: _alert(x), "the confirmation").accept()
+    wait_for(d, lambda x: console.console_ok("GET", "/gates/" + name).get("isEnabled") is False or None, "the gate to be disabled")
+
+
+def _alert(driver):
+    try:
+        return driver.switch_to.alert
+    except Exception:
+        return None

@@ -100,6 +100,9 @@ input[aria-invalid=true], textarea[aria-invalid=true] { border-color: var(--bad)
 .tabs a[aria-current="page"] { border-color: var(--accent); color: var(--ink); font-weight: 600; }
 
 pre.json { background: #0f1420; color: #d7deea; padding: 12px; border-radius: 6px; overflow: auto; max-height: 420px; margin: 0; }
+pre.snippet { background: #0f1420; color: #d7deea; padding: 12px; border-radius: 6px; overflow-x: auto; max-width: 100%; margin: 8px 0; font-size: 12.5px; }
+#connect details { margin: 6px 0; } #connect summary { cursor: pointer; }
+tr.total td { font-weight: 600; border-top: 2px solid var(--line, #dde3ec); }
 dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 6px 16px; margin: 0; }
 dl.kv dt { color: var(--muted); }
 dl.kv dd { margin: 0; word-break: break-word; }

@@ -20,6 +20,7 @@ struct WebController: Sendable {
     let exporter: SegmentExporter
     let body: BodyReader
     let resolver: KeyResolver
+    let publicURL: String?
     static let formCookie = "vane_form"
 
     typealias Context = VaneRequestContext
@@ -258,6 +259,13 @@ struct WebController: Sendable {
 
     // MARK: - Overview
 
+    /// The address SDKs should use: `--public-url`, or the scheme and host this page was asked for.
+    static func serverURL(_ r: Request, publicURL: String?) -> String {
+        if let publicURL { return publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL }
+        let scheme = r.headers[values: HTTPField.Name("X-Forwarded-Proto")!].first == "https" ? "https" : "http"
+        return scheme + "://" + (r.head.authority ?? "127.0.0.1:8787")
+    }
+
     func overview(_ r: Request, _ s: ConsoleSession) async throws -> Response {
         let project = "default"
         let now = Clock.nowMs()
@@ -274,7 +282,8 @@ struct WebController: Sendable {
             "today": String(ISOTime.format(now).prefix(10)),
             "eventsToday": counts.values.reduce(0) { $0 + $1.events },
             "exposuresToday": counts.values.reduce(0) { $0 + $1.exposures },
-            "sources": counts.sorted { $0.key < $1.key }.map { ["name": $0.key, "count": $0.value.events + $0.value.exposures] },
+            "sources": counts.sorted { $0.key < $1.key }.map { ["name": $0.key, "events": $0.value.events, "exposures": $0.value.exposures] },
+            "serverURL": Self.serverURL(r, publicURL: publicURL),
             "running": running, "runningCount": running.count,
             "gateCount": try await store.entities(project: project, kind: .gate).count,
             "inboundEnabled": inboundSettings.enabled, "inboundToday": counts["segment"]?.events ?? 0,

@@ -61,14 +61,14 @@ enum WebTemplates {
       </form>
     </header>
     <main class="content" id="content">
-      {{$body}}{{/body}}
+{{$body}}{{/body}}
     </main>
   </div>
 </div>
 {{/signedIn}}
 {{^signedIn}}
 <main class="content" id="content" style="max-width: 440px; margin: 8vh auto;">
-  {{$body}}{{/body}}
+{{$body}}{{/body}}
 </main>
 {{/signedIn}}
 </body>
@@ -120,15 +120,16 @@ enum WebTemplates {
 {{<layout}}{{$body}}
 <div class="page-header"><div><h1>Overview</h1><p class="sub">Today, {{today}} (UTC)</p></div></div>
 <div class="grid-4" id="overview">
-  <div class="stat"><div class="stat-value">{{eventsToday}}</div><div class="stat-label">events today</div></div>
-  <div class="stat"><div class="stat-value">{{exposuresToday}}</div><div class="stat-label">exposures today</div></div>
+  <div class="stat"><div class="stat-value">{{eventsToday}}</div><div class="stat-label">events today (custom and Segment, not exposures)</div></div>
+  <div class="stat"><div class="stat-value">{{exposuresToday}}</div><div class="stat-label">exposures today (gate, config and experiment checks)</div></div>
   <div class="stat"><div class="stat-value">{{runningCount}}</div><div class="stat-label">running experiments</div></div>
   <div class="stat"><div class="stat-value">{{gateCount}}</div><div class="stat-label">feature gates</div></div>
 </div>
 <div class="grid-2">
   <section class="card"><h2>Events today by source</h2>
-    {{^empty(sources)}}<div class="table-wrap"><table class="data"><thead><tr><th>Source</th><th class="num">Events</th></tr></thead><tbody>
-    {{#sources}}<tr><td>{{name}}</td><td class="num">{{count}}</td></tr>{{/sources}}
+    {{^empty(sources)}}<div class="table-wrap"><table class="data" id="sources-table"><thead><tr><th>Source</th><th class="num">Events</th><th class="num">Exposures</th></tr></thead><tbody>
+    {{#sources}}<tr><td>{{name}}</td><td class="num">{{events}}</td><td class="num">{{exposures}}</td></tr>{{/sources}}
+    <tr class="total"><td>All sources</td><td class="num">{{eventsToday}}</td><td class="num">{{exposuresToday}}</td></tr>
     </tbody></table></div>{{/empty(sources)}}
     {{^sources}}<div class="empty"><strong>No events yet today</strong>Point an SDK at this server or enable the <a href="/console/integrations/segment">Segment integration</a>.</div>{{/sources}}
   </section>
@@ -139,6 +140,40 @@ enum WebTemplates {
     </dl>
   </section>
 </div>
+<section class="card" id="connect"><h2>Connect an SDK</h2>
+  <p class="muted">This server's address is <code>{{serverURL}}</code>. Keys are in <a href="/console/settings">Settings → Keys</a> (each is shown once, when created); more in <code>docs/clients/</code>.</p>
+  <details open><summary>Python, Statsig's server-core SDK (<code>statsig-python-core</code>)</summary>
+<pre class="snippet" id="snippet-core"><code>from statsig_python_core import Statsig, StatsigOptions, StatsigUser
+
+statsig = Statsig("secret-…", StatsigOptions(
+    specs_url="{{serverURL}}/v2/download_config_specs",
+    log_event_url="{{serverURL}}/v1/log_event",
+    id_lists_url="{{serverURL}}/v1/get_id_lists",
+))
+statsig.initialize().wait()
+statsig.check_gate(StatsigUser("user-1"), "new_checkout")</code></pre><button class="btn btn-small" type="button" data-copy="snippet-core">Copy</button></details>
+  <details><summary>Python, Statsig's legacy server SDK (<code>statsig</code>)</summary>
+<pre class="snippet" id="snippet-legacy"><code>from statsig import statsig, StatsigOptions, StatsigUser
+
+statsig.initialize("secret-…", StatsigOptions(api="{{serverURL}}/v1/"))
+statsig.check_gate(StatsigUser("user-1"), "new_checkout")</code></pre><button class="btn btn-small" type="button" data-copy="snippet-legacy">Copy</button></details>
+  <details><summary>Browser, Statsig's JS client (<code>@statsig/js-client</code>, a client key)</summary>
+<pre class="snippet" id="snippet-js"><code>import { StatsigClient } from "@statsig/js-client";
+
+const client = new StatsigClient("client-…", { userID: "user-1" }, {
+  networkConfig: { api: "{{serverURL}}/v1" },
+});
+await client.initializeAsync();
+client.checkGate("new_checkout");</code></pre><button class="btn btn-small" type="button" data-copy="snippet-js">Copy</button></details>
+  <details><summary>Segment: libraries sending here, or a Segment destination</summary>
+<pre class="snippet" id="snippet-segment"><code>import segment.analytics as analytics
+
+analytics.write_key = "&lt;the inbound write key: Integrations → Segment&gt;"
+analytics.host = "{{serverURL}}"
+analytics.track("user-1", "Order Completed", {"revenue": 42})
+
+# Segment Webhooks destination URL: {{serverURL}}/v1/webhooks/segment</code></pre><button class="btn btn-small" type="button" data-copy="snippet-segment">Copy</button></details>
+</section>
 <section class="card"><h2>Running experiments</h2>
   {{^empty(running)}}<div class="table-wrap"><table class="data"><thead><tr><th>Experiment</th><th>Unit</th><th>Started</th><th></th></tr></thead><tbody>
   {{#running}}<tr><td><a href="/console/experiments/{{name}}">{{name}}</a></td><td>{{idType}}</td><td>{{started}}</td><td><a href="/console/experiments/{{name}}/results">Results</a></td></tr>{{/running}}
@@ -201,7 +236,7 @@ enum WebTemplates {
   <div class="actions">
     <span class="badge {{#enabled}}badge-ok{{/enabled}}">{{#enabled}}enabled{{/enabled}}{{^enabled}}disabled{{/enabled}}</span>
     {{#canEdit}}
-    <form data-api="/console/v1/gates/{{name}}/{{#enabled}}disable{{/enabled}}{{^enabled}}enable{{/enabled}}" data-method="PUT" data-nobody="1" id="toggle-form">
+    <form data-api="/console/v1/gates/{{name}}/{{#enabled}}disable{{/enabled}}{{^enabled}}enable{{/enabled}}" data-method="PUT" data-nobody="1" id="toggle-form"{{#enabled}} data-confirm="Disable {{name}} in every environment ({{#environments}}{{.}} {{/environments}})? Everyone gets false until it is enabled again."{{/enabled}}>
       <button class="btn" type="submit" id="toggle-gate">{{#enabled}}Disable{{/enabled}}{{^enabled}}Enable{{/enabled}}</button></form>
     {{/canEdit}}
     {{#hasPartial}}<a class="btn" href="/console/gates/{{name}}/results" id="rollout-results">Rollout results</a>{{/hasPartial}}
