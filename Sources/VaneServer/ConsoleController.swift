@@ -302,6 +302,12 @@ struct ConsoleController: Sendable {
         }
         var q = EventQuery()
         q.eventName = r.query("eventName").flatMap { $0.isEmpty ? nil : $0 }
+        if let m = r.query("match") {
+            guard let match = EventNameMatch(rawValue: m) else {
+                throw APIError.badRequest("match must be one of \(EventNameMatch.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(m.prefix(40))')")
+            }
+            q.eventNameMatch = match
+        }
         q.userID = r.query("userID").flatMap { $0.isEmpty ? nil : $0 }
         q.source = r.query("source").flatMap { $0.isEmpty ? nil : $0 }
         q.since = try int("since")

@@ -156,8 +156,14 @@ public enum MembershipOutcome: String, Sendable {
     case added, removed, unchanged, stale
 }
 
+/// How `EventQuery.eventName` matches event names (always case-sensitive, as names are).
+public enum EventNameMatch: String, Sendable, CaseIterable {
+    case exact, prefix, contains
+}
+
 public struct EventQuery: Sendable {
     public var eventName: String?
+    public var eventNameMatch: EventNameMatch = .exact
     public var userID: String?
     public var since: Int64?
     public var until: Int64?

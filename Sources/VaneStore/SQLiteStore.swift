@@ -731,7 +731,13 @@ public final class SQLiteStore: VaneStore {
         try await db.read { db in
             var sql = "SELECT * FROM events WHERE project_id = ?"
             var args: StatementArguments = [project]
-            if let n = query.eventName { sql += " AND event_name = ?"; args += [n] }
+            if let n = query.eventName {
+                switch query.eventNameMatch {
+                case .exact: sql += " AND event_name = ?"; args += [n]
+                case .prefix: sql += " AND substr(event_name, 1, length(?)) = ?"; args += [n, n]
+                case .contains: sql += " AND instr(event_name, ?) > 0"; args += [n]
+                }
+            }
             if let u = query.userID { sql += " AND user_id = ?"; args += [u] }
             if let s = query.source { sql += " AND source = ?"; args += [s] }
             if let s = query.since { sql += " AND time >= ?"; args += [s] }

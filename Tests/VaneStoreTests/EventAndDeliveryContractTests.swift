@@ -214,6 +214,29 @@ struct EventAndDeliveryContractTests {
     }
 
     @Test(arguments: StoreUnderTest.allCases)
+    func eventNamesMatchExactlyByPrefixOrBySubstringCaseSensitively(_ factory: StoreUnderTest) async throws {
+        let store = try await factory.make()
+        try await store.insertEvents([
+            event("checkout_started", time: 1), event("checkout_done", time: 2), event("Checkout_legacy", time: 3),
+            event("page_checkout", time: 4), event("checkout", time: 5), event("ünïcode_checkout_é", time: 6),
+            event("100%_done", time: 7), event("1000_done", time: 8),
+        ])
+        func names(_ name: String, _ match: EventNameMatch) async throws -> [String] {
+            var q = EventQuery(eventName: name)
+            q.eventNameMatch = match
+            return try await store.events(project: "default", query: q).events.map(\.eventName).sorted()
+        }
+        #expect(try await names("checkout", .exact) == ["checkout"])
+        #expect(try await names("checkout", .prefix) == ["checkout", "checkout_done", "checkout_started"])
+        #expect(try await names("checkout", .contains) == ["checkout", "checkout_done", "checkout_started", "page_checkout", "ünïcode_checkout_é"])
+        #expect(try await names("ünïcode_", .prefix) == ["ünïcode_checkout_é"], "characters, not bytes")
+        // LIKE's wildcards mean nothing here.
+        #expect(try await names("100%", .prefix) == ["100%_done"])
+        #expect(try await names("_done", .contains) == ["100%_done", "1000_done", "checkout_done"])
+        #expect(try await names("%", .contains) == ["100%_done"])
+    }
+
+    @Test(arguments: StoreUnderTest.allCases)
     func pruneRespectsBothCursorsTheCutoffAndTheLimit(_ factory: StoreUnderTest) async throws {
         let store = try await factory.make()
         let ids = try await store.insertEvents((0..<10).map { event("e", time: 100 + Int64($0)) }).map { try #require($0) }

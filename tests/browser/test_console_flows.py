@@ -1058,3 +1058,20 @@ def _alert(driver):
         return driver.switch_to.alert
     except Exception:
         return None
+
+
+def test_explorer_finds_names_by_prefix_or_substring(console, signed_in):
+    d = signed_in
+    stem = uniq("explore_stem")
+    console.log_events([{"eventName": n, "user": {"userID": "e1"}, "time": now_ms()}
+                        for n in (stem + "_one", stem + "_two", "other_" + stem)])
+    d.get(console.url("events?tab=explore"))
+    fill(d, "#q-event", stem)
+    d.find_element(By.CSS_SELECTOR, "#explorer-search").click()
+    rows = lambda x: sorted(a.text for a in x.find_elements(By.CSS_SELECTOR, "#explorer-table a.mono")) or None
+    assert wait_for(d, rows, "prefix results") == [stem + "_one", stem + "_two"]
+    Select(d.find_element(By.CSS_SELECTOR, "#q-match")).select_by_value("contains")
+    d.find_element(By.CSS_SELECTOR, "#explorer-search").click()
+    wait_for(d, lambda x: len(rows(x) or []) == 3 or None, "substring results")
+    assert rows(d) == sorted([stem + "_one", stem + "_two", "other_" + stem])
+    shot(d, "flows-12-explorer-contains")

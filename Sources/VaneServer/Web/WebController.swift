@@ -547,6 +547,8 @@ struct WebController: Sendable {
             let q = r.queryItems()
             var query = EventQuery(limit: 100)
             query.eventName = q["eventName"].flatMap { $0.isEmpty ? nil : $0 }
+            // Names are found as the live stream finds them: by how they start, unless asked otherwise.
+            query.eventNameMatch = q["match"].flatMap(EventNameMatch.init(rawValue:)) ?? .prefix
             query.userID = q["userID"].flatMap { $0.isEmpty ? nil : $0 }
             query.source = q["source"].flatMap { $0.isEmpty ? nil : $0 }
             if let since = q["since"], !since.isEmpty {
@@ -568,6 +570,9 @@ struct WebController: Sendable {
             }
             data["q"] = q
             data["sourcesOptions"] = ["sdk", "http_api", "segment"].map { ["name": $0, "selected": q["source"] == $0] }
+            data["matchOptions"] = [("prefix", "starts with"), ("contains", "contains"), ("exact", "is exactly")].map {
+                ["value": $0.0, "label": $0.1, "selected": query.eventNameMatch.rawValue == $0.0]
+            }
         }
         return try render("events", data, s, title: "Events", nav: "events")
     }

@@ -491,10 +491,10 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
 {{#explore}}
 <form method="get" class="inline card" id="explorer-form">
   <input type="hidden" name="tab" value="explore">
-  <div class="field"><label for="q-event">Event name</label><input id="q-event" name="eventName" type="text" value="{{q.eventName}}"></div>
+  <div class="field"><label for="q-match">Event name</label><div class="inline"><select id="q-match" name="match" aria-label="How the name matches">{{#matchOptions}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/matchOptions}}</select><input id="q-event" name="eventName" type="text" value="{{q.eventName}}" aria-label="Event name"></div></div>
   <div class="field"><label for="q-user">User ID</label><input id="q-user" name="userID" type="text" value="{{q.userID}}"></div>
   <div class="field"><label for="q-source">Source</label><select id="q-source" name="source"><option value="">all</option>{{#sourcesOptions}}<option {{#selected}}selected{{/selected}}>{{name}}</option>{{/sourcesOptions}}</select></div>
-  <div class="field"><label for="q-since">Since (UTC)</label><input id="q-since" name="since" type="text" placeholder="2026-11-01" value="{{q.since}}"></div>
+  <div class="field"><label for="q-since">Since (UTC day)</label><input id="q-since" name="since" type="date" value="{{q.since}}"></div>
   <button class="btn btn-primary" type="submit" id="explorer-search">Search</button>
 </form>
 {{#error}}<div class="banner banner-bad">{{error}}</div>{{/error}}

@@ -138,7 +138,13 @@ extension PostgresStore /* EventLog */ {
         try await db.read { c in
             var sql = "SELECT * FROM events WHERE project_id = ?"
             var args: [any PGBindable] = [project]
-            if let n = query.eventName { sql += " AND event_name = ?"; args.append(n) }
+            if let n = query.eventName {
+                switch query.eventNameMatch {
+                case .exact: sql += " AND event_name = ?"; args.append(n)
+                case .prefix: sql += " AND left(event_name, char_length(?)) = ?"; args += [n, n]
+                case .contains: sql += " AND strpos(event_name, ?) > 0"; args.append(n)
+                }
+            }
             if let u = query.userID { sql += " AND user_id = ?"; args.append(u) }
             if let s = query.source { sql += " AND source = ?"; args.append(s) }
             if let s = query.since { sql += " AND time >= ?"; args.append(s) }
