@@ -87,24 +87,51 @@ struct ChangeWatcher: Service {
     let cache: ConfigCache
     let resolver: KeyResolver
     let logger: Logger
-    var interval: Duration = .milliseconds(100)
+    /// The fallback: how often the change counter is read, whether or not notifications arrive
+    /// (a pooler in transaction mode, for one, does not pass LISTEN through).
+    var interval: Duration = .milliseconds(250)
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            var seen: Int64? = nil
-            while !Task.isCancelled {
-                do {
-                    let version = try await store.changeVersion()
-                    if let s = seen, s != version {
-                        cache.invalidateAll()
-                        resolver.forget()
-                    }
-                    seen = version
-                } catch {
-                    logger.debug("change watch failed", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: interval)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await listen() }
+                group.addTask { await poll() }
+                await group.waitForAll()
             }
+        }
+    }
+
+    private func forget() {
+        cache.invalidateAll()
+        resolver.forget()
+    }
+
+    /// Notifications make a change visible within milliseconds; polling (below) is the fallback.
+    private func listen() async {
+        while !Task.isCancelled {
+            do {
+                try await store.listenForChanges { forget() }
+                return  // the store cannot notify: polling alone
+            } catch where Task.isCancelled {
+                return
+            } catch {
+                logger.debug("change notifications interrupted; listening again", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func poll() async {
+        var seen: Int64? = nil
+        while !Task.isCancelled {
+            do {
+                let version = try await store.changeVersion()
+                if let s = seen, s != version { forget() }
+                seen = version
+            } catch {
+                logger.debug("change watch failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
         }
     }
 }

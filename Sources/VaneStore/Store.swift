@@ -175,6 +175,14 @@ public protocol JobLeases: Sendable {
 /// change, and each node watches it (`ChangeWatcher`).
 public protocol ChangeFeed: Sendable {
     func changeVersion() async throws -> Int64
+    /// Calls `onChange` as soon as another transaction commits a change (PostgreSQL: LISTEN on the
+    /// channel the triggers notify), until cancelled or the connection fails (then it throws and
+    /// the caller listens again). Returns at once where the store cannot notify (SQLite: one process).
+    func listenForChanges(_ onChange: @Sendable () -> Void) async throws
+}
+
+extension ChangeFeed {
+    public func listenForChanges(_ onChange: @Sendable () -> Void) async throws {}
 }
 
 /// Statsig parameter stores; each change is audited and bumps the project's config time.

@@ -9,6 +9,8 @@ import PostgresNIO
 /// finds a migration it does not know (a newer Vane wrote it) refuses to run.
 enum PostgresMigrations {
     static let advisoryLock: Int64 = 0x7661_6e65_0001  // "vane" 1
+    /// The channel the change triggers notify (named in migration 003).
+    static let changeChannel = "vane_changes"
 
     static let all: [(name: String, sql: String)] = [
         ("001_initial", initial),
