@@ -211,10 +211,12 @@ struct PulseService: Sendable {
         let data = try await store.pulseArms(project: project, subject: subject.key, unitType: subject.idType)
         let userMetrics = try await metrics.all(project)
 
-        // Every event its units logged gives two automatic metrics; user metrics come after.
+        // Every event its units logged gives automatic metrics (value metrics for events that have
+        // ever carried a value in the project); user metrics come after.
         let seenSources = Set(data.sums.values.flatMap(\.keys)).filter { !$0.hasPrefix("filtered:") }
+        let valued = try await valuedSources(project)
         var definitions: [MetricDefinition] = seenSources.sorted().flatMap { event in
-            [MetricDefinition.automatic("count:" + event)!, MetricDefinition.automatic("conversion:" + event)!]
+            Self.automaticTypes(valued: valued.contains(event)).map { MetricDefinition.automatic($0 + ":" + event)! }
         }
         definitions += userMetrics.values.sorted { $0.name < $1.name }
         if let wanted = options.metricFilter {
@@ -462,12 +464,21 @@ struct PulseService: Sendable {
 
     // MARK: - Metric catalogue
 
+    static func automaticTypes(valued: Bool) -> [String] {
+        valued ? ["count", "conversion", "sum", "mean"] : ["count", "conversion"]
+    }
+
+    /// Events that have carried a value (their value sum is not 0).
+    func valuedSources(_ project: String) async throws -> Set<String> {
+        Set(try await store.pulseSources(project: project).filter { $0.valueSum != 0 }.map(\.source))
+    }
+
     func metricList(_ project: String) async throws -> JSONValue {
         _ = try await catchUp(project, budget: .seconds(5))
         let totals = try await store.pulseSources(project: project)
         var out: [JSONValue] = []
         for t in totals where !t.source.hasPrefix("filtered:") {
-            for type in ["count", "conversion"] {
+            for type in Self.automaticTypes(valued: t.valueSum != 0) {
                 out.append([
                     "name": .string("\(type):\(t.source)"), "type": .string(type), "event": .string(t.source),
                     "automatic": .bool(true), "events": .int(Int64(t.events)),

@@ -43,8 +43,10 @@ struct MetricDefinition: Codable, Sendable, Hashable {
     }
 
     /// The automatic metric with this id, if it is one (`count:E`, `conversion:E`).
+    /// `count:E` and `conversion:E` for every event; `sum:E` (value per unit) and `mean:E` (value
+    /// per event) for events that carry a value (SDK `value`, Segment `value` or `revenue`).
     static func automatic(_ id: String) -> MetricDefinition? {
-        for type in [MetricType.count, .conversion] where id.hasPrefix(type.rawValue + ":") {
+        for type in [MetricType.count, .conversion, .sum, .mean] where id.hasPrefix(type.rawValue + ":") {
             let event = String(id.dropFirst(type.rawValue.count + 1))
             guard !event.isEmpty else { return nil }
             return MetricDefinition(name: id, type: type, event: event)
@@ -61,7 +63,7 @@ struct MetricDefinition: Codable, Sendable, Hashable {
     func validate(existing: [String: MetricDefinition]) throws {
         guard !name.isEmpty, name.count <= 100 else { throw ValidationError("name must be 1 to 100 characters") }
         guard !name.contains(":"), !name.contains("/") else {
-            throw ValidationError("name must not contain ':' or '/' (names with ':' are the automatic metrics, like count:purchase)")
+            throw ValidationError("name must not contain ':' or '/' (names with ':' are the automatic metrics, like count:purchase or sum:purchase)")
         }
         switch type {
         case .count, .conversion, .sum, .mean:

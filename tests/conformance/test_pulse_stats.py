@@ -552,6 +552,21 @@ def test_sum_mean_ratio_and_filtered_metrics(vane):
     params = {"metrics": ",".join(want_metrics)}
     results_matching(vane, name, params, lambda d: problems_vs(d, want))
 
+    # Value metrics come automatically for an event that carries values: sum:<event> is the value
+    # per unit (the revenue metric above), mean:<event> the value per event (the aov metric above).
+    automatic = {
+        "sum:" + purchase: metric_want("sum", purchase, [oracle("mean", C["rev"], T["rev"])]),
+        "mean:" + purchase: metric_want("mean", purchase, [oracle("ratio", (C["rev"], C["pc"]), (T["rev"], T["pc"]))]),
+    }
+    results_matching(vane, name, {"metrics": ",".join(automatic)}, lambda d: problems_vs(d, {"metrics": Exact(automatic)}),
+                     what="automatic value metrics")
+    default = fetch_results(vane, name)
+    listed = {x["metric"] for x in default["metrics"]}
+    assert {"sum:" + purchase, "mean:" + purchase} <= listed, sorted(listed)
+    assert "sum:" + visit not in listed and "mean:" + visit not in listed, "visits carry no value: %s" % sorted(listed)
+    catalogue = {x["name"] for x in vane.console_ok("GET", "/metrics")}
+    assert "sum:" + purchase in catalogue and "sum:" + visit not in catalogue, sorted(catalogue)
+
     # The Bayesian engine for sum, mean and ratio metrics, against gbstats on the same statistics.
     flat = GaussianPrior(mean=0, variance=1, proper=False)
     bayes = {
@@ -813,8 +828,10 @@ def test_segment_track_events_as_metrics(vane):
                 "conversion:" + stored: metric_want("conversion", stored, [
                     oracle("conversion", (C[0] > 0).astype(float), (T[0] > 0).astype(float))]),
                 rev: metric_want("sum", stored, [oracle("mean", C[1], T[1])]),
+                # Segment's revenue is the event's value: the automatic sum: metric is the same.
+                "sum:" + stored: metric_want("sum", stored, [oracle("mean", C[1], T[1])]),
             })}
-    params = {"metrics": "count:%s,conversion:%s,%s" % (stored, stored, rev)}
+    params = {"metrics": "count:%s,conversion:%s,%s,sum:%s" % (stored, stored, rev, stored)}
     results_matching(vane, name, params, lambda d: problems_vs(d, want))
 
 
