@@ -256,8 +256,11 @@ def test_the_database_restarting_under_load_loses_nothing_acknowledged(tmp_path)
         down = threading.Thread(target=lambda: subprocess.run(
             [str(REPO / "scripts" / "pg-temp"), "restart", own, "3"], check=True, capture_output=True))
         down.start()
-        time.sleep(1.5)
-        during = requests.get(nodes[0].base + "/ready", timeout=10).status_code
+        # Readiness while the database is down (3 s, after a stop that takes longer under load).
+        during = set()
+        while down.is_alive():
+            during.add(requests.get(nodes[0].base + "/ready", timeout=10).status_code)
+            time.sleep(0.1)
         down.join(60)
         at_restart = len(acked)
         recovered = wait_until(lambda: len(acked) > at_restart + 200, 30, 0.1)
@@ -265,7 +268,8 @@ def test_the_database_restarting_under_load_loses_nothing_acknowledged(tmp_path)
         for t in threads:
             t.join(30)
         assert not errors, errors[:5]
-        assert during == 503, "/ready answered %d while the database was down" % during
+        assert 503 in during, "/ready never answered 503 while the database was restarting (%s)" % sorted(during)
+        assert during <= {200, 503}, "/ready answered %s while the database was restarting" % sorted(during)
         assert recovered, "ingest did not recover within 30 s of the database's return"
         assert requests.get(nodes[1].base + "/ready", timeout=10).status_code == 200
         assert all(n.alive() for n in nodes), "a node died with its database"
