@@ -196,7 +196,8 @@ struct ConsoleController: Sendable {
     private func setEnabled(_ c: VaneRequestContext, _ enabled: Bool) async throws -> Response {
         var gate = try await service.get(c.project, .gate, try c.parameters.require("name"))
         gate.isEnabled = enabled
-        let e = try await service.update(c.project, gate, actor: actor(c))
+        // A kill switch is audited as what it is, not as an ordinary update.
+        let e = try await service.update(c.project, gate, actor: actor(c), action: enabled ? "enabled" : "disabled")
         return envelope(enabled ? "Gate enabled." : "Gate disabled.", encodeToJSON(e))
     }
 

@@ -19,14 +19,20 @@ struct ConsoleAPITests {
             #expect(patched.json["data"]?["rules"]?.arrayValue?[0]["id"]?.stringValue == ruleID)
             let listed = try await client.console(.get, "gates")
             #expect(listed.json["data"]?.arrayValue?.count == 1)
+            // The kill switch has its own action names.
+            #expect(try await client.console(.put, "gates/new_checkout/disable").status == .ok)
+            #expect(try await client.console(.put, "gates/new_checkout/enable").status == .ok)
             let deleted = try await client.console(.delete, "gates/new_checkout")
             #expect(deleted.status == .ok)
             let gone = try await client.console(.get, "gates/new_checkout")
             #expect(gone.status == .notFound)
             let log = try await client.console(.get, "audit_logs?kind=gate")
             let actions = log.json["data"]?.arrayValue?.compactMap { $0["action"]?.stringValue }
-            #expect(actions == ["deleted", "updated", "created"])
-            let update = try #require(log.json["data"]?.arrayValue?[1])
+            #expect(actions == ["deleted", "enabled", "disabled", "updated", "created"])
+            let disabled = try #require(log.json["data"]?.arrayValue?[2])
+            #expect(disabled["description"] == "Gate new_checkout disabled")
+            #expect(disabled["before"]?["isEnabled"] != false && disabled["after"]?["isEnabled"] == false)
+            let update = try #require(log.json["data"]?.arrayValue?[3])
             #expect(update["before"]?["description"] == "first")
             #expect(update["after"]?["description"] == "second")
         }
