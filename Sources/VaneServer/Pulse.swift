@@ -108,7 +108,8 @@ struct PulseService: Sendable {
             }
             analysis.cuped.enabled = try flag("cuped") ?? true
             if let name = query["correction"] {
-                guard let c = MultipleComparisonCorrection(rawValue: name == "bh" ? "benjamini-hochberg" : name.lowercased()) else {
+                let spelled = name.lowercased()
+                guard let c = MultipleComparisonCorrection(rawValue: spelled == "bh" ? "benjamini-hochberg" : spelled) else {
                     throw ValidationError("correction must be one of none, bonferroni, benjamini-hochberg (got '\(name.prefix(40))')")
                 }
                 correction = c

@@ -16,10 +16,17 @@ struct ScheduledRollouts: Sendable {
     static let action = "scheduled_rollout"
     let service: ConsoleService
 
-    /// Applies every due step of the project; returns the entities changed.
-    @discardableResult
-    func runOnce(project: String, now: Int64) async throws -> [String] {
+    struct Run {
         var changed: [String] = []
+        /// Entities whose due steps could not be saved (they no longer pass validation, say), with why.
+        /// The others are still carried out: one broken entity must not hold every schedule back.
+        var failed: [(name: String, error: any Error)] = []
+    }
+
+    /// Applies every due step of the project.
+    @discardableResult
+    func runOnce(project: String, now: Int64) async throws -> Run {
+        var run = Run()
         for kind in [EntityKind.gate, .dynamicConfig] {
             for e in try await service.list(project, kind) {
                 guard let (updated, notes) = Self.applyDue(e, now: now) else { continue }
@@ -27,13 +34,15 @@ struct ScheduledRollouts: Sendable {
                     _ = try await service.update(
                         project, updated, actor: Self.actor, action: Self.action, expectedVersion: e.version ?? 1,
                         description: "\(kind.displayName) \(e.name): scheduled rollout, " + notes.joined(separator: "; "))
-                    changed.append(e.name)
+                    run.changed.append(e.name)
                 } catch let error as StoreError where error.code == .conflict {
                     continue  // edited meanwhile: the next run reads the new version
+                } catch where !Task.isCancelled {
+                    run.failed.append((e.name, error))
                 }
             }
         }
-        return changed
+        return run
     }
 
     /// The entity with its due steps carried out, and what changed per rule; nil when nothing is due.
@@ -76,8 +85,13 @@ struct ScheduledRolloutService: Service {
                     do {
                         for project in try await store.projects() {
                             let now = Clock.nowMs()
-                            for name in try await rollouts.runOnce(project: project, now: now) {
+                            let run = try await rollouts.runOnce(project: project, now: now)
+                            for name in run.changed {
                                 logger.notice("scheduled rollout step applied", metadata: ["project": "\(project)", "entity": "\(name)"])
+                            }
+                            for (name, error) in run.failed {
+                                logger.warning("a scheduled rollout step cannot be applied", metadata: [
+                                    "project": "\(project)", "entity": "\(name)", "error": "\(error)"])
                             }
                         }
                     } catch where Task.isCancelled {

@@ -35,6 +35,10 @@ public struct BayesianEstimate: Sendable, Hashable, Codable {
     public var riskControl: Double
     /// Expected loss of shipping the treatment: E[max(−difference, 0)].
     public var riskTreatment: Double
+
+    var isFinite: Bool {
+        [expected, standardDeviation, lower, upper, chanceToWin, riskControl, riskTreatment].allSatisfy(\.isFinite)
+    }
 }
 
 public enum BayesianEngine {

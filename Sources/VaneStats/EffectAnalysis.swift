@@ -226,12 +226,18 @@ public enum StatsEngine {
                 a, b, relative: true, alpha: adjustedAlpha, comparisons: comparisons, sequentialTuning: tuning)
         }
         if let prior = options.bayesianPrior {
+            // A proper prior is stated relative to the control mean; with that mean 0 it has no
+            // absolute scale (gbstats divides by zero there), so the absolute posterior is left out.
+            if prior.proper, a.unadjustedMean == 0, result.absolute != nil {
+                result.notes.append("Bayesian absolute effect not computed: the prior is relative to the control mean, which is 0")
+            }
             func bayes(_ e: Estimate?, relative: Bool) -> BayesianEstimate? {
-                e.map {
-                    BayesianEngine.estimate(
-                        dataMean: $0.estimate, dataVariance: $0.standardError * $0.standardError, relative: relative,
-                        controlUnadjustedMean: a.unadjustedMean, prior: prior, alpha: options.alpha)
-                }
+                guard let e, relative || !prior.proper || a.unadjustedMean != 0 else { return nil }
+                let posterior = BayesianEngine.estimate(
+                    dataMean: e.estimate, dataVariance: e.standardError * e.standardError, relative: relative,
+                    controlUnadjustedMean: a.unadjustedMean, prior: prior, alpha: options.alpha)
+                // Never a non-finite number: it would not encode, and the whole comparison with it.
+                return posterior.isFinite ? posterior : nil
             }
             result.bayesian = BayesianResult(
                 prior: prior, absolute: bayes(result.absolute, relative: false), relative: bayes(result.relative, relative: true))

@@ -31,13 +31,13 @@ struct ScheduledRolloutTests {
         let rollouts = ScheduledRollouts(service: service)
         func rule() async throws -> EntityRule { try #require(try await service.get("default", .gate, "ramp").rules?.first) }
 
-        #expect(try await rollouts.runOnce(project: "default", now: Self.t0 - 1).isEmpty, "nothing is due yet")
+        #expect(try await rollouts.runOnce(project: "default", now: Self.t0 - 1).changed.isEmpty, "nothing is due yet")
         #expect(try await rule().passPercentage == 0)
-        #expect(try await rollouts.runOnce(project: "default", now: Self.t0 + 1) == ["ramp"])
+        #expect(try await rollouts.runOnce(project: "default", now: Self.t0 + 1).changed == ["ramp"])
         #expect(try await rule().passPercentage == 10)
-        #expect(try await rollouts.runOnce(project: "default", now: Self.t0 + 2).isEmpty, "a step runs once")
+        #expect(try await rollouts.runOnce(project: "default", now: Self.t0 + 2).changed.isEmpty, "a step runs once")
         // After an outage both remaining steps are due: the latest wins, both are marked.
-        #expect(try await rollouts.runOnce(project: "default", now: Self.t0 + 200_000) == ["ramp"])
+        #expect(try await rollouts.runOnce(project: "default", now: Self.t0 + 200_000).changed == ["ramp"])
         let r = try await rule()
         #expect(r.passPercentage == 100)
         #expect(r.schedule?.map(\.appliedAt) == [Self.t0 + 1, Self.t0 + 200_000, Self.t0 + 200_000])
@@ -65,7 +65,7 @@ struct ScheduledRolloutTests {
         edited.rules![0].passPercentage = 5
         edited.rules![0].schedule = edited.rules![0].schedule!.map { RolloutStep(time: $0.time, passPercentage: $0.passPercentage) }
         _ = try await service.update("default", edited, actor: "ada")
-        #expect(try await rollouts.runOnce(project: "default", now: Self.t0 + 2).isEmpty, "the applied step is not replayed")
+        #expect(try await rollouts.runOnce(project: "default", now: Self.t0 + 2).changed.isEmpty, "the applied step is not replayed")
         #expect(try await service.get("default", .gate, "ramp").rules?.first?.passPercentage == 5)
 
         // A run that read the gate before someone changed it does not overwrite the change.
@@ -78,6 +78,28 @@ struct ScheduledRolloutTests {
             try await service.update("default", due, actor: "vane", action: ScheduledRollouts.action, expectedVersion: stale.version)
         }
         #expect(try await service.get("default", .gate, "ramp").rules?.first?.name == "renamed")
+    }
+
+    @Test func aGateThatNoLongerValidatesDoesNotHoldTheOthersBack() async throws {
+        let store = try SQLiteStore()
+        _ = try await store.bootstrap(preset: PresetKeys(), now: 1)
+        let service = ConsoleService(store: store, cache: ConfigCache(store: store))
+        try await store.addCustomIDType(project: "default", name: "team", audit: AuditEntry(
+            time: 1, actor: "t", action: "created", kind: "custom_id_type", name: "team", description: "t"))
+        let step: JSONValue = [["time": .int(Self.t0), "passPercentage": 40]]
+        var broken = try decodeValue(Entity.self, Self.gate(step).merging(kind: "gate"))
+        broken.name = "a_broken"
+        broken.rules![0].idType = "team"
+        _ = try await service.create("default", broken, actor: "ada")
+        _ = try await service.create("default", try decodeValue(Entity.self, Self.gate(step).merging(kind: "gate")), actor: "ada")
+        // The ID type its rule reads is removed behind the console's back: saving that gate now fails.
+        _ = try await store.removeCustomIDType(project: "default", name: "team", audit: AuditEntry(
+            time: 2, actor: "t", action: "deleted", kind: "custom_id_type", name: "team", description: "t"))
+        let run = try await ScheduledRollouts(service: service).runOnce(project: "default", now: Self.t0 + 1)
+        #expect(run.changed == ["ramp"])
+        #expect(run.failed.map(\.name) == ["a_broken"])
+        #expect(try await service.get("default", .gate, "ramp").rules?.first?.passPercentage == 40)
+        #expect(try await service.get("default", .gate, "a_broken").rules?.first?.passPercentage == 0)
     }
 
     @Test func schedulesAreValidatedNamingTheStep() async throws {

@@ -140,6 +140,22 @@ import Testing
         #expect(abs(absolute.expected - 0.2 * (1 / 0.01) / (1 / 0.01 + 1 / (0.09 * 4))) < 1e-15)
     }
 
+    @Test func aProperPriorOnAZeroControlMeanLeavesOutOnlyTheAbsolutePosterior() {
+        // Values of both signs: the control mean is 0 while its variance is not.
+        var control = GroupSummary(), treatment = GroupSummary()
+        for x in [-2.0, -1, 1, 2, -3, 3] { control.add(x) }
+        for x in [1.0, 2, 3, 0.5, 1.5, 2.5] { treatment.add(x) }
+        var options = AnalysisOptions(minimumSample: .disabled)
+        options.bayesianPrior = .informative
+        let r = StatsEngine.compare(control: control, treatment: treatment, kind: .mean, options: options)
+        #expect(r.status == .ok && r.absolute != nil && r.relative == nil)
+        #expect(r.bayesian != nil && r.bayesian?.absolute == nil && r.bayesian?.relative == nil)
+        #expect(r.notes.contains { $0.contains("Bayesian absolute effect not computed") })
+        options.bayesianPrior = .flat
+        let flat = StatsEngine.compare(control: control, treatment: treatment, kind: .mean, options: options)
+        #expect(flat.bayesian?.absolute?.expected == flat.absolute?.estimate, "a flat prior needs no scale")
+    }
+
     /// Wider intervals with more comparisons and with the sequential test; significance agrees with the interval.
     @Test func intervalsAndSignificance() throws {
         let c = try #require(StatsFixture.cases.first { $0.id == "mean_count_basic" })

@@ -928,7 +928,7 @@ def test_bonferroni_three_groups(vane):
                               "conversion:" + event: metric_want("conversion", event, cnv)})}
     for m in want["metrics"].values():
         m["comparisons"] = Exact(m["comparisons"])
-    for spelling in ("benjamini-hochberg", "bh"):
+    for spelling in ("benjamini-hochberg", "bh", "BH"):
         results_matching(vane, name, {"metrics": metrics, "correction": spelling}, lambda d: problems_vs(d, want),
                          what="correction=%s" % spelling)
     r = vane.console("GET", "/experiments/%s/results" % name, params={"correction": "holm"})
