@@ -204,11 +204,13 @@ def _holder_node(url, nodes):
 
 def test_the_exporter_moves_to_another_node_when_its_node_dies(cluster):
     url, nodes = cluster
-    total = 3000
+    # A batch carries up to 2,500 of these events; the receiver takes a second over each, so the export is
+    # still under way, with many batches to go, when its node is killed.
+    total = 30000
     with SegmentReceiver(WRITE_KEY) as rc:
         configure(nodes[0].client, rc)
         assert rc.wait(lambda r: r.requests, 20), "the enabling change was not exported"
-        rc.delay = 0.05
+        rc.delay = 1.0
         for start in range(0, total, 500):
             events = [{"eventName": "failover_evt", "user": {"userID": "u%d" % i}, "metadata": {"seq": str(i)}}
                       for i in range(start, start + 500)]
@@ -217,11 +219,12 @@ def test_the_exporter_moves_to_another_node_when_its_node_dies(cluster):
         assert rc.wait(lambda r: r.accepted_count >= 300, 60), "export did not get going"
         holder = _holder_node(url, nodes)
         assert holder is not None, "no node holds the exporter's lease: %s" % psql(url, "SELECT * FROM job_leases")
+        assert rc.accepted_count < total // 2, "the export was nearly done before its node was killed"
         holder.kill()
         killed_at = time.monotonic()
         with rc.lock:
             before = len(rc.requests)
-        rc.delay = 0
+        rc.delay = 0.2
         resumed = wait_until(lambda: len(rc.requests) > before + 1, 15, 0.05)
         resume_s = time.monotonic() - killed_at
         assert resumed, "no node took the export over within 15 s"
