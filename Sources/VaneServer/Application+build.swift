@@ -47,6 +47,8 @@ public struct VaneServices: Sendable {
     let exportLease: JobLease
     let rollupLease: JobLease
     let scheduleLease: JobLease
+    /// On a shared store, how far this node's caches have followed changes made anywhere.
+    let appliedChanges = AppliedChanges()
 
     public init(
         store: any VaneStore, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
@@ -109,8 +111,12 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
     router.get("health") { _, _ in jsonResponse(["status": "ok"]) }
     router.get("ready") { _, _ in
         do {
-            try await withTimeout(.seconds(2)) { _ = try await services.store.changeVersion() }
-            return jsonResponse(["status": "ready"])
+            let version = try await withTimeout(.seconds(2)) { try await services.store.changeVersion() }
+            // One process on its own store drops its caches as it changes it: always caught up.
+            let applied = services.store.isShared ? services.appliedChanges.current : version
+            return jsonResponse([
+                "status": "ready", "changeVersion": .int(version), "appliedChangeVersion": applied.map { .int($0) } ?? .null,
+            ])
         } catch {
             return jsonResponse(["status": "unavailable", "error": .string("the database cannot be reached")], status: .serviceUnavailable)
         }
@@ -155,15 +161,16 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
 struct TimedOut: Error {}
 
 /// Runs `body`, giving up after `limit`.
-func withTimeout(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
+func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {
             try await Task.sleep(for: limit)
             throw TimedOut()
         }
-        try await group.next()
-        group.cancelAll()
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw TimedOut() }
+        return first
     }
 }
 
@@ -202,7 +209,9 @@ public func buildApplication(_ services: VaneServices, config: AppConfig, logger
 func clusterServices(_ services: VaneServices, config: AppConfig, logger: Logger) -> [any Service] {
     guard services.store.isShared else { return [] }
     return [
-        ChangeWatcher(store: services.store, cache: services.cache, resolver: services.resolver, logger: logger),
+        ChangeWatcher(
+            store: services.store, cache: services.cache, resolver: services.resolver, applied: services.appliedChanges,
+            logger: logger),
         EventLogTail(store: services.store, broadcaster: services.broadcaster, logger: logger),
     ]
 }

@@ -80,22 +80,45 @@ final class JobLease: Service, Sendable {
     }
 }
 
-/// Brings this node's caches up to date with changes made on any node: polls the store's change
-/// version (one small read) and, when it moved, drops the compiled rules and the key cache.
+/// The change counter (`ChangeFeed`) this node's caches have caught up with: every change up to it is
+/// in what this node answers. `/ready` shows it next to the database's, so an operator (or a test
+/// that writes on one node and reads on another) can see how far behind a node is.
+final class AppliedChanges: Sendable {
+    private let version = Mutex<Int64?>(nil)
+
+    var current: Int64? { version.withLock { $0 } }
+
+    func caughtUp(to v: Int64) {
+        version.withLock { $0 = max($0 ?? v, v) }
+    }
+}
+
+/// Brings this node's caches up to date with changes made on any node: a notification (PostgreSQL
+/// LISTEN) or, as the fallback, a tick every `interval` makes it read the store's change counter
+/// (one small read); when it moved, the compiled rules and the key cache are dropped.
 struct ChangeWatcher: Service {
     let store: any ChangeFeed
     let cache: ConfigCache
     let resolver: KeyResolver
+    let applied: AppliedChanges
     let logger: Logger
     /// The fallback: how often the change counter is read, whether or not notifications arrive
     /// (a pooler in transaction mode, for one, does not pass LISTEN through).
     var interval: Duration = .milliseconds(250)
 
     func run() async throws {
+        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await listen() }
-                group.addTask { await poll() }
+                group.addTask { await listen(wake) }
+                group.addTask {
+                    while !Task.isCancelled {
+                        wake.yield()
+                        try? await Task.sleep(for: interval)
+                    }
+                    wake.finish()
+                }
+                group.addTask { await follow(wakeups) }
                 await group.waitForAll()
             }
         }
@@ -106,12 +129,15 @@ struct ChangeWatcher: Service {
         resolver.forget()
     }
 
-    /// Notifications make a change visible within milliseconds; polling (below) is the fallback.
-    private func listen() async {
+    /// Notifications make a change visible within milliseconds; the ticks in `run` are the fallback.
+    private func listen(_ wake: AsyncStream<Void>.Continuation) async {
         while !Task.isCancelled {
             do {
-                try await store.listenForChanges { forget() }
-                return  // the store cannot notify: polling alone
+                try await store.listenForChanges {
+                    forget()
+                    wake.yield()
+                }
+                return  // the store cannot notify: the ticks alone
             } catch where Task.isCancelled {
                 return
             } catch {
@@ -121,51 +147,55 @@ struct ChangeWatcher: Service {
         }
     }
 
-    private func poll() async {
+    /// The counter is read before the caches are dropped, so whatever is compiled afterwards includes
+    /// every change up to it. The first read drops them too: a request may have filled them before it.
+    private func follow(_ wakeups: AsyncStream<Void>) async {
         var seen: Int64? = nil
-        while !Task.isCancelled {
+        for await _ in wakeups {
             do {
                 let version = try await store.changeVersion()
-                if let s = seen, s != version { forget() }
+                if seen != version { forget() }
                 seen = version
+                applied.caughtUp(to: version)
             } catch {
                 logger.debug("change watch failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
         }
     }
 }
 
 /// Feeds the live stream from the event log, so a node's subscribers see events ingested on every
-/// node. It reads only while someone is watching, from the log's end when the first one arrives.
+/// node. It follows a project only while someone is watching, from the position its first
+/// subscriber read after subscribing (`EventBroadcaster.followLog`): every event committed after a
+/// subscriber arrived reaches it.
 struct EventLogTail: Service {
-    let store: any VaneStore
+    let store: any EventLog
     let broadcaster: EventBroadcaster
     let logger: Logger
     var interval: Duration = .milliseconds(250)
+    static let page = 1000
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             var positions: [String: Int64] = [:]
             while !Task.isCancelled {
-                if broadcaster.subscriberCount == 0 {
-                    positions = [:]
-                } else {
+                if broadcaster.subscriberCount == 0 { positions = [:] }
+                for (project, start) in broadcaster.takeLogStarts() where positions[project] == nil {
+                    positions[project] = start
+                }
+                var behind = false
+                for (project, from) in positions {
                     do {
-                        for project in try await store.projects() {
-                            guard let from = positions[project] else {
-                                positions[project] = try await store.lastIDs(project: project).event
-                                continue
-                            }
-                            let events = try await store.events(project: project, afterID: from, limit: 1000)
-                            if let last = events.last?.id { positions[project] = last }
-                            broadcaster.publish(events, events.map(\.id))
-                        }
+                        let events = try await store.events(project: project, afterID: from, limit: Self.page)
+                        if let last = events.last?.id { positions[project] = last }
+                        behind = behind || events.count == Self.page
+                        broadcaster.publish(events, events.map(\.id))
                     } catch {
-                        logger.debug("live tail failed", metadata: ["error": "\(error)"])
+                        logger.debug("live tail failed", metadata: ["project": "\(project)", "error": "\(error)"])
                     }
                 }
-                try? await Task.sleep(for: interval)
+                // A full page means more is waiting: read on at once.
+                if !behind { try? await Task.sleep(for: interval) }
             }
         }
     }

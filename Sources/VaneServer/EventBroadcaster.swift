@@ -53,6 +53,8 @@ final class EventBroadcaster: Sendable {
         var subscribers: [Int: Subscriber] = [:]
         var fellBehind: Set<Int> = []
         var nextID = 0
+        /// Where the event log tail (on a shared store) must start following a project.
+        var tailStarts: [String: Int64] = [:]
     }
 
     let limits: LiveStreamLimits
@@ -112,6 +114,20 @@ final class EventBroadcaster: Sendable {
         return Subscription(id: id, stream: stream, fellBehind: { [weak self] in
             self?.state.withLock { $0.fellBehind.contains(id) } ?? false
         })
+    }
+
+    /// On a shared store the stream is fed by `EventLogTail`: a new subscriber, once subscribed, asks it
+    /// to follow its project from the log position it read then, so nothing committed after is missed.
+    func followLog(project: String, from position: Int64) {
+        state.withLock { s in s.tailStarts[project] = min(s.tailStarts[project] ?? position, position) }
+    }
+
+    /// The positions asked for since the last call.
+    func takeLogStarts() -> [String: Int64] {
+        state.withLock { s in
+            defer { s.tailStarts = [:] }
+            return s.tailStarts
+        }
     }
 
     /// Ends one subscriber's stream.

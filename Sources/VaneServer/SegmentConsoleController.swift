@@ -118,6 +118,14 @@ struct SegmentConsoleController: Sendable {
             throw APIError.tooManyRequests("you already have \(limit) live streams open: close one first", retryAfter: 30)
         }
         let broadcaster = self.broadcaster
+        if store.isShared {
+            do {
+                broadcaster.followLog(project: project, from: try await store.lastIDs(project: project).event)
+            } catch {
+                broadcaster.end(subscription.id)
+                throw error
+            }
+        }
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"

@@ -28,7 +28,7 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from vane_server import ServerProcess, StartupError, binary_path  # noqa: E402
+from vane_server import ServerProcess, StartupError, binary_path, store_mode  # noqa: E402
 
 SERVER_SECRET = "secret-conformance-test"
 CLIENT_KEY = "client-conformance-test"
@@ -46,9 +46,12 @@ class ConsoleError(AssertionError):
 class Vane:
     """A running Vane server plus small helpers for its HTTP APIs."""
 
-    def __init__(self, proc, base, log_path, data_dir):
+    def __init__(self, proc, base, log_path, data_dir, *, console_base=None):
         self.proc = proc
         self.base = base
+        # On a two-node cluster (VANE_TEST_NODES=2) the console is another node than the SDK's `base`:
+        # each console write is followed by a wait until `base` has caught up with it.
+        self.console_base = console_base or base
         self.log_path = log_path
         self.data_dir = data_dir
         self.server_secret = SERVER_SECRET
@@ -81,8 +84,26 @@ class Vane:
             path = "/console/v1" + path
         headers = dict(kw.pop("headers", {}) or {})
         headers.setdefault("STATSIG-API-KEY", key if key is not None else self.console_key)
-        return self.session.request(method, self.base + path, json=json_body, headers=headers,
-                                    timeout=timeout, **kw)
+        r = self.session.request(method, self.console_base + path, json=json_body, headers=headers,
+                                 timeout=timeout, **kw)
+        if method.upper() not in ("GET", "HEAD") and r.status_code < 300:
+            self.wait_until_caught_up()
+        return r
+
+    def wait_until_caught_up(self, timeout=5.0):
+        """Waits until the SDK node's caches include every change committed so far (`/ready` on each
+        node: the database's change counter, and the one this node has applied). A no-op on one node."""
+        if self.console_base == self.base:
+            return
+        target = self.session.get(self.console_base + "/ready", timeout=10).json()["changeVersion"]
+        deadline = time.time() + timeout
+        while True:
+            applied = self.session.get(self.base + "/ready", timeout=10).json().get("appliedChangeVersion")
+            if applied is not None and applied >= target:
+                return
+            assert time.time() < deadline, "the SDK node has applied change %s, not %s, after %.0f s" % (
+                applied, target, timeout)
+            time.sleep(0.01)
 
     def console_ok(self, method, path, json_body=None, *, ok=(200, 201, 202, 204), **kw):
         """Console call that must succeed; returns the response's ``data``."""
@@ -154,27 +175,44 @@ class Vane:
 _RUNNING = {}
 
 
+def session_nodes():
+    """VANE_TEST_NODES=2 (with VANE_TEST_STORE=postgres): the session's server is two nodes on one
+    database, the console on the first and every SDK and ingest call on the second."""
+    n = int(os.environ.get("VANE_TEST_NODES", "1"))
+    assert n in (1, 2), "VANE_TEST_NODES is 1 or 2"
+    assert n == 1 or store_mode() == "postgres", "VANE_TEST_NODES=2 needs VANE_TEST_STORE=postgres"
+    return n
+
+
 @pytest.fixture(scope="session")
 def vane(tmp_path_factory):
-    process = ServerProcess(
-        binary_path(), tmp_path_factory.mktemp("vane-data"), server_secret=SERVER_SECRET, client_key=CLIENT_KEY,
-        console_key=CONSOLE_KEY, segment_write_key=SEGMENT_WRITE_KEY,
-        log_path=tmp_path_factory.mktemp("vane-log") / "server.log")
-    try:
-        process.start(timeout=STARTUP_TIMEOUT_S)
-    except StartupError as e:
-        pytest.fail(str(e), pytrace=False)
-    server = Vane(process.proc, process.base, process.log_path, process.data_dir)
+    nodes, database_url = [], None
+    for i in range(session_nodes()):
+        process = ServerProcess(
+            binary_path(), tmp_path_factory.mktemp("vane-data"), server_secret=SERVER_SECRET, client_key=CLIENT_KEY,
+            console_key=CONSOLE_KEY, segment_write_key=SEGMENT_WRITE_KEY,
+            log_path=tmp_path_factory.mktemp("vane-log") / ("server%d.log" % i if i else "server.log"),
+            database_url=database_url)
+        database_url = process.database_url
+        try:
+            process.start(timeout=STARTUP_TIMEOUT_S)
+        except StartupError as e:
+            pytest.fail(str(e), pytrace=False)
+        nodes.append(process)
+    sdk_node = nodes[-1]
+    server = Vane(sdk_node.proc, sdk_node.base, sdk_node.log_path, sdk_node.data_dir, console_base=nodes[0].base)
 
     _RUNNING["server"] = server
     yield server
     _RUNNING.pop("server", None)
 
-    crashed = process.proc.poll()
-    process.stop()
-    if crashed is not None:
-        pytest.fail("vane exited unexpectedly during the test session (code %s).\n--- server log tail ---\n%s"
-                    % (crashed, server.log_tail()), pytrace=False)
+    crashed = [(p, p.proc.poll()) for p in nodes if p.proc.poll() is not None]
+    for p in nodes:
+        p.stop()
+    if crashed:
+        p, code = crashed[0]
+        pytest.fail("vane (%s) exited unexpectedly during the test session (code %s).\n--- server log tail ---\n%s"
+                    % (p.base, code, p.log_tail()), pytrace=False)
 
 
 @pytest.hookimpl(hookwrapper=True)

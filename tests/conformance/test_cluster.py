@@ -126,6 +126,24 @@ def test_a_change_on_one_node_reaches_every_node_within_a_second(cluster):
     assert max(delays) < 1.0, "slowest change took %.2f s" % max(delays)
 
 
+def test_a_node_that_shows_a_change_applied_answers_with_it(cluster):
+    """/ready's appliedChangeVersion is what the two-node conformance pass waits on: once a node shows
+    the counter a change committed at, its SDK answers include that change."""
+    _, nodes = cluster
+    for n in nodes:
+        _gate_names(n)
+    for i in range(10):
+        writer, reader = nodes[i % 3], nodes[(i + 1) % 3]
+        name = "applied_gate_%d_%s" % (i, uuid.uuid4().hex[:6])
+        writer.client.console_ok("POST", "/gates", {"name": name, "rules": [
+            {"name": "all", "passPercentage": 100, "conditions": [{"type": "public"}]}]})
+        target = requests.get(writer.base + "/ready", timeout=5).json()["changeVersion"]
+        assert wait_until(lambda: (requests.get(reader.base + "/ready", timeout=5).json()
+                                   .get("appliedChangeVersion") or 0) >= target, 5, 0.01), \
+            "%s never showed change %d applied" % (reader.base, target)
+        assert name in _gate_names(reader), "%s showed change %d applied without gate %s" % (reader.base, target, name)
+
+
 def test_a_revoked_key_stops_working_on_every_node_within_a_second(cluster):
     _, nodes = cluster
     made = nodes[0].client.console_ok("POST", "/keys", {"kind": "client", "description": "cluster revoke"})
