@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "VaneCore", targets: ["VaneCore"]),
         .library(name: "VaneSegment", targets: ["VaneSegment"]),
         .library(name: "VaneStore", targets: ["VaneStore"]),
+        .library(name: "VanePulse", targets: ["VanePulse"]),
         .library(name: "VaneHTTPBody", targets: ["VaneHTTPBody"]),
     ],
     dependencies: [
@@ -42,9 +43,12 @@ let package = Package(
         ]),
         // Pure statistics for experiment results (Welch t, delta method, CUPED, SRM, sequential).
         .target(name: "VaneStats"),
+        // Pure Pulse: the metric catalogue and definitions, the incremental rollup processor, its state.
+        // The stores load and save that state in the same transaction as the rollup's cursor.
+        .target(name: "VanePulse", dependencies: ["VaneCore", "VaneStats"]),
         // Persistence behind repository protocols: SQLite (GRDB, embedded) and PostgreSQL (PostgresNIO, many nodes).
         .target(name: "VaneStore", dependencies: [
-            "VaneCore",
+            "VaneCore", "VanePulse",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -56,7 +60,7 @@ let package = Package(
         ]),
         // HTTP: SDK API, console JSON API and web console, health and metrics.
         .target(name: "VaneServer", dependencies: [
-            "VaneCore", "VaneStore", "VaneSegment", "VaneStats", "VaneHTTPBody",
+            "VaneCore", "VaneStore", "VaneSegment", "VaneStats", "VanePulse", "VaneHTTPBody",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -73,21 +77,22 @@ let package = Package(
         // For the tests: a real PostgreSQL started on demand (scripts/pg-temp).
         .target(name: "VaneTestSupport", dependencies: ["VaneStore"]),
         .executableTarget(name: "vane", dependencies: [
-            "VaneCore", "VaneStore", "VaneServer", "VaneSegment",
+            "VaneCore", "VaneStore", "VaneServer", "VaneSegment", "VanePulse",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "VaneCoreTests", dependencies: ["VaneCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "VaneStoreTests", dependencies: ["VaneStore", "VaneCore", "VaneTestSupport"]),
+        .testTarget(name: "VaneStoreTests", dependencies: ["VaneStore", "VaneCore", "VanePulse", "VaneTestSupport"]),
         .testTarget(name: "VaneSegmentTests", dependencies: ["VaneSegment", "VaneCore"]),
+        .testTarget(name: "VanePulseTests", dependencies: ["VanePulse", "VaneCore", "VaneStats"]),
         .testTarget(name: "VaneStatsTests", dependencies: ["VaneStats"], exclude: ["Fixtures"]),
         .testTarget(name: "VaneHTTPBodyTests", dependencies: [
             "VaneHTTPBody",
             .product(name: "CompressNIO", package: "compress-nio"),
         ]),
         .testTarget(name: "VaneServerTests", dependencies: [
-            "VaneServer", "VaneStore", "VaneCore", "VaneHTTPBody", "VaneTestSupport",
+            "VaneServer", "VaneStore", "VaneCore", "VanePulse", "VaneHTTPBody", "VaneTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "CompressNIO", package: "compress-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -34,7 +34,7 @@ let package = Package(
         .executableTarget(name: "FuzzStatsig", dependencies: ["FuzzSupport", .product(name: "VaneCore", package: vane)]),
         // The Pulse rollup processor over event streams with extreme times and values.
         .executableTarget(name: "FuzzRollup", dependencies: [
-            "FuzzSupport", .product(name: "VaneCore", package: vane), .product(name: "VaneStore", package: vane),
+            "FuzzSupport", .product(name: "VaneCore", package: vane), .product(name: "VanePulse", package: vane),
         ]),
         // Console entities: decoding, validation, lifecycle, compile, evaluate.
         .executableTarget(name: "FuzzValidation", dependencies: ["FuzzSupport", .product(name: "VaneCore", package: vane)]),

@@ -1,4 +1,5 @@
 import VaneCore
+import VanePulse
 
 /// The database-independent steps of one run of the Pulse rollup job, shared by the SQLite and
 /// PostgreSQL stores so that both apply a batch of events the same way: which events are set

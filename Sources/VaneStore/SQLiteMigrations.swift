@@ -1,4 +1,5 @@
 import GRDB
+import VanePulse
 
 /// Ordered schema migrations for the SQLite store. Never edit a shipped migration: add one.
 enum SQLiteMigrations {

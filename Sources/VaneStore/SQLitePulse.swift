@@ -1,5 +1,6 @@
 import GRDB
 import VaneCore
+import VanePulse
 
 extension SQLiteStore {
     /// Processes up to `maxEvents` events after the rollup cursor in one transaction. When the

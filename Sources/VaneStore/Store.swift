@@ -1,4 +1,5 @@
 import VaneCore
+import VanePulse
 
 /// Everything Vane persists: the repositories below, each a small protocol with a SQLite
 /// (embedded) and a PostgreSQL (many nodes) implementation that pass the same contract suite.

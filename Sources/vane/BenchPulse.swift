@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VaneCore
+import VanePulse
 import VaneServer
 import VaneStore
 

@@ -3,6 +3,7 @@ import Logging
 import Prometheus
 import Testing
 import VaneCore
+import VanePulse
 import VaneSegment
 @testable import VaneServer
 import VaneStore

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 import VaneCore
+import VanePulse
 @testable import VaneStore
 
 /// The Pulse rollup never traps on a stored event's time or value, never stores a non-finite sum,

@@ -3,6 +3,7 @@ import GRDB
 import Synchronization
 import Testing
 import VaneCore
+import VanePulse
 @testable import VaneStore
 
 /// Backup, restore, retention and check on real files in temporary data directories.

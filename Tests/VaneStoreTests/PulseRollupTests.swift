@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VaneCore
+import VanePulse
 @testable import VaneStore
 
 /// The incremental rollups must end where a from-scratch computation over all events ends,

@@ -1,6 +1,7 @@
 import FuzzSupport
 import VaneCore
-import VaneStore
+import VanePulse
+
 
 // The Pulse rollup processor over random event streams: exposures and metric events with times
 // at the Int64 edges and around the stored range, values up to ±1e308 and beyond (±inf as a

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Mustache
 import VaneCore
+import VanePulse
 import VaneSegment
 import VaneStats
 import VaneStore
@@ -410,7 +411,7 @@ struct WebController: Sendable {
 
     // MARK: - Results
 
-    func resultsPage(_ kind: PulseService.SubjectKind, _ name: String, _ r: Request, _ s: ConsoleSession) async throws -> Response {
+    func resultsPage(_ kind: PulseSubject.Kind, _ name: String, _ r: Request, _ s: ConsoleSession) async throws -> Response {
         let results = try await resultsContext(kind, name, r.queryItems())
         return try render("results", [
             "name": name, "results": results,
@@ -419,7 +420,7 @@ struct WebController: Sendable {
         ], s, title: "\(name) results", nav: kind == .experiment ? "experiments" : "gates")
     }
 
-    func resultsContext(_ kind: PulseService.SubjectKind, _ name: String, _ query: [String: String]) async throws -> [String: Any] {
+    func resultsContext(_ kind: PulseSubject.Kind, _ name: String, _ query: [String: String]) async throws -> [String: Any] {
         let r = try await PulseService(store: store).results(project: "default", kind: kind, name: name, query: query, now: Clock.nowMs())
         let options = r["options"]
         var rows: [[String: Any]] = []

@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import VanePulse
 
 /// Ordered schema migrations for the PostgreSQL store. Never edit a shipped migration: add one.
 /// The first one is the SQLite schema of migrations 001–012 as it stood when PostgreSQL arrived.

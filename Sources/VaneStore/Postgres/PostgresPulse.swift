@@ -1,6 +1,7 @@
 import PostgresNIO
 import Synchronization
 import VaneCore
+import VanePulse
 
 /// The Pulse rollups on PostgreSQL: the SQLite store's job (SQLitePulse.swift) with the same shared
 /// steps (`PulseBatch`, `PulseRollupProcessor`), so both stores give the same rollups. The state a

@@ -125,7 +125,7 @@ public struct UnitValues: Sendable, Hashable {
         self.preSum = preSum
     }
 
-    var isZero: Bool { postCount == 0 && postSum == 0 && preCount == 0 && preSum == 0 }
+    public var isZero: Bool { postCount == 0 && postSum == 0 && preCount == 0 && preSum == 0 }
 }
 
 /// Sums over an arm's units of one source's per-unit values: c = post count, s = post sum,
@@ -164,7 +164,7 @@ public struct ArmSums: Sendable, Hashable {
     public var sumPreSumProduct: Double { lanes[13] }
 
     /// One unit's contribution.
-    init(unit u: UnitValues) {
+    public init(unit u: UnitValues) {
         let c = u.postCount, s = u.postSum, pc = u.preCount, ps = u.preSum
         let cv: Double = c > 0 ? 1 : 0
         let pcv: Double = pc > 0 ? 1 : 0
@@ -282,28 +282,33 @@ public struct PulseBatchState: Sendable {
     public struct SubjectUnit: Hashable, Sendable {
         public var subject: String
         public var key: UnitKey
+        public init(subject: String, key: UnitKey) { (self.subject, self.key) = (subject, key) }
     }
 
     public struct ValueKey: Hashable, Sendable {
         public var subject: String
         public var key: UnitKey
         public var source: String
+        public init(subject: String, key: UnitKey, source: String) { (self.subject, self.key, self.source) = (subject, key, source) }
     }
 
     public struct ArmKey: Hashable, Sendable {
         public var subject: String
         public var unitType: String
         public var arm: String
+        public init(subject: String, unitType: String, arm: String) { (self.subject, self.unitType, self.arm) = (subject, unitType, arm) }
     }
 
     public struct ArmSourceKey: Hashable, Sendable {
         public var arm: ArmKey
         public var source: String
+        public init(arm: ArmKey, source: String) { (self.arm, self.source) = (arm, source) }
     }
 
     public struct DayKey: Hashable, Sendable {
         public var day: Int64
         public var source: String
+        public init(day: Int64, source: String) { (self.day, self.source) = (day, source) }
     }
 
     // Loaded, then changed in place.
@@ -336,7 +341,7 @@ public struct PulseRollupProcessor {
     public let catalog: PulseCatalog
     public let exactEvents: PulseExactEvents
     public var state: PulseBatchState
-    static let prePeriodDays: Int64 = 7
+    public static let prePeriodDays: Int64 = 7
 
     public init(catalog: PulseCatalog, state: PulseBatchState, exactEvents: @escaping PulseExactEvents) {
         self.catalog = catalog
@@ -353,7 +358,7 @@ public struct PulseRollupProcessor {
         return out
     }
 
-    static func unit(of e: EventRecord, type t: String) -> String? {
+    public static func unit(of e: EventRecord, type t: String) -> String? {
         let v: String?
         // The common spellings first: lowercasing on every event shows up in profiles.
         if t == "userID" { v = e.userID }
