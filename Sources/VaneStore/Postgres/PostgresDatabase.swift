@@ -21,6 +21,73 @@ extension Optional: PGBindable where Wrapped: PGBindable {
     }
 }
 
+/// One column of a multi-row write, bound as a single array for `unnest(?::text[], …)`: one
+/// parameter per column instead of one per value, so PostgreSQL parses and binds a handful of
+/// parameters whatever the number of rows. Elements may be NULL, which PostgresNIO's arrays cannot carry.
+public struct PGColumn<Element: PGColumnElement>: PGBindable, PostgresNonThrowingEncodable {
+    public var values: [Element?]
+
+    public init(_ values: [Element?]) { self.values = values }
+
+    public static var psqlType: PostgresDataType { Element.arrayType }
+    public static var psqlFormat: PostgresFormat { .binary }
+
+    /// PostgreSQL's binary array: dimensions, has-nulls flag, element type, (size, lower bound),
+    /// then each element as its length (-1 for NULL) and bytes.
+    public func encode<E: PostgresJSONEncoder>(into b: inout ByteBuffer, context: PostgresEncodingContext<E>) {
+        b.writeInteger(Int32(values.isEmpty ? 0 : 1))
+        b.writeInteger(Int32(values.contains { $0 == nil } ? 1 : 0))
+        b.writeInteger(Element.elementType.rawValue)
+        guard !values.isEmpty else { return }
+        b.writeInteger(Int32(values.count))
+        b.writeInteger(Int32(1))
+        for v in values {
+            guard let v else {
+                b.writeInteger(Int32(-1))
+                continue
+            }
+            let lengthAt = b.writerIndex
+            b.writeInteger(Int32(0))
+            let written = v.write(into: &b)
+            b.setInteger(Int32(written), at: lengthAt)
+        }
+    }
+
+    public func bind(into b: inout PostgresBindings) { b.append(self) }
+}
+
+/// A value that `PGColumn` writes in PostgreSQL's binary format.
+public protocol PGColumnElement: Sendable {
+    static var elementType: PostgresDataType { get }
+    static var arrayType: PostgresDataType { get }
+    /// Writes the value's bytes; returns how many.
+    func write(into b: inout ByteBuffer) -> Int
+}
+
+extension String: PGColumnElement {
+    public static var elementType: PostgresDataType { .text }
+    public static var arrayType: PostgresDataType { .textArray }
+    public func write(into b: inout ByteBuffer) -> Int { b.writeString(self) }
+}
+
+extension Int64: PGColumnElement {
+    public static var elementType: PostgresDataType { .int8 }
+    public static var arrayType: PostgresDataType { .int8Array }
+    public func write(into b: inout ByteBuffer) -> Int { b.writeInteger(self) }
+}
+
+extension Double: PGColumnElement {
+    public static var elementType: PostgresDataType { .float8 }
+    public static var arrayType: PostgresDataType { .float8Array }
+    public func write(into b: inout ByteBuffer) -> Int { b.writeInteger(bitPattern) }
+}
+
+extension Bool: PGColumnElement {
+    public static var elementType: PostgresDataType { .bool }
+    public static var arrayType: PostgresDataType { .boolArray }
+    public func write(into b: inout ByteBuffer) -> Int { b.writeInteger(UInt8(self ? 1 : 0)) }
+}
+
 /// A result row, read by column name.
 public struct PGRow: Sendable {
     let row: PostgresRandomAccessRow

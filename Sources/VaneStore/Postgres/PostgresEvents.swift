@@ -25,19 +25,12 @@ extension PostgresStore /* EventLog */ {
             while start < keep.count {
                 let chunk = keep[start..<min(start + Self.eventInsertChunk, keep.count)]
                 start += chunk.count
-                var arguments: [any PGBindable] = []
-                arguments.reserveCapacity(chunk.count * 19)
-                for i in chunk { arguments += Self.eventArguments(events[i]) }
-                let row = "(" + Array(repeating: "?", count: 19).joined(separator: ", ") + ")"
-                let ids = try await c.fetchAll(
-                    "INSERT INTO events (\(Self.eventColumns)) VALUES "
-                        + Array(repeating: row, count: chunk.count).joined(separator: ", ") + " RETURNING id",
-                    arguments
-                ).map { try $0.get("id", as: Int64.self) }.sorted()
+                let ids = try await c.fetchAll(Self.insertEventRows, Self.eventColumnArrays(chunk.map { events[$0] }))
+                    .map { try $0.get("id", as: Int64.self) }.sorted()
                 guard ids.count == chunk.count else {
                     throw StoreError.invalid("inserted \(chunk.count) events but got \(ids.count) ids back")
                 }
-                // The sequence numbers a multi-row VALUES list in row order: the ascending ids are the rows'.
+                // Rows are inserted in array order (ORDER BY the ordinality), so the ascending ids are the rows'.
                 for (i, id) in zip(chunk, ids) { stored[i] = id }
             }
             return stored
@@ -99,13 +92,30 @@ extension PostgresStore /* EventLog */ {
         return keep
     }
 
-    static func eventArguments(_ e: EventRecord) -> [any PGBindable] {
-        let (num, text) = EventColumns.value(e)
+    /// One parameter per column (`PGColumn`), rows in order.
+    static let insertEventRows = """
+        INSERT INTO events (\(eventColumns))
+        SELECT \(eventColumns) FROM unnest(
+            ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::float8[], ?::text[], ?::text[],
+            ?::text[], ?::int8[], ?::int8[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bool[], ?::bool[]
+        ) WITH ORDINALITY AS r(\(eventColumns), n)
+        ORDER BY n
+        RETURNING id
+        """
+
+    static func eventColumnArrays(_ events: [EventRecord]) -> [any PGBindable] {
         func t(_ s: String?) -> String? { s.map(EventColumns.text) }
+        let values = events.map(EventColumns.value)
         return [
-            t(e.project), t(e.eventName), t(e.userID), t(e.stableID), EventColumns.customIDs(e), e.user.serialized(), t(e.environment),
-            num, t(text), e.metadata?.serialized(), e.secondaryExposures?.serialized(), e.time, e.receivedAt, e.source.rawValue,
-            t(e.sdkType), e.raw?.serialized(), t(e.dedupe?.messageID), e.exposureKind != nil, e.isReserved,
+            PGColumn(events.map { t($0.project) }), PGColumn(events.map { t($0.eventName) }),
+            PGColumn(events.map { t($0.userID) }), PGColumn(events.map { t($0.stableID) }),
+            PGColumn(events.map(EventColumns.customIDs)), PGColumn(events.map { $0.user.serialized() }),
+            PGColumn(events.map { t($0.environment) }), PGColumn(values.map(\.0)), PGColumn(values.map { t($0.1) }),
+            PGColumn(events.map { $0.metadata?.serialized() }), PGColumn(events.map { $0.secondaryExposures?.serialized() }),
+            PGColumn(events.map(\.time)), PGColumn(events.map(\.receivedAt)), PGColumn(events.map(\.source.rawValue)),
+            PGColumn(events.map { t($0.sdkType) }), PGColumn(events.map { $0.raw?.serialized() }),
+            PGColumn(events.map { t($0.dedupe?.messageID) }), PGColumn(events.map { $0.exposureKind != nil }),
+            PGColumn(events.map(\.isReserved)),
         ]
     }
 
