@@ -5,12 +5,13 @@ import VaneStore
 
 /// Resolves API keys, with a short-lived cache so a hot SDK endpoint does not hit the store per request.
 final class KeyResolver: Sendable {
-    let store: any VaneStore
+    /// Keys and console sessions: the two credentials a request can carry.
+    let store: any ConfigRepository & AccountRepository
     let controls: AbuseControls
     private let cache = Mutex<[String: (key: APIKey?, until: Int64)]>([:])
     private let ttlMs: Int64 = 5_000
 
-    init(store: any VaneStore, controls: AbuseControls = AbuseControls()) {
+    init(store: any ConfigRepository & AccountRepository, controls: AbuseControls = AbuseControls()) {
         self.store = store
         self.controls = controls
     }

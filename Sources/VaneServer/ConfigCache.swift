@@ -31,10 +31,10 @@ final class ConfigCache: Sendable {
         var epoch = 0
     }
 
-    private let store: any VaneStore
+    private let store: any ConfigRepository & ParameterStoreRepository
     private let state = Mutex(State())
 
-    init(store: any VaneStore) { self.store = store }
+    init(store: any ConfigRepository & ParameterStoreRepository) { self.store = store }
 
     /// Call after any change to a project's entities or ID lists.
     func invalidate(project: String) {

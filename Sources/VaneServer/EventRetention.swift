@@ -15,12 +15,12 @@ public struct EventRetention: Sendable {
     public static let maxDays = 36_500
     static let dayMs: Int64 = 86_400_000
 
-    let store: any VaneStore
+    let store: any EventLog & SettingsRepository
     public let days: Int
     var batchSize = 5_000
     var pauseBetweenBatches: Duration = .milliseconds(20)
 
-    public init(store: any VaneStore, days: Int) throws {
+    public init(store: any EventLog & SettingsRepository, days: Int) throws {
         guard (1...Self.maxDays).contains(days) else {
             throw ValidationError("retain-events-days must be between 1 and \(Self.maxDays), not \(days)")
         }

@@ -255,11 +255,11 @@ final class OFREPIDTypes: Sendable {
         var all: Set<String> = []
     }
 
-    private let store: any VaneStore
+    private let store: any ConfigRepository
     private let entries = Mutex<[String: Entry]>([:])
     private let ttlMs: Int64 = 1_000
 
-    init(store: any VaneStore) { self.store = store }
+    init(store: any ConfigRepository) { self.store = store }
 
     func types(project: String, environment: String?, compiled: ConfigCache.Compiled) async throws -> Set<String> {
         let slot = project + "\u{0}" + (environment ?? "*")

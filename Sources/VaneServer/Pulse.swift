@@ -12,7 +12,8 @@ import VaneStore
 /// events count from the first exposure on (within the experiment's analysis window when set);
 /// CUPED uses the same metric over the 7 UTC days before the day of the first exposure.
 struct PulseService: Sendable {
-    let store: any VaneStore
+    typealias Store = PulseRepository & ConfigRepository & MetricRepository
+    let store: any Store
     var metrics: MetricStore { MetricStore(store: store) }
     static let batchSize = 25_000
 
@@ -212,7 +213,7 @@ struct PulseService: Sendable {
 
 /// Keeps the rollups current in the background so results requests find little left to do.
 struct PulseRollupService: Service {
-    let store: any VaneStore
+    let store: any PulseService.Store & SettingsRepository
     let logger: Logger
     /// Runs only while this node holds the lease (results requests on any node still catch up the
     /// rollup first; the store serialises the runs).

@@ -73,7 +73,7 @@ struct ScheduledRollouts: Sendable {
 /// Runs `ScheduledRollouts` every `interval` while this node holds the lease.
 struct ScheduledRolloutService: Service {
     let rollouts: ScheduledRollouts
-    let store: any VaneStore
+    let store: any SettingsRepository
     let lease: JobLease
     let logger: Logger
     var interval: Duration = .seconds(5)

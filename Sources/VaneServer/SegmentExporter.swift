@@ -28,7 +28,8 @@ final class SegmentExporter: Service, Sendable {
         var nextAttemptAt: Int64 = 0
     }
 
-    private let store: any VaneStore
+    typealias Store = EventLog & OutboundRepository & SettingsRepository & ConfigRepository
+    private let store: any Store
     let secrets: SecretBox
     private let logger: Logger
     private let client: HTTPClient
@@ -38,7 +39,7 @@ final class SegmentExporter: Service, Sendable {
     private let progress = Mutex<[String: Progress]>([:])
     private let pacer = RequestPacer()
 
-    init(store: any VaneStore, secrets: SecretBox, logger: Logger, idleSleep: Duration = .milliseconds(200), lease: JobLease? = nil) {
+    init(store: any Store, secrets: SecretBox, logger: Logger, idleSleep: Duration = .milliseconds(200), lease: JobLease? = nil) {
         self.lease = lease
         self.store = store
         self.secrets = secrets
@@ -79,7 +80,7 @@ final class SegmentExporter: Service, Sendable {
     /// Secret fields of the stored settings document, sealed at rest.
     static let sealedFields = ["writeKey"]
 
-    static func settings(_ store: any VaneStore, _ project: String, _ secrets: SecretBox) async throws -> OutboundSettings {
+    static func settings(_ store: any SettingsRepository, _ project: String, _ secrets: SecretBox) async throws -> OutboundSettings {
         guard let v = try await store.setting(project: project, name: settingName) else { return OutboundSettings() }
         return try decodeValue(OutboundSettings.self, try SecretBox.opening(settingName) { try secrets.openFields(v, sealedFields) })
     }
@@ -87,7 +88,7 @@ final class SegmentExporter: Service, Sendable {
     func settings(_ project: String) async throws -> OutboundSettings { try await Self.settings(store, project, secrets) }
 
     /// Whether export is on, read without opening the sealed fields.
-    static func isEnabled(_ store: any VaneStore, _ project: String) async throws -> Bool {
+    static func isEnabled(_ store: any SettingsRepository, _ project: String) async throws -> Bool {
         try await store.setting(project: project, name: settingName)?["enabled"]?.boolValue ?? false
     }
 

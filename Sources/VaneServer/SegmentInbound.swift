@@ -45,7 +45,7 @@ struct SegmentInbound: Sendable {
 
     func settings(_ project: String) async throws -> InboundSettings { try await Self.settings(store, project, secrets) }
 
-    static func settings(_ store: any VaneStore, _ project: String, _ secrets: SecretBox) async throws -> InboundSettings {
+    static func settings(_ store: any SettingsRepository, _ project: String, _ secrets: SecretBox) async throws -> InboundSettings {
         guard let value = try await store.setting(project: project, name: settingName) else { return InboundSettings() }
         return try decodeValue(InboundSettings.self, try SecretBox.opening(settingName) { try secrets.openFields(value, sealedFields) })
     }

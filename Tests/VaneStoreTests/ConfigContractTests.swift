@@ -326,6 +326,23 @@ struct ConfigContractTests {
         #expect(try await store.auditLog(project: "default", query: AuditQuery(kind: "id_list")).count == 1)
     }
 
+    /// A unit ID with U+0000 (PostgreSQL text cannot hold it) is a member like any other, not a failed batch.
+    @Test(arguments: StoreUnderTest.allCases)
+    func membershipOfAUnitWithANulCharacter(_ factory: StoreUnderTest) async throws {
+        let store = try await factory.make()
+        _ = try await store.bootstrap(preset: PresetKeys(), now: 1)
+        _ = try await store.createIDList(project: "default", name: "aud\u{0}x", now: 1, audit: entry("id_list", "aud\u{0}x"))
+        func apply(_ member: Bool, _ time: Int64) async throws -> MembershipOutcome {
+            try await store.applyMembership(
+                project: "default", [MembershipChange(list: "aud\u{0}x", unitID: "u\u{0}1", member: member, time: time)],
+                source: "engage", now: 5000)[0]
+        }
+        #expect(try await apply(true, 100) == .added)
+        #expect(try await apply(true, 200) == .unchanged)
+        #expect(try await apply(false, 150) == .stale)
+        #expect(try await store.idList(project: "default", name: "aud\u{0}x")?.count == 1)
+    }
+
     @Test(arguments: StoreUnderTest.allCases)
     func membershipBatchIsAllOrNothing(_ factory: StoreUnderTest) async throws {
         let store = try await factory.make()

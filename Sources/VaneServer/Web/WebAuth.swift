@@ -7,7 +7,7 @@ import VaneStore
 /// Console accounts: bcrypt password hashes, server-side sessions found by the SHA-256 of a
 /// random cookie token, and a per-session CSRF token every state-changing request must carry.
 struct WebAuth: Sendable {
-    let store: any VaneStore
+    let store: any AccountRepository
     /// Set when the console is served over HTTPS (from `--public-url`), so cookies are `Secure`.
     var secureCookies = false
     static let cookieName = "vane_session"

@@ -317,13 +317,15 @@ extension PostgresStore /* ConfigRepository */ {
             var start = 0
             while start < ids.count {
                 let end = min(start + cfgIDListChunk, ids.count)
+                // Unit IDs are stored as bound (U+0000 as U+FFFD), so they are compared that way; the
+                // hash SDKs match is still the given ID's.
                 var seen = Set<String>()
-                let chunk = ids[start..<end].filter { seen.insert($0).inserted }
+                let chunk = ids[start..<end].filter { seen.insert(EventColumns.text($0)).inserted }
                 start = end
                 let present = Set(try await c.fetchAll(
                     "SELECT unit_id FROM id_list_members WHERE project_id = ? AND list = ? AND unit_id = ANY(?)", [project, name, chunk]
                 ).map { try $0.get("unit_id", as: String.self) })
-                let changed = op == "+" ? chunk.filter { !present.contains($0) } : chunk.filter { present.contains($0) }
+                let changed = chunk.filter { present.contains(EventColumns.text($0)) == (op == "-") }
                 if changed.isEmpty { continue }
                 let hashes = changed.map { StatsigHash.idListEntry($0) }
                 if op == "+" {

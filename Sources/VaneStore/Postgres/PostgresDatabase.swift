@@ -8,13 +8,17 @@ public protocol PGBindable: Sendable {
     func bind(into bindings: inout PostgresBindings)
 }
 
-extension String: PGBindable { public func bind(into b: inout PostgresBindings) { b.append(self) } }
+/// Text is bound with U+0000 as U+FFFD (`EventColumns.text`): PostgreSQL text cannot hold it, and a
+/// user ID or list name carrying one would otherwise fail its whole transaction.
+extension String: PGBindable { public func bind(into b: inout PostgresBindings) { b.append(EventColumns.text(self)) } }
 extension Int64: PGBindable { public func bind(into b: inout PostgresBindings) { b.append(self) } }
 extension Int: PGBindable { public func bind(into b: inout PostgresBindings) { b.append(Int64(self)) } }
 extension Double: PGBindable { public func bind(into b: inout PostgresBindings) { b.append(self) } }
 extension Bool: PGBindable { public func bind(into b: inout PostgresBindings) { b.append(self) } }
 /// Binds as `text[]`, for `= ANY(?)`.
-extension Array: PGBindable where Element == String { public func bind(into b: inout PostgresBindings) { b.append(self) } }
+extension Array: PGBindable where Element == String {
+    public func bind(into b: inout PostgresBindings) { b.append(map(EventColumns.text)) }
+}
 extension Optional: PGBindable where Wrapped: PGBindable {
     public func bind(into b: inout PostgresBindings) {
         if let self { self.bind(into: &b) } else { b.appendNull() }
@@ -67,7 +71,7 @@ public protocol PGColumnElement: Sendable {
 extension String: PGColumnElement {
     public static var elementType: PostgresDataType { .text }
     public static var arrayType: PostgresDataType { .textArray }
-    public func write(into b: inout ByteBuffer) -> Int { b.writeString(self) }
+    public func write(into b: inout ByteBuffer) -> Int { b.writeString(EventColumns.text(self)) }
 }
 
 extension Int64: PGColumnElement {
