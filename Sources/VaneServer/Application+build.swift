@@ -247,8 +247,8 @@ extension VaneServices {
 
     /// `vane pulse NAME`: the results the console API serves (`gate: true` for a gate rollout).
     public func pulse(project: String = "default", name: String, gate: Bool = false, query: [String: String] = [:]) async throws -> JSONValue {
-        try await PulseService(store: store).results(
-            project: project, kind: gate ? .gate : .experiment, name: name, query: query, now: Clock.nowMs())
+        encodeToJSON(try await PulseService(store: store).results(
+            project: project, kind: gate ? .gate : .experiment, name: name, query: query, now: Clock.nowMs()))
     }
 }
 

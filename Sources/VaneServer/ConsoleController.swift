@@ -24,12 +24,12 @@ struct ConsoleController: Sendable {
         api.post("experiments/{name}/make_decision") { r, c in try await self.makeDecision(r, c) }
         let pulse = PulseService(store: store)
         api.get("experiments/{name}/results") { r, c in
-            envelope("Experiment results.", try await pulse.results(
-                project: c.project, kind: .experiment, name: try c.parameters.require("name"), query: r.queryItems(), now: Clock.nowMs()))
+            envelope("Experiment results.", encodeToJSON(try await pulse.results(
+                project: c.project, kind: .experiment, name: try c.parameters.require("name"), query: r.queryItems(), now: Clock.nowMs())))
         }
         api.get("gates/{name}/results") { r, c in
-            envelope("Gate rollout results.", try await pulse.results(
-                project: c.project, kind: .gate, name: try c.parameters.require("name"), query: r.queryItems(), now: Clock.nowMs()))
+            envelope("Gate rollout results.", encodeToJSON(try await pulse.results(
+                project: c.project, kind: .gate, name: try c.parameters.require("name"), query: r.queryItems(), now: Clock.nowMs())))
         }
         api.get("metrics") { _, c in envelope("Metrics listed successfully.", try await pulse.metricList(c.project)) }
         api.post("metrics") { r, c in try await self.saveMetric(r, c, name: nil) }

@@ -47,7 +47,7 @@ struct PulseService: Sendable {
         return kind == .experiment ? try PulseSubject(experiment: e) : try PulseSubject(gate: e)
     }
 
-    func results(project: String, kind: PulseSubject.Kind, name: String, query: [String: String] = [:], now: Int64) async throws -> JSONValue {
+    func results(project: String, kind: PulseSubject.Kind, name: String, query: [String: String] = [:], now: Int64) async throws -> PulseResults {
         var options = try PulseAnalysisOptions(query: query)
         let subject = try await subject(project, kind: kind, name: name)
         // Bounded: a large backlog (a rebuild) is left to the background job and reported as `rollup.eventsBehind`.
@@ -77,10 +77,10 @@ struct PulseService: Sendable {
         if options.correction == .bonferroni { options.analysis.comparisons = max(1, definitions.count * treatments) }
 
         let counts = subject.arms.map { data.units[$0.arm] ?? 0 }
-        var srm: JSONValue = .null
+        var srm: SRMResult? = nil
         let weights = subject.arms.compactMap(\.weight)
         if counts.reduce(0, +) > 0, weights.count == counts.count, weights.allSatisfy({ $0 > 0 }) {
-            srm = encodeToJSON(SampleRatioMismatch.test(observed: counts, weights: weights))
+            srm = SampleRatioMismatch.test(observed: counts, weights: weights)
         }
 
         var effects: [(metric: MetricDefinition, kind: MetricKind, comparisons: [EffectResult])] = []
@@ -104,52 +104,42 @@ struct PulseService: Sendable {
         }
         if options.correction == .benjaminiHochberg { MultipleComparisons.adjustFalseDiscoveryRate(&effects) }
 
-        var metricsJSON: [JSONValue] = []
-        for (m, kind, comparisons) in effects {
-            let comparisonsJSON: [JSONValue] = zip(subject.arms.dropFirst(), comparisons).map { arm, effect in
-                guard case .object(var o) = encodeToJSON(effect) else { return .null }
-                o["group"] = .string(arm.name)
-                o["isSignificant"] = .bool(effect.isSignificant)
-                return .object(o)
-            }
-            var entry: [String: JSONValue] = [
-                "metric": .string(m.name), "type": .string(m.type.rawValue), "kind": .string(kind.rawValue),
-                "comparisons": .array(comparisonsJSON),
-            ]
-            if let e = m.event { entry["event"] = .string(e) }
-            if let d = m.description { entry["description"] = .string(d) }
-            metricsJSON.append(.object(entry))
-        }
-
-        var exposuresPerDay: [String: JSONValue] = [:]
+        var exposuresPerDay: [String: [String: Int]] = [:]
         for (day, arms) in data.exposureDays {
-            var row: [String: JSONValue] = [:]
-            for a in subject.arms { if let n = arms[a.arm] { row[a.name] = .int(Int64(n)) } }
-            exposuresPerDay[PulseDay.label(day)] = .object(row)
+            var row: [String: Int] = [:]
+            for a in subject.arms { if let n = arms[a.arm] { row[a.name] = n } }
+            exposuresPerDay[PulseDay.label(day)] = row
         }
-        return [
-            kind == .experiment ? "experiment" : "gate": .string(name), "subjectKind": .string(kind.rawValue),
-            "idType": .string(subject.idType), "computedAt": .int(now), "controlGroup": .string(subject.arms[0].name),
-            "groups": .array(zip(subject.arms, counts).map { arm, n in
-                ["name": .string(arm.name), "units": .int(Int64(n)), "weight": arm.weight.map(JSONValue.double) ?? .null]
-            }),
-            "crossovers": .int(Int64(data.crossovers)),
-            "srm": srm,
-            "exposuresPerDay": .object(exposuresPerDay),
-            "options": options.json,
-            "rollup": try await rollupJSON(project, progress),
-            "metrics": .array(metricsJSON),
-        ]
+        let setAside = try await store.pulseSetAside(project: project, limit: 0)
+        return PulseResults(
+            subject: subject, computedAt: now,
+            groups: zip(subject.arms, counts).map { PulseResults.Group(name: $0.name, units: $1, weight: $0.weight) },
+            crossovers: data.crossovers, srm: srm, exposuresPerDay: exposuresPerDay, options: options,
+            rollup: PulseResults.Rollup(eventsBehind: progress.behind, cursor: progress.cursor, setAsideReasons: setAside.counts),
+            metrics: effects.map { m, kind, comparisons in
+                PulseResults.Metric(m, kind: kind, comparisons: zip(subject.arms.dropFirst(), comparisons).map { arm, effect in
+                    PulseResults.Comparison(group: arm.name, effect: Self.writable(effect))
+                })
+            })
     }
 
-    /// The rollup's progress, and how many events it set aside (see `setAside`).
-    func rollupJSON(_ project: String, _ progress: PulseProgress) async throws -> JSONValue {
-        let setAside = try await store.pulseSetAside(project: project, limit: 0)
-        return [
-            "eventsBehind": .int(Int64(progress.behind)), "cursor": .int(progress.cursor),
-            "eventsSetAside": .int(Int64(setAside.counts.values.reduce(0, +))),
-            "setAsideReasons": .object(setAside.counts.mapValues { .int(Int64($0)) }),
-        ]
+    /// An effect as it can be written: one whose numbers are not all finite (JSON has no NaN) keeps
+    /// its group figures and loses its estimates, with a note, instead of failing the whole response.
+    static func writable(_ effect: EffectResult) -> EffectResult {
+        if (try? JSONEncoder().encode(effect)) != nil { return effect }
+        var e = effect
+        e.absolute = nil
+        e.relative = nil
+        e.bayesian = nil
+        e.notes.append("no estimate: a statistic is not a finite number")
+        if (try? JSONEncoder().encode(e)) != nil { return e }
+        func bare(_ g: GroupResult) -> GroupResult {
+            GroupResult(units: g.units, mean: 0, variance: 0, standardDeviation: 0, adjustedMean: nil, adjustedVariance: nil, unitsWithPreData: 0)
+        }
+        e.control = bare(effect.control)
+        e.treatment = bare(effect.treatment)
+        e.cuped = CUPEDInfo()
+        return e
     }
 
     /// Events the rollup could not use and left out of every metric, with the reason, newest first.
@@ -236,22 +226,5 @@ struct PulseRollupService: Service {
                 try? await Task.sleep(for: interval)
             }
         }
-    }
-}
-
-extension PulseAnalysisOptions {
-    /// The options as results show them.
-    var json: JSONValue {
-        [
-            "alpha": .double(analysis.alpha), "sequential": .bool(analysis.sequential),
-            "sequentialTuning": .double(analysis.sequentialTuningParameter), "cuped": .bool(analysis.cuped.enabled),
-            "correction": .string(correction.rawValue), "bonferroni": .bool(correction == .bonferroni),
-            "engine": .string(analysis.bayesianPrior == nil ? "frequentist" : "bayesian"),
-            "prior": analysis.bayesianPrior.map { encodeToJSON($0) } ?? .null,
-            "winsorize": .bool(winsorize),
-            "winsorizeQuantile": .double(Winsorization.defaultQuantile),
-            "minUnits": .int(Int64(analysis.minimumSample.minUnitsPerGroup)),
-            "minConversions": .int(Int64(analysis.minimumSample.minConversionsPerGroup)),
-        ]
     }
 }

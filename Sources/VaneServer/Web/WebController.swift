@@ -422,36 +422,39 @@ struct WebController: Sendable {
 
     func resultsContext(_ kind: PulseSubject.Kind, _ name: String, _ query: [String: String]) async throws -> [String: Any] {
         let r = try await PulseService(store: store).results(project: "default", kind: kind, name: name, query: query, now: Clock.nowMs())
-        let options = r["options"]
+        let options = r.options
+        let corrected = options.correction != .none
         var rows: [[String: Any]] = []
-        let alpha = options?["alpha"]?.doubleValue ?? 0.05
-        let corrected = (options?["correction"]?.stringValue ?? "none") != "none"
-        for m in r["metrics"]?.arrayValue ?? [] {
-            let metric = m["metric"]?.stringValue ?? ""
-            for c in m["comparisons"]?.arrayValue ?? [] {
+        for m in r.metrics {
+            for c in m.comparisons {
+                let effect = c.effect
                 var row: [String: Any] = [
-                    "metric": metric, "metricPath": metric.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(.init(charactersIn: "/"))) ?? metric,
-                    "type": m["type"]?.stringValue ?? "", "group": c["group"]?.stringValue ?? "",
-                    "controlMean": Self.number(c["control"]?["mean"]?.doubleValue ?? 0),
-                    "treatmentMean": Self.number(c["treatment"]?["mean"]?.doubleValue ?? 0),
-                    "cuped": c["cuped"]?["applied"]?.boolValue == true,
-                    "reason": c["reason"]?.stringValue ?? (c["notes"]?.arrayValue?.first?.stringValue ?? "no interval"),
+                    "metric": m.metric, "metricPath": m.metric.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(.init(charactersIn: "/"))) ?? m.metric,
+                    "type": m.type.rawValue, "group": c.group,
+                    "controlMean": Self.number(effect.control.mean), "treatmentMean": Self.number(effect.treatment.mean),
+                    "cuped": effect.cuped.applied,
+                    "reason": effect.reason ?? effect.notes.first ?? "no interval",
                 ]
                 // The Bayesian view shows the posterior (mean, credible interval, chance to beat
                 // control, called at 95 % either way, as GrowthBook does); the frequentist one the
                 // estimate, confidence interval and p-value.
-                let bayes = c["bayesian"]?["relative"]
-                let rel = bayes ?? c["relative"]
-                if let rel, !rel.isNull, let est = (rel["expected"] ?? rel["estimate"])?.doubleValue,
-                   let lo = rel["lower"]?.doubleValue, let hi = rel["upper"]?.doubleValue {
-                    let chance = bayes?["chanceToWin"]?.doubleValue
-                    let significant = chance.map { $0 > 0.95 || $0 < 0.05 } ?? (c["isSignificant"]?.boolValue == true)
+                let interval: (estimate: Double, lower: Double, upper: Double)?
+                let chance = effect.bayesian?.relative?.chanceToWin
+                if let bayesian = effect.bayesian {
+                    interval = bayesian.relative.map { ($0.expected, $0.lower, $0.upper) }
+                } else if let f = effect.relative {
+                    interval = (f.estimate, f.lower, f.upper)
+                } else {
+                    interval = nil
+                }
+                if let (est, lo, hi) = interval {
+                    let significant = chance.map { $0 > 0.95 || $0 < 0.05 } ?? effect.isSignificant
                     let cls = significant ? (est > 0 ? "sig-pos" : "sig-neg") : ""
                     row["lift"] = String(format: "%+.2f%%", est * 100)
                     row["liftValue"] = est
                     row["sigClass"] = cls
-                    row["pValue"] = String(format: "%.4g", c["absolute"]?["pValue"]?.doubleValue ?? 1)
-                        + (corrected ? String(format: ", adjusted %.4g", c["absolute"]?["adjustedPValue"]?.doubleValue ?? 1) : "")
+                    row["pValue"] = String(format: "%.4g", effect.absolute?.pValue ?? 1)
+                        + (corrected ? String(format: ", adjusted %.4g", effect.absolute?.adjustedPValue ?? 1) : "")
                     row["interval"] = String(format: "[%+.2f%%, %+.2f%%]", lo * 100, hi * 100)
                     row["chart"] = WebCharts.interval(lower: lo, estimate: est, upper: hi, cls: cls)
                     if let chance { row["chance"] = String(format: "%.1f%%", chance * 100) }
@@ -463,38 +466,35 @@ struct WebController: Sendable {
                 rows.append(row)
             }
         }
-        let groups = (r["groups"]?.arrayValue ?? []).map { g -> [String: Any] in
-            ["name": g["name"]?.stringValue ?? "", "units": g["units"]?.int64Value ?? 0,
-             "weight": g["weight"]?.doubleValue.map { Self.number($0) + "%" } ?? "—"]
+        let groups = r.groups.map { g -> [String: Any] in
+            ["name": g.name, "units": g.units, "weight": g.weight.map { Self.number($0) + "%" } ?? "—"]
         }
         var context: [String: Any] = [
             "heading": kind == .experiment ? "Results" : "Rollout results (pass vs fail)",
-            "idType": r["idType"]?.stringValue ?? "", "computedAt": Self.time(r["computedAt"]?.int64Value),
+            "idType": r.subject.idType, "computedAt": Self.time(r.computedAt),
             "groups": groups, "metrics": rows,
-            "level": String(format: "%g%%", (1 - alpha) * 100),
-            "cuped": options?["cuped"]?.boolValue ?? true, "sequential": options?["sequential"]?.boolValue ?? false,
-            "bayesian": options?["engine"]?.stringValue == "bayesian",
-            "correctionNone": (options?["correction"]?.stringValue ?? "none") == "none",
-            "correctionBonferroni": options?["correction"]?.stringValue == "bonferroni",
-            "correctionBH": options?["correction"]?.stringValue == "benjamini-hochberg",
-            "winsorize": options?["winsorize"]?.boolValue ?? false,
+            "level": String(format: "%g%%", (1 - options.analysis.alpha) * 100),
+            "cuped": options.analysis.cuped.enabled, "sequential": options.analysis.sequential,
+            "bayesian": options.engine == "bayesian",
+            "correctionNone": options.correction == .none,
+            "correctionBonferroni": options.correction == .bonferroni,
+            "correctionBH": options.correction == .benjaminiHochberg,
+            "winsorize": options.winsorize,
         ]
-        if let n = r["crossovers"]?.int64Value, n > 0 { context["crossovers"] = n }
-        if let n = r["rollup"]?["eventsSetAside"]?.int64Value, n > 0 { context["eventsSetAside"] = n }
-        if let srm = r["srm"], srm["isMismatch"]?.boolValue == true {
+        if r.crossovers > 0 { context["crossovers"] = r.crossovers }
+        if r.rollup.eventsSetAside > 0 { context["eventsSetAside"] = r.rollup.eventsSetAside }
+        if let srm = r.srm, srm.isMismatch {
             context["srmMismatch"] = true
-            context["srmP"] = String(format: "%.2g", srm["pValue"]?.doubleValue ?? 0)
-            context["observed"] = (srm["observed"]?.arrayValue ?? []).map { Self.number($0.doubleValue ?? 0) }.joined(separator: " / ")
-            let expected = srm["expected"]?.arrayValue ?? []
-            let total = expected.reduce(0) { $0 + ($1.doubleValue ?? 0) }
-            context["expected"] = expected.map { String(format: "%.1f%%", 100 * ($0.doubleValue ?? 0) / max(total, 1)) }.joined(separator: " / ")
+            context["srmP"] = String(format: "%.2g", srm.pValue)
+            context["observed"] = srm.observed.map { Self.number(Double($0)) }.joined(separator: " / ")
+            let total = srm.expected.reduce(0, +)
+            context["expected"] = srm.expected.map { String(format: "%.1f%%", 100 * $0 / max(total, 1)) }.joined(separator: " / ")
         }
-        let perDay = r["exposuresPerDay"]?.objectValue ?? [:]
-        let armNames = groups.compactMap { $0["name"] as? String }
-        let days = perDay.keys.sorted()
+        let armNames = r.groups.map(\.name)
+        let days = r.exposuresPerDay.keys.sorted()
         if !days.isEmpty {
             context["exposureChart"] = WebCharts.bars(
-                labels: days, series: armNames.map { arm in days.map { perDay[$0]?[arm]?.doubleValue ?? 0 } }, names: armNames)
+                labels: days, series: armNames.map { arm in days.map { Double(r.exposuresPerDay[$0]?[arm] ?? 0) } }, names: armNames)
         }
         return context
     }

@@ -1,0 +1,151 @@
+import VaneCore
+import VaneStats
+
+/// An experiment's or gate rollout's results: what `GET …/results` returns (its JSON shape is this
+/// type's encoding) and what the results page shows.
+public struct PulseResults: Sendable, Encodable {
+    public struct Group: Sendable, Encodable {
+        public var name: String
+        public var units: Int
+        /// The configured share, when known (a gate with several partial rules has none).
+        public var weight: Double?
+
+        public init(name: String, units: Int, weight: Double?) {
+            (self.name, self.units, self.weight) = (name, units, weight)
+        }
+
+        enum Keys: String, CodingKey { case name, units, weight }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(units, forKey: .units)
+            try c.encode(weight, forKey: .weight)  // null when unknown
+        }
+    }
+
+    /// One treatment group against control: the effect's fields, with the group's name.
+    public struct Comparison: Sendable, Encodable {
+        public var group: String
+        public var effect: EffectResult
+
+        public init(group: String, effect: EffectResult) { (self.group, self.effect) = (group, effect) }
+
+        enum Keys: String, CodingKey { case group, isSignificant }
+
+        public func encode(to encoder: any Encoder) throws {
+            try effect.encode(to: encoder)
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(group, forKey: .group)
+            try c.encode(effect.isSignificant, forKey: .isSignificant)
+        }
+    }
+
+    public struct Metric: Sendable, Encodable {
+        public var metric: String
+        public var type: MetricDefinition.MetricType
+        public var kind: MetricKind
+        public var event: String?
+        public var description: String?
+        public var comparisons: [Comparison]
+
+        public init(_ definition: MetricDefinition, kind: MetricKind, comparisons: [Comparison]) {
+            metric = definition.name
+            type = definition.type
+            self.kind = kind
+            event = definition.event
+            description = definition.description
+            self.comparisons = comparisons
+        }
+    }
+
+    /// How far the rollups are, and how many events they could not use.
+    public struct Rollup: Sendable, Encodable {
+        public var eventsBehind: Int
+        public var cursor: Int64
+        public var eventsSetAside: Int
+        public var setAsideReasons: [String: Int]
+
+        public init(eventsBehind: Int, cursor: Int64, setAsideReasons: [String: Int]) {
+            self.eventsBehind = eventsBehind
+            self.cursor = cursor
+            self.setAsideReasons = setAsideReasons
+            eventsSetAside = setAsideReasons.values.reduce(0, +)
+        }
+    }
+
+    public var subject: PulseSubject
+    public var computedAt: Int64
+    public var groups: [Group]
+    /// Units exposed to more than one group, left out.
+    public var crossovers: Int
+    /// Sample ratio mismatch, when every group has a configured weight and there are units.
+    public var srm: SRMResult?
+    /// Day label → group name → first exposures that day.
+    public var exposuresPerDay: [String: [String: Int]]
+    public var options: PulseAnalysisOptions
+    public var rollup: Rollup
+    public var metrics: [Metric]
+
+    public init(
+        subject: PulseSubject, computedAt: Int64, groups: [Group], crossovers: Int, srm: SRMResult?,
+        exposuresPerDay: [String: [String: Int]], options: PulseAnalysisOptions, rollup: Rollup, metrics: [Metric]
+    ) {
+        self.subject = subject
+        self.computedAt = computedAt
+        self.groups = groups
+        self.crossovers = crossovers
+        self.srm = srm
+        self.exposuresPerDay = exposuresPerDay
+        self.options = options
+        self.rollup = rollup
+        self.metrics = metrics
+    }
+
+    enum Keys: String, CodingKey {
+        case experiment, gate, subjectKind, idType, computedAt, controlGroup, groups, crossovers, srm, exposuresPerDay
+        case options, rollup, metrics
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(subject.name, forKey: subject.kind == .experiment ? .experiment : .gate)
+        try c.encode(subject.kind.rawValue, forKey: .subjectKind)
+        try c.encode(subject.idType, forKey: .idType)
+        try c.encode(computedAt, forKey: .computedAt)
+        try c.encode(subject.arms[0].name, forKey: .controlGroup)
+        try c.encode(groups, forKey: .groups)
+        try c.encode(crossovers, forKey: .crossovers)
+        try c.encode(srm, forKey: .srm)  // null when not tested
+        try c.encode(exposuresPerDay, forKey: .exposuresPerDay)
+        try c.encode(options, forKey: .options)
+        try c.encode(rollup, forKey: .rollup)
+        try c.encode(metrics, forKey: .metrics)
+    }
+}
+
+extension PulseAnalysisOptions: Encodable {
+    enum Keys: String, CodingKey {
+        case alpha, sequential, sequentialTuning, cuped, correction, bonferroni, engine, prior, winsorize, winsorizeQuantile
+        case minUnits, minConversions
+    }
+
+    public var engine: String { analysis.bayesianPrior == nil ? "frequentist" : "bayesian" }
+
+    /// The options as results show them.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(analysis.alpha, forKey: .alpha)
+        try c.encode(analysis.sequential, forKey: .sequential)
+        try c.encode(analysis.sequentialTuningParameter, forKey: .sequentialTuning)
+        try c.encode(analysis.cuped.enabled, forKey: .cuped)
+        try c.encode(correction.rawValue, forKey: .correction)
+        try c.encode(correction == .bonferroni, forKey: .bonferroni)
+        try c.encode(engine, forKey: .engine)
+        try c.encode(analysis.bayesianPrior, forKey: .prior)
+        try c.encode(winsorize, forKey: .winsorize)
+        try c.encode(Winsorization.defaultQuantile, forKey: .winsorizeQuantile)
+        try c.encode(analysis.minimumSample.minUnitsPerGroup, forKey: .minUnits)
+        try c.encode(analysis.minimumSample.minConversionsPerGroup, forKey: .minConversions)
+    }
+}
