@@ -53,6 +53,8 @@ public struct PulseSubject: Sendable {
     public var idType: String
     /// (arm id in the rollups, display name, configured weight), control first.
     public var arms: [(arm: String, name: String, weight: Double?)]
+    /// Who is compared, when that is not everyone exposed (a gate's partial rollout rules).
+    public var scope: String?
     public var key: String { kind == .experiment ? PulseCatalog.experimentSubject(name) : PulseCatalog.gateSubject(name) }
 
     public init(experiment e: Entity) throws {
@@ -73,7 +75,14 @@ public struct PulseSubject: Sendable {
         // One partial rule gives the expected split; with several, the split is unknown.
         let pass: Double? = partial.count == 1 ? rule.passPercentage : nil
         (kind, name, idType) = (.gate, g.name, g.effectiveIdType)
+        let names = partial.map { "‘\($0.name)’ (\(Self.percent($0.passPercentage)))" }.joined(separator: ", ")
+        scope = "Compares the users who reached the partial rollout rule\(partial.count == 1 ? "" : "s") \(names): "
+            + "users matched by an earlier rule of the gate, or by a 0 % or 100 % rule, are not in these results."
         arms = [("fail", "fail", pass.map { 100 - $0 }), ("pass", "pass", pass)]
+    }
+
+    static func percent(_ p: Double) -> String {
+        p == p.rounded() ? "\(Int(p)) %" : "\(p) %"
     }
 }
 

@@ -103,7 +103,7 @@ public struct PulseResults: Sendable, Encodable {
     }
 
     enum Keys: String, CodingKey {
-        case experiment, gate, subjectKind, idType, computedAt, controlGroup, groups, crossovers, srm, exposuresPerDay
+        case experiment, gate, subjectKind, idType, scope, computedAt, controlGroup, groups, crossovers, srm, exposuresPerDay
         case options, rollup, metrics
     }
 
@@ -112,6 +112,7 @@ public struct PulseResults: Sendable, Encodable {
         try c.encode(subject.name, forKey: subject.kind == .experiment ? .experiment : .gate)
         try c.encode(subject.kind.rawValue, forKey: .subjectKind)
         try c.encode(subject.idType, forKey: .idType)
+        try c.encodeIfPresent(subject.scope, forKey: .scope)
         try c.encode(computedAt, forKey: .computedAt)
         try c.encode(subject.arms[0].name, forKey: .controlGroup)
         try c.encode(groups, forKey: .groups)

@@ -43,6 +43,7 @@ struct PulseAnalysisTests {
         #expect(subject.idType == "stableID")
         #expect(subject.arms.map(\.arm) == ["fail", "pass"])
         #expect(subject.arms.map(\.weight) == [70, 30])
+        #expect(subject.scope?.contains("‘some’ (30 %)") == true, "\(subject.scope ?? "no scope")")
         let full = try entity(#"{"kind": "gate", "name": "f", "rules": [{"id": "r", "name": "all", "passPercentage": 100, "conditions": []}]}"#)
         #expect(throws: ValidationError.self) { try PulseSubject(gate: full) }
 
@@ -59,6 +60,7 @@ struct PulseAnalysisTests {
         let subject = try PulseSubject(experiment: e)
         #expect(subject.arms.map(\.name) == ["Control", "Test"])
         #expect(subject.key == PulseCatalog.experimentSubject("e"))
+        #expect(subject.scope == nil)
         let catalog = PulseCatalog(experiments: [e], gates: [], metrics: [
             MetricDefinition(name: "big", type: .count, event: "buy", filters: [MetadataFilter(key: "size", op: .eq, values: ["L"])]),
             MetricDefinition(name: "plain", type: .count, event: "buy"),

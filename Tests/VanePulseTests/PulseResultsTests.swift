@@ -41,6 +41,7 @@ struct PulseResultsTests {
         #expect(json["experiment"] == nil)
         #expect(json["subjectKind"] as? String == "gate")
         #expect(json["controlGroup"] as? String == "fail")
+        #expect((json["scope"] as? String)?.contains("‘a’ (20 %), ‘b’ (40 %)") == true)
         #expect(json["srm"] is NSNull)  // present, null: no SRM test without known weights
         let groups = try #require(json["groups"] as? [[String: Any]])
         #expect(groups.map { $0["name"] as? String } == ["fail", "pass"])

@@ -1075,3 +1075,15 @@ def test_explorer_finds_names_by_prefix_or_substring(console, signed_in):
     wait_for(d, lambda x: len(rows(x) or []) == 3 or None, "substring results")
     assert rows(d) == sorted([stem + "_one", stem + "_two", "other_" + stem])
     shot(d, "flows-12-explorer-contains")
+
+
+def test_gate_rollout_results_say_whom_they_compare(console, signed_in):
+    d = signed_in
+    name = uniq("scoped_rollout")
+    console.console_ok("POST", "/gates", {"name": name, "rules": [
+        {"name": "staff", "passPercentage": 100, "conditions": [{"type": "email", "operator": "str_contains_any",
+                                                                  "targetValue": ["@example.com"]}]},
+        {"name": "ramp", "passPercentage": 30, "conditions": [{"type": "public"}]}]})
+    d.get(console.url("gates/%s/results" % name))
+    scope = wait_css(d, "#results-scope").text
+    assert "‘ramp’ (30 %)" in scope and "earlier rule" in scope, scope

@@ -482,6 +482,7 @@ struct WebController: Sendable {
             "winsorize": options.winsorize,
         ]
         if r.crossovers > 0 { context["crossovers"] = r.crossovers }
+        if let scope = r.subject.scope { context["scope"] = scope }
         if r.rollup.eventsSetAside > 0 { context["eventsSetAside"] = r.rollup.eventsSetAside }
         if let srm = r.srm, srm.isMismatch {
             context["srmMismatch"] = true

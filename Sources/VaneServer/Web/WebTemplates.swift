@@ -363,6 +363,7 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
   <div class="page-header" style="margin-bottom:8px"><h2 style="margin:0">{{heading}}</h2>
     <div class="actions muted">Unit: {{idType}} · computed {{computedAt}}</div></div>
   {{#srmMismatch}}<div class="banner banner-bad" id="srm-banner" role="alert"><strong>Sample ratio mismatch.</strong> Units split {{observed}} against the configured {{expected}} (p = {{srmP}}). Something in assignment or logging is off: do not trust these results until it is explained.</div>{{/srmMismatch}}
+  {{#scope}}<p class="muted" id="results-scope">{{scope}}</p>{{/scope}}
   {{#crossovers}}<p class="muted">{{crossovers}} units saw more than one group and are excluded.</p>{{/crossovers}}
   {{#eventsSetAside}}<p class="muted" id="set-aside">{{eventsSetAside}} events of this project could not be used (time or value out of range) and are in no metric: <a href="/console/v1/pulse/skipped">which and why</a>.</p>{{/eventsSetAside}}
   <div class="inline" style="align-items:center;justify-content:space-between;margin-bottom:10px">
