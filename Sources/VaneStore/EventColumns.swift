@@ -1,3 +1,4 @@
+import GRDB
 import VaneCore
 
 /// How an event's value and custom IDs are stored, the same in both databases: a number in
@@ -25,5 +26,26 @@ enum EventColumns {
 
     static func customIDs(_ e: EventRecord) -> String? {
         e.customIDs.isEmpty ? nil : JSONValue.object(e.customIDs.mapValues { .string($0) }).serialized()
+    }
+}
+
+/// Where each events column sits in a query's rows, found once per query. GRDB finds a column by
+/// name case-insensitively on every lookup, which was a tenth of the CPU of the exporter and the
+/// rollup reading events (17 lookups a row).
+struct EventRowColumns {
+    let id, project, eventName, userJSON, userID, stableID, customIDs, environment, valueNum, valueText: Int
+    let metadata, secondaryExposures, time, receivedAt, source, sdkType, raw: Int
+
+    init(_ row: Row) {
+        var at: [String: Int] = [:]
+        for (i, name) in row.columnNames.enumerated() where at[name.lowercased()] == nil { at[name.lowercased()] = i }
+        // A column the query did not select is -1: each reader reads only what its query selects
+        // (`SELECT *` for `eventRecord`, the rollup's column list for `rollupEvent`).
+        func i(_ name: String) -> Int { at[name] ?? -1 }
+        (id, project, eventName, userJSON, userID, stableID, customIDs, environment, valueNum, valueText) = (
+            i("id"), i("project_id"), i("event_name"), i("user_json"), i("user_id"), i("stable_id"), i("custom_ids"),
+            i("environment"), i("value_num"), i("value_text"))
+        (metadata, secondaryExposures, time, receivedAt, source, sdkType, raw) = (
+            i("metadata"), i("secondary_exposures"), i("time"), i("received_at"), i("source"), i("sdk_type"), i("raw"))
     }
 }

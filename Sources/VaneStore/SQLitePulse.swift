@@ -29,13 +29,14 @@ extension SQLiteStore {
                 }
             }
             let metadataEvents = Set(catalog.filteredSources.map(\.event))
-            let events = try Row.fetchAll(
+            let rows = try Row.fetchAll(
                 db, sql: """
                     SELECT id, event_name, user_id, stable_id, custom_ids, value_num, value_text, metadata, time FROM events
                     WHERE +project_id = ? AND id > ? ORDER BY id LIMIT ?
                     """,
-                arguments: [project, cursor, maxEvents]
-            ).map { Self.rollupEvent($0, project: project, metadataEvents: metadataEvents) }
+                arguments: [project, cursor, maxEvents])
+            let columns = rows.first.map(EventRowColumns.init)
+            let events = rows.map { Self.rollupEvent($0, columns!, project: project, metadataEvents: metadataEvents) }
             if !events.isEmpty {
                 let (state, setAside, processedThrough) = try Self.processBatch(db, project: project, catalog: catalog, events: events)
                 try Self.savePulseState(db, project: project, state: state)
@@ -85,12 +86,12 @@ extension SQLiteStore {
 
     /// The columns the rollup reads; metadata is parsed only where it is used (exposures and
     /// events that filtered metrics look at).
-    static func rollupEvent(_ row: Row, project: String, metadataEvents: Set<String>) -> EventRecord {
-        let name: String = row["event_name"]
+    static func rollupEvent(_ row: Row, _ c: EventRowColumns, project: String, metadataEvents: Set<String>) -> EventRecord {
+        let name: String = row[c.eventName]
         return PulseBatch.event(
-            id: row["id"], project: project, eventName: name, userID: row["user_id"], stableID: row["stable_id"],
-            customIDs: row["custom_ids"], valueNum: row["value_num"], valueText: row["value_text"], metadata: row["metadata"],
-            time: row["time"], parseMetadata: PulseBatch.needsMetadata(name, metadataEvents: metadataEvents))
+            id: row[c.id], project: project, eventName: name, userID: row[c.userID], stableID: row[c.stableID],
+            customIDs: row[c.customIDs], valueNum: row[c.valueNum], valueText: row[c.valueText], metadata: row[c.metadata],
+            time: row[c.time], parseMetadata: PulseBatch.needsMetadata(name, metadataEvents: metadataEvents))
     }
 
     /// Clears every rollup so the next run rebuilds them from the first event.
@@ -125,7 +126,7 @@ extension SQLiteStore {
                 sql = "SELECT * FROM events WHERE project_id = ? AND time >= ? AND time < ? AND id < ? AND custom_ids IS NOT NULL"
                 args = [project, from, to, before]
             }
-            return try Row.fetchAll(db, sql: sql, arguments: args).map(eventRecord).filter {
+            return eventRecords(try Row.fetchAll(db, sql: sql, arguments: args)).filter {
                 PulseRollupProcessor.unit(of: $0, type: key.unitType) == key.unit
             }
         }

@@ -505,8 +505,8 @@ public final class SQLiteStore: VaneStore {
     public func events(project: String, afterID: Int64, limit: Int) async throws -> [EventRecord] {
         try await db.read { db in
             // `+project_id` keeps SQLite on the rowid range instead of an index scan and sort.
-            try Row.fetchAll(db, sql: "SELECT * FROM events WHERE +project_id = ? AND id > ? ORDER BY id LIMIT ?",
-                             arguments: [project, afterID, limit]).map(Self.eventRecord)
+            Self.eventRecords(try Row.fetchAll(
+                db, sql: "SELECT * FROM events WHERE +project_id = ? AND id > ? ORDER BY id LIMIT ?", arguments: [project, afterID, limit]))
         }
     }
 
@@ -708,19 +708,28 @@ public final class SQLiteStore: VaneStore {
         }
     }
 
-    static func eventRecord(_ row: Row) -> EventRecord {
+    static func eventRecord(_ row: Row) -> EventRecord { eventRecord(row, EventRowColumns(row)) }
+
+    /// Many rows of one query: the column positions are found once.
+    static func eventRecords(_ rows: [Row]) -> [EventRecord] {
+        guard let first = rows.first else { return [] }
+        let c = EventRowColumns(first)
+        return rows.map { eventRecord($0, c) }
+    }
+
+    static func eventRecord(_ row: Row, _ c: EventRowColumns) -> EventRecord {
         var value: JSONValue? = nil
-        if let n = row["value_num"] as Double? { value = JSONValue.number(n) } else if let t = row["value_text"] as String? { value = .string(t) }
-        let customIDs = (row["custom_ids"] as String?).flatMap { try? JSONValue.parse($0).objectValue }?
+        if let n = row[c.valueNum] as Double? { value = JSONValue.number(n) } else if let t = row[c.valueText] as String? { value = .string(t) }
+        let customIDs = (row[c.customIDs] as String?).flatMap { try? JSONValue.parse($0).objectValue }?
             .compactMapValues(\.stringValue) ?? [:]
         var e = EventRecord(
-            id: row["id"], project: row["project_id"], eventName: row["event_name"],
-            user: (try? JSONValue.parse(row["user_json"] as String)) ?? .object([:]), userID: row["user_id"],
-            stableID: row["stable_id"], customIDs: customIDs, environment: row["environment"], value: value,
-            metadata: (row["metadata"] as String?).flatMap { try? JSONValue.parse($0) },
-            secondaryExposures: (row["secondary_exposures"] as String?).flatMap { try? JSONValue.parse($0) },
-            time: row["time"], receivedAt: row["received_at"], source: storedSource(row["source"]), sdkType: row["sdk_type"])
-        e.raw = (row["raw"] as String?).flatMap { try? JSONValue.parse($0) }
+            id: row[c.id], project: row[c.project], eventName: row[c.eventName],
+            user: (try? JSONValue.parse(row[c.userJSON] as String)) ?? .object([:]), userID: row[c.userID],
+            stableID: row[c.stableID], customIDs: customIDs, environment: row[c.environment], value: value,
+            metadata: (row[c.metadata] as String?).flatMap { try? JSONValue.parse($0) },
+            secondaryExposures: (row[c.secondaryExposures] as String?).flatMap { try? JSONValue.parse($0) },
+            time: row[c.time], receivedAt: row[c.receivedAt], source: storedSource(row[c.source]), sdkType: row[c.sdkType])
+        e.raw = (row[c.raw] as String?).flatMap { try? JSONValue.parse($0) }
         return e
     }
 
@@ -746,7 +755,7 @@ public final class SQLiteStore: VaneStore {
             let limit = max(1, min(query.limit, 1000))
             sql += " ORDER BY time DESC, id DESC LIMIT ?"
             args += [limit + 1]
-            var records = try Row.fetchAll(db, sql: sql, arguments: args).map(Self.eventRecord)
+            var records = Self.eventRecords(try Row.fetchAll(db, sql: sql, arguments: args))
             var next: EventCursor? = nil
             if records.count > limit {
                 records.removeLast()
