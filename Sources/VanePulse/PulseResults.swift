@@ -131,7 +131,7 @@ extension PulseAnalysisOptions: Encodable {
         case minUnits, minConversions
     }
 
-    public var engine: String { analysis.bayesianPrior == nil ? "frequentist" : "bayesian" }
+    var engine: String { analysis.bayesianPrior == nil ? "frequentist" : "bayesian" }
 
     /// The options as results show them.
     public func encode(to encoder: any Encoder) throws {

@@ -129,14 +129,11 @@ struct ChangeWatcher: Service {
         resolver.forget()
     }
 
-    /// Notifications make a change visible within milliseconds; the ticks in `run` are the fallback.
+    /// Notifications wake `follow` within milliseconds of a change; the ticks in `run` are the fallback.
     private func listen(_ wake: AsyncStream<Void>.Continuation) async {
         while !Task.isCancelled {
             do {
-                try await store.listenForChanges {
-                    forget()
-                    wake.yield()
-                }
+                try await store.listenForChanges { wake.yield() }
                 return  // the store cannot notify: the ticks alone
             } catch where Task.isCancelled {
                 return

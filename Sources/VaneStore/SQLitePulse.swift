@@ -35,8 +35,9 @@ extension SQLiteStore {
                     WHERE +project_id = ? AND id > ? ORDER BY id LIMIT ?
                     """,
                 arguments: [project, cursor, maxEvents])
-            let columns = rows.first.map(EventRowColumns.init)
-            let events = rows.map { Self.rollupEvent($0, columns!, project: project, metadataEvents: metadataEvents) }
+            let events = rows.first.map(EventRowColumns.init).map { columns in
+                rows.map { Self.rollupEvent($0, columns, project: project, metadataEvents: metadataEvents) }
+            } ?? []
             if !events.isEmpty {
                 let (state, setAside, processedThrough) = try Self.processBatch(db, project: project, catalog: catalog, events: events)
                 try Self.savePulseState(db, project: project, state: state)

@@ -475,7 +475,7 @@ struct WebController: Sendable {
             "groups": groups, "metrics": rows,
             "level": String(format: "%g%%", (1 - options.analysis.alpha) * 100),
             "cuped": options.analysis.cuped.enabled, "sequential": options.analysis.sequential,
-            "bayesian": options.engine == "bayesian",
+            "bayesian": options.analysis.bayesianPrior != nil,
             "correctionNone": options.correction == .none,
             "correctionBonferroni": options.correction == .bonferroni,
             "correctionBH": options.correction == .benjaminiHochberg,

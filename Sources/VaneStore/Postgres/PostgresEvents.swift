@@ -103,18 +103,18 @@ extension PostgresStore /* EventLog */ {
         RETURNING id
         """
 
+    /// Text columns need no mapping here: `PGColumn` writes U+0000 as U+FFFD, like every text bind.
     static func eventColumnArrays(_ events: [EventRecord]) -> [any PGBindable] {
-        func t(_ s: String?) -> String? { s.map(EventColumns.text) }
         let values = events.map(EventColumns.value)
         return [
-            PGColumn(events.map { t($0.project) }), PGColumn(events.map { t($0.eventName) }),
-            PGColumn(events.map { t($0.userID) }), PGColumn(events.map { t($0.stableID) }),
+            PGColumn(events.map(\.project)), PGColumn(events.map(\.eventName)),
+            PGColumn(events.map(\.userID)), PGColumn(events.map(\.stableID)),
             PGColumn(events.map(EventColumns.customIDs)), PGColumn(events.map { $0.user.serialized() }),
-            PGColumn(events.map { t($0.environment) }), PGColumn(values.map(\.0)), PGColumn(values.map { t($0.1) }),
+            PGColumn(events.map(\.environment)), PGColumn(values.map(\.0)), PGColumn(values.map(\.1)),
             PGColumn(events.map { $0.metadata?.serialized() }), PGColumn(events.map { $0.secondaryExposures?.serialized() }),
             PGColumn(events.map(\.time)), PGColumn(events.map(\.receivedAt)), PGColumn(events.map(\.source.rawValue)),
-            PGColumn(events.map { t($0.sdkType) }), PGColumn(events.map { $0.raw?.serialized() }),
-            PGColumn(events.map { t($0.dedupe?.messageID) }), PGColumn(events.map { $0.exposureKind != nil }),
+            PGColumn(events.map(\.sdkType)), PGColumn(events.map { $0.raw?.serialized() }),
+            PGColumn(events.map { $0.dedupe?.messageID }), PGColumn(events.map { $0.exposureKind != nil }),
             PGColumn(events.map(\.isReserved)),
         ]
     }
