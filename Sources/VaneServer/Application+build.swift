@@ -47,6 +47,8 @@ public struct VaneServices: Sendable {
     let exportLease: JobLease
     let rollupLease: JobLease
     let scheduleLease: JobLease
+    let webhookLease: JobLease
+    let webhooks: WebhookDeliverer
     /// On a shared store, how far this node's caches have followed changes made anywhere.
     let appliedChanges = AppliedChanges()
 
@@ -62,6 +64,9 @@ public struct VaneServices: Sendable {
         self.exportLease = JobLease(job: "segment_export", store: store, node: node, logger: logger)
         self.rollupLease = JobLease(job: "pulse_rollup", store: store, node: node, logger: logger)
         self.scheduleLease = JobLease(job: "scheduled_rollouts", store: store, node: node, logger: logger)
+        self.webhookLease = JobLease(job: "webhooks", store: store, node: node, logger: logger)
+        self.webhooks = WebhookDeliverer(
+            store: store, secrets: secrets, logger: logger, lease: webhookLease, idleSleep: max(exportIdleSleep, .milliseconds(250)))
         self.exporter = SegmentExporter(
             store: store, secrets: secrets, logger: logger, idleSleep: exportIdleSleep, lease: exportLease)
         // The templates are compiled into the binary; a parse error is a programming error caught by the tests.
@@ -147,6 +152,9 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
     ).register(on: router)
     SegmentOutboundController(store: services.store, exporter: services.exporter, resolver: services.resolver, body: body)
         .register(on: router)
+    WebhookController(
+        store: services.store, deliverer: services.webhooks, secrets: services.secrets, resolver: services.resolver, body: body
+    ).register(on: router)
     UsersController(store: services.store, body: body, resolver: services.resolver).register(on: router)
     ParameterStoreController(store: services.store, cache: services.cache, body: body, resolver: services.resolver)
         .register(on: router)
@@ -196,6 +204,7 @@ public func buildApplication(_ services: VaneServices, config: AppConfig, logger
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "vane"),
         services: [
             services.exportLease, services.rollupLease, services.scheduleLease, services.exporter,
+            services.webhookLease, services.webhooks,
             PulseRollupService(store: services.store, logger: logger, lease: services.rollupLease),
             ScheduledRolloutService(
                 rollouts: ScheduledRollouts(service: ConsoleService(store: services.store, cache: services.cache)),
@@ -254,7 +263,8 @@ extension VaneServices {
 
 extension VaneServices {
     /// Seals the integration secrets that are stored in plain text (from before sealing existed)
-    /// or under a previous key, with the current key. Returns how many settings documents changed.
+    /// or under a previous key, with the current key: integration settings and webhook signing
+    /// secrets. Returns how many settings documents and webhooks changed.
     public func resealSecrets(project: String = "default", actor: String) async throws -> Int {
         var changed = 0
         for (name, fields) in [(SegmentExporter.settingName, SegmentExporter.sealedFields),
@@ -267,6 +277,16 @@ extension VaneServices {
                 description: "Secrets in \(name) sealed with key \(secrets.currentKeyID)"))
             changed += 1
         }
+        for hook in try await store.webhooks(project: project) {
+            var resealed = hook
+            resealed.sealedSecret = secrets.seal(try secrets.open(hook.sealedSecret))
+            resealed.sealedPreviousSecret = try hook.sealedPreviousSecret.map { secrets.seal(try secrets.open($0)) }
+            guard secrets.needsResealing(hook.sealedSecret) || hook.sealedPreviousSecret.map(secrets.needsResealing) == true else { continue }
+            _ = try await store.updateWebhook(project: project, resealed, audit: AuditEntry(
+                time: Clock.nowMs(), actor: actor, action: "resealed", kind: "secrets", name: hook.id,
+                description: "Signing secret of webhook \(hook.id) sealed with key \(secrets.currentKeyID)"))
+            changed += 1
+        }
         return changed
     }
 
@@ -276,5 +296,6 @@ extension VaneServices {
     public func checkSecretsOpen(project: String = "default") async throws {
         _ = try await SegmentExporter.settings(store, project, secrets)
         _ = try await SegmentInbound.settings(store, project, secrets)
+        for hook in try await store.webhooks(project: project) { _ = try secrets.open(hook.sealedSecret) }
     }
 }

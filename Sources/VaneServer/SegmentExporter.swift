@@ -20,7 +20,7 @@ final class SegmentExporter: Service, Sendable {
     /// Audit entries and dead letters read per cycle.
     static let readLimit = 500
     /// Audit kinds that are account administration, not configuration: never sent as config changes.
-    static let accountAdministration: Set<String> = ["key", "user", "secrets"]
+    static let accountAdministration: Set<String> = ["key", "user", "secrets", "webhook"]
 
     struct Progress: Sendable {
         var inFlight = 0

@@ -215,6 +215,24 @@ enum SQLiteMigrations {
                 DELETE FROM settings WHERE name = 'pulse_metrics';
                 """)
         }
+        m.registerMigration("016_webhooks") { db in
+            // Signed configuration-change webhooks (WebhookRepository): definition and delivery state in
+            // one row, written by different statements so neither overwrites the other.
+            try db.execute(sql: """
+                CREATE TABLE webhooks (
+                    project_id TEXT NOT NULL, id TEXT NOT NULL, url TEXT NOT NULL, description TEXT NOT NULL,
+                    kinds TEXT NOT NULL, enabled INTEGER NOT NULL, secret TEXT NOT NULL, previous_secret TEXT,
+                    previous_secret_expires_at INTEGER, max_attempts INTEGER NOT NULL, created_at INTEGER NOT NULL,
+                    audit_cursor INTEGER NOT NULL, delivered INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL DEFAULT 0, last_success INTEGER, last_error TEXT, last_error_time INTEGER,
+                    PRIMARY KEY (project_id, id));
+                CREATE TABLE webhook_dead_letters (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, project_id TEXT NOT NULL, webhook_id TEXT NOT NULL,
+                    audit_id INTEGER NOT NULL, payload TEXT NOT NULL, reason TEXT NOT NULL, created_at INTEGER NOT NULL,
+                    retry_requested INTEGER NOT NULL DEFAULT 0);
+                CREATE INDEX webhook_dead_letters_by_webhook ON webhook_dead_letters (project_id, webhook_id, retry_requested, id);
+                """)
+        }
         return m
     }
 }

@@ -6,7 +6,8 @@ import VanePulse
 /// Callers depend on the repository they use; every method that changes configuration writes its
 /// audit entry in the same transaction.
 public protocol VaneStore: ConfigRepository, EventLog, UsageRepository, OutboundRepository, PulseRepository,
-    AccountRepository, SettingsRepository, MetricRepository, ParameterStoreRepository, JobLeases, ChangeFeed {
+    AccountRepository, SettingsRepository, MetricRepository, ParameterStoreRepository, JobLeases, ChangeFeed,
+    WebhookRepository {
     /// Gives cached pages back (after a burst of traffic); the store stays usable.
     func releaseMemory()
     /// Whether other nodes may share this store (PostgreSQL): each node then watches it for their

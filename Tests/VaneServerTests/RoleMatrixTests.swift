@@ -20,7 +20,7 @@ struct RoleMatrixTests {
         let rest = path.hasPrefix("/console/v1/") ? String(path.dropFirst("/console/v1/".count)) : path
         if method == .post, rest.hasPrefix("gates/"), rest.hasSuffix("/evaluate") { return .viewer }
         if rest == "account/password" { return .viewer }
-        let adminAreas = ["keys", "integrations", "users", "pulse"]
+        let adminAreas = ["keys", "integrations", "users", "pulse", "webhooks"]
         if adminAreas.contains(where: { rest == $0 || rest.hasPrefix($0 + "/") }) { return .admin }
         if path == "/console/settings/users" { return .admin }
         return .editor

@@ -33,6 +33,22 @@ enum PostgresMigrations {
                 ON CONFLICT DO NOTHING;
             DELETE FROM settings WHERE name = 'pulse_metrics';
             """),
+        ("005_webhooks", """
+            -- Signed configuration-change webhooks (WebhookRepository): definition and delivery state in
+            -- one row, written by different statements so neither overwrites the other.
+            CREATE TABLE webhooks (
+                project_id TEXT NOT NULL, id TEXT NOT NULL, url TEXT NOT NULL, description TEXT NOT NULL,
+                kinds TEXT NOT NULL, enabled BOOLEAN NOT NULL, secret TEXT NOT NULL, previous_secret TEXT,
+                previous_secret_expires_at BIGINT, max_attempts BIGINT NOT NULL, created_at BIGINT NOT NULL,
+                audit_cursor BIGINT NOT NULL, delivered BIGINT NOT NULL DEFAULT 0, attempts BIGINT NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL DEFAULT 0, last_success BIGINT, last_error TEXT, last_error_time BIGINT,
+                PRIMARY KEY (project_id, id));
+            CREATE TABLE webhook_dead_letters (
+                id BIGSERIAL PRIMARY KEY, project_id TEXT NOT NULL, webhook_id TEXT NOT NULL,
+                audit_id BIGINT NOT NULL, payload TEXT NOT NULL, reason TEXT NOT NULL, created_at BIGINT NOT NULL,
+                retry_requested BOOLEAN NOT NULL DEFAULT false);
+            CREATE INDEX webhook_dead_letters_by_webhook ON webhook_dead_letters (project_id, webhook_id, retry_requested, id);
+            """),
     ]
 
     /// The ChangeFeed counter, bumped by statement triggers in the changing transaction, which also
