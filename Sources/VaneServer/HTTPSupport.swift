@@ -285,3 +285,12 @@ enum Clock {
 extension HTTPResponse.Status {
     static let insufficientStorage507 = HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
 }
+
+/// The `ids` of a dead-letter retry request: nil (absent) means every dead letter.
+func deadLetterIDs(_ body: [String: JSONValue]) throws -> [Int64]? {
+    guard let v = body["ids"] else { return nil }
+    guard let list = v.arrayValue, list.allSatisfy({ $0.int64Value != nil }) else {
+        throw APIError.badRequest("ids must be a list of dead-letter ids")
+    }
+    return list.compactMap(\.int64Value)
+}

@@ -25,13 +25,7 @@ struct SegmentOutboundController: Sendable {
         }
         api.post("dead_letters/retry") { r, c in
             let b = try await body.object(r, allowEmpty: true)
-            var ids: [Int64]? = nil
-            if let v = b["ids"] {
-                guard let list = v.arrayValue, list.allSatisfy({ $0.int64Value != nil }) else {
-                    throw APIError.badRequest("ids must be a list of dead-letter ids")
-                }
-                ids = list.compactMap(\.int64Value)
-            }
+            let ids = try deadLetterIDs(b)
             let n = try await store.requestDeadLetterRetry(project: c.project, ids: ids)
             exporter.wake(c.project)
             return envelope("\(n) dead letters will be sent again.", ["retrying": .int(Int64(n))])

@@ -45,13 +45,7 @@ struct WebhookController: Sendable {
         api.post("{id}/dead_letters/retry") { r, c in
             let hook = try await existing(c)
             let b = try await body.object(r, allowEmpty: true)
-            var ids: [Int64]? = nil
-            if let v = b["ids"] {
-                guard let list = v.arrayValue, list.allSatisfy({ $0.int64Value != nil }) else {
-                    throw APIError.badRequest("ids must be a list of dead-letter ids")
-                }
-                ids = list.compactMap(\.int64Value)
-            }
+            let ids = try deadLetterIDs(b)
             let n = try await store.requestWebhookRetry(project: c.project, webhookID: hook.id, ids: ids)
             return envelope("\(n) dead letters will be sent again.", ["retrying": .int(Int64(n))])
         }
@@ -135,25 +129,7 @@ struct WebhookController: Sendable {
     }
 
     func json(_ h: Webhook, _ project: String) async throws -> JSONValue {
-        let d = h.delivery
-        let queued = h.enabled ? try await store.auditEntries(project: project, afterID: d.auditCursor, limit: 10_000)
-            .filter { WebhookPayload.receives(h, $0) }.count : 0
-        let dead = try await store.webhookDeadLetterCount(project: project, webhookID: h.id)
-        return [
-            "id": .string(h.id), "url": .string(h.url), "description": .string(h.description),
-            "kinds": .array(h.kinds.map { .string($0) }), "enabled": .bool(h.enabled), "maxAttempts": .int(Int64(h.maxAttempts)),
-            "createdTime": .int(h.createdAt),
-            "previousSecretExpires": (h.previousSecretExpiresAt.map { $0 > Clock.nowMs() } ?? false) ? .int(h.previousSecretExpiresAt!) : .null,
-            "status": [
-                "queued": .int(Int64(queued)), "delivered": .int(Int64(d.delivered)), "deadLettered": .int(Int64(dead)),
-                "attempts": .int(Int64(d.attempts)),
-                "nextAttempt": d.nextAttemptAt > Clock.nowMs() ? .int(d.nextAttemptAt) : .null,
-                "lastSuccess": d.lastSuccess.map { .int($0) } ?? .null,
-                "lastError": d.lastError.map { .string($0) } ?? .null,
-                "lastErrorTime": d.lastErrorTime.map { .int($0) } ?? .null,
-                "failing": .bool(d.lastError != nil && (d.lastSuccess ?? .min) < (d.lastErrorTime ?? .max)),
-            ],
-        ]
+        try await WebhookView.load(h, project: project, store: store).json
     }
 }
 

@@ -1087,3 +1087,67 @@ def test_gate_rollout_results_say_whom_they_compare(console, signed_in):
     d.get(console.url("gates/%s/results" % name))
     scope = wait_css(d, "#results-scope").text
     assert "‘ramp’ (30 %)" in scope and "earlier rule" in scope, scope
+
+
+def test_a_webhook_is_added_pinged_and_receives_signed_changes(console, signed_in):
+    import hashlib
+    import hmac
+    import http.server
+    import threading
+
+    got = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            got.append((self.headers.get("Vane-Signature", ""), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        d = signed_in
+        url = "http://127.0.0.1:%d/vane" % server.server_address[1]
+        d.get(console.url("settings?tab=webhooks"))
+        fill(d, "#webhook-url", url)
+        fill(d, "#webhook-description", "chat notifications")
+        fill(d, "#webhook-kinds", "gate")
+        d.find_element(By.CSS_SELECTOR, "#create-webhook").click()
+        secret = wait_for(d, lambda x: x.find_element(By.CSS_SELECTOR, "#new-webhook-secret").get_attribute("value") or None,
+                          "the signing secret to be shown")
+        assert secret.startswith("whsec_")
+        hook = [h for h in console.console_ok("GET", "/webhooks") if h["url"] == url][0]
+        assert hook["kinds"] == ["gate"] and hook["description"] == "chat notifications"
+
+        gate = uniq("webhook_gate")
+        console.console_ok("POST", "/gates", {"name": gate})
+        wait_for(d, lambda x: any(gate.encode() in b for _, b in got) or None, "the change to reach the receiver")
+        signature, body = [(s, b) for s, b in got if gate.encode() in b][0]
+        t = signature.split(",")[0][2:]
+        expected = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
+        assert "v1=" + expected in signature, signature
+
+        d.get(console.url("settings?tab=webhooks"))
+        row = wait_css(d, "tr[data-webhook='%s']" % hook["id"])
+        assert url in row.text and "enabled" in row.text and "1 delivered" in row.text, row.text
+        row.find_element(By.XPATH, ".//button[normalize-space()='Send a test ping']").click()
+        wait_for(d, lambda x: "Delivered (HTTP 204)" in x.find_element(By.ID, "ping-" + hook["id"]).text or None, "the ping's outcome")
+        shot(d, "flows-13-webhooks")
+
+        row = wait_css(d, "tr[data-webhook='%s']" % hook["id"])
+        row.find_element(By.CSS_SELECTOR, "input[name=enabled]").click()
+        row.find_element(By.XPATH, ".//button[normalize-space()='Save']").click()
+        wait_for(d, lambda x: console.console_ok("GET", "/webhooks/" + hook["id"])["enabled"] is False or None, "the webhook to be disabled")
+
+        d.get(console.url("settings?tab=webhooks"))
+        row = wait_css(d, "tr[data-webhook='%s']" % hook["id"])
+        row.find_element(By.XPATH, ".//button[normalize-space()='Delete']").click()
+        wait_for(d, lambda x: _alert(x), "the confirmation").accept()
+        wait_for(d, lambda x: console.console("GET", "/webhooks/" + hook["id"]).status_code == 404 or None, "the webhook to be deleted")
+    finally:
+        server.shutdown()
+        server.server_close()

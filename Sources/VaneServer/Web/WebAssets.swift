@@ -412,6 +412,15 @@ const Vane = (() => {
         row.dataset.keyId = data.id;
       }
     },
+    revealSecret(data, form) {
+      const out = document.getElementById(form.dataset.output);
+      out.hidden = false;
+      out.querySelector("input").value = data.secret || "";
+    },
+    webhookPing(data, form) {
+      document.getElementById(form.dataset.output).textContent =
+        data.delivered ? "Delivered (HTTP " + data.status + ")." : "Not delivered: " + data.error;
+    },
     testEvent(data, form) {
       const out = document.getElementById(form.dataset.output);
       out.hidden = false;

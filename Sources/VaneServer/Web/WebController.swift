@@ -723,6 +723,21 @@ struct WebController: Sendable {
                  "disabled": u.disabledAt != nil,
                  "roles": ConsoleRole.allCases.reversed().map { ["name": $0.rawValue, "selected": $0 == u.role] }]
             }
+        case "webhooks":
+            data["kinds"] = WebhookPayload.configurationKinds.joined(separator: ", ")
+            var hooks: [[String: Any]] = []
+            for hook in try await store.webhooks(project: "default") {
+                let v = try await WebhookView.load(hook, project: "default", store: store)
+                let d = hook.delivery
+                hooks.append([
+                    "id": hook.id, "url": hook.url, "description": hook.description, "enabled": hook.enabled,
+                    "kinds": hook.kinds.isEmpty ? "every configuration change" : hook.kinds.joined(separator: ", "),
+                    "delivered": d.delivered, "queued": v.queued, "deadLettered": v.deadLettered, "hasDeadLetters": v.deadLettered > 0,
+                    "failing": v.failing, "lastError": d.lastError ?? "", "lastErrorTime": Self.time(d.lastErrorTime),
+                    "lastSuccess": d.lastSuccess.map { Self.time($0) } ?? "never", "created": Self.time(hook.createdAt),
+                ])
+            }
+            data["webhooks"] = hooks
         case "project":
             data["idTypes"] = ["userID", "stableID"] + (try await store.customIDTypes(project: "default"))
         case "audit":

@@ -658,7 +658,7 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
     static let settings = #"""
 {{<layout}}{{$body}}
 <div class="page-header"><div><h1>Settings</h1></div></div>
-<div class="tabs"><a href="/console/settings" {{#tab.keys}}aria-current="page"{{/tab.keys}}>Keys</a><a href="/console/settings?tab=users" {{#tab.users}}aria-current="page"{{/tab.users}}>Users</a><a href="/console/settings?tab=project" {{#tab.project}}aria-current="page"{{/tab.project}}>Environments &amp; ID types</a><a href="/console/settings?tab=audit" {{#tab.audit}}aria-current="page"{{/tab.audit}}>Audit log</a></div>
+<div class="tabs"><a href="/console/settings" {{#tab.keys}}aria-current="page"{{/tab.keys}}>Keys</a><a href="/console/settings?tab=users" {{#tab.users}}aria-current="page"{{/tab.users}}>Users</a><a href="/console/settings?tab=project" {{#tab.project}}aria-current="page"{{/tab.project}}>Environments &amp; ID types</a><a href="/console/settings?tab=webhooks" {{#tab.webhooks}}aria-current="page"{{/tab.webhooks}}>Webhooks</a><a href="/console/settings?tab=audit" {{#tab.audit}}aria-current="page"{{/tab.audit}}>Audit log</a></div>
 {{#tab.keys}}
 <div class="table-wrap"><table class="data" id="keys-table"><thead><tr><th>Key</th><th>Kind</th><th>Environment</th><th>Description</th><th>Created</th><th></th></tr></thead><tbody>
 {{#keys}}<tr><td class="mono">{{prefix}}…</td><td>{{kind}}</td><td>{{environment}}</td><td>{{description}}</td><td>{{created}}</td><td>{{#revoked}}<span class="badge">revoked</span>{{/revoked}}{{^revoked}}{{#isAdmin}}<form data-api="/console/v1/keys/{{id}}" data-method="DELETE" data-nobody="1" data-confirm="Revoke this key? Anything using it stops working."><button class="btn btn-small btn-danger" type="submit">Revoke</button></form>{{/isAdmin}}{{/revoked}}</td></tr>{{/keys}}
@@ -710,6 +710,36 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
   <button class="btn" type="submit">Add</button><div class="form-error" role="alert"></div></form>{{/canEdit}}
 </section></div>
 {{/tab.project}}
+{{#tab.webhooks}}
+<p class="muted">Each configuration change is posted to every webhook as JSON, signed with the webhook's secret (header <code>Vane-Signature: t=…,v1=…</code>: HMAC-SHA256 of <code>timestamp.body</code>; see <code>docs/webhooks.md</code>). Failed deliveries are retried with backoff, then kept as dead letters.</p>
+{{^empty(webhooks)}}<div class="table-wrap"><table class="data" id="webhooks-table"><thead><tr><th>Endpoint</th><th>Receives</th><th>Delivery</th><th></th></tr></thead><tbody>
+{{#webhooks}}<tr data-webhook="{{id}}"><td><span class="mono">{{url}}</span><div class="muted">{{description}} · {{id}} · created {{created}}</div></td><td>{{kinds}}</td>
+<td>{{#enabled}}<span class="badge badge-ok">enabled</span>{{/enabled}}{{^enabled}}<span class="badge">disabled</span>{{/enabled}}
+{{#failing}}<span class="badge badge-bad" title="{{lastError}}">failing since {{lastErrorTime}}</span>{{/failing}}
+<div class="muted">{{delivered}} delivered · {{queued}} queued · {{deadLettered}} dead letters · last success {{lastSuccess}}</div>{{#failing}}<div class="muted">{{lastError}}</div>{{/failing}}</td>
+<td>{{#isAdmin}}<div class="stack">
+<form data-api="/console/v1/webhooks/{{id}}/test" data-method="POST" data-nobody="1" data-result="webhookPing" data-output="ping-{{id}}"><button class="btn btn-small" type="submit">Send a test ping</button> <span id="ping-{{id}}" class="muted" role="status"></span></form>
+<form data-api="/console/v1/webhooks/{{id}}" data-method="PATCH" class="inline" style="align-items:center"><label class="switch" style="font-weight:400"><input type="checkbox" name="enabled" {{#enabled}}checked{{/enabled}}> enabled</label><button class="btn btn-small" type="submit">Save</button><span class="form-error" role="alert"></span></form>
+{{#hasDeadLetters}}<form data-api="/console/v1/webhooks/{{id}}/dead_letters/retry" data-method="POST" data-ok-text="Sending them again."><button class="btn btn-small" type="submit">Send dead letters again</button> <span class="form-ok" role="status"></span></form>{{/hasDeadLetters}}
+<form data-api="/console/v1/webhooks/{{id}}/rotate_secret" data-method="POST" data-nobody="1" data-result="revealSecret" data-output="secret-{{id}}" data-confirm="Make a new signing secret? For 24 hours requests are signed with the old one too."><button class="btn btn-small" type="submit">Rotate secret</button></form>
+<div id="secret-{{id}}" hidden class="banner banner-warn"><label>New secret, shown only once <input type="text" readonly aria-label="New signing secret"></label></div>
+<form data-api="/console/v1/webhooks/{{id}}" data-method="DELETE" data-nobody="1" data-confirm="Delete this webhook? It stops receiving changes."><button class="btn btn-small btn-danger" type="submit">Delete</button></form>
+</div>{{/isAdmin}}</td></tr>{{/webhooks}}
+</tbody></table></div>{{/empty(webhooks)}}
+{{^webhooks}}<div class="empty"><strong>No webhooks</strong>Add one to tell another system (chat, CI, a data warehouse) about every configuration change.</div>{{/webhooks}}
+{{#isAdmin}}<section class="card"><h2>New webhook</h2>
+<form data-api="/console/v1/webhooks" data-method="POST" data-result="revealSecret" data-output="new-webhook-out" class="stack" id="webhook-form">
+  <div class="form-error" role="alert"></div>
+  <div class="field"><label for="webhook-url">URL</label><input id="webhook-url" name="url" type="url" required placeholder="https://example.com/hooks/vane"><div class="field-error" data-error-for="url"></div></div>
+  <div class="field"><label for="webhook-description">Description</label><input id="webhook-description" name="description" type="text"></div>
+  <div class="field"><label for="webhook-kinds">Receives</label><input id="webhook-kinds" name="kinds" type="text" data-type="list" placeholder="every configuration change"><div class="hint">Leave empty for every change, or list kinds: {{kinds}}.</div><div class="field-error" data-error-for="kinds"></div></div>
+  <div><button class="btn btn-primary" type="submit" id="create-webhook">Add webhook</button></div>
+</form>
+<div id="new-webhook-out" hidden class="banner banner-warn" style="margin-top:10px"><div class="field"><label for="new-webhook-secret">Copy the signing secret now: it is shown only once</label>
+  <div class="inline"><input id="new-webhook-secret" type="text" readonly><button class="btn btn-small" type="button" data-copy="new-webhook-secret">Copy</button></div></div>
+  <p>Reload the page to manage the new webhook.</p></div>
+</section>{{/isAdmin}}
+{{/tab.webhooks}}
 {{#tab.audit}}
 <form method="get" class="inline card" id="audit-filter">
   <input type="hidden" name="tab" value="audit">
