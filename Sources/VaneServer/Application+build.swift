@@ -296,6 +296,8 @@ extension VaneServices {
     public func checkSecretsOpen(project: String = "default") async throws {
         _ = try await SegmentExporter.settings(store, project, secrets)
         _ = try await SegmentInbound.settings(store, project, secrets)
-        for hook in try await store.webhooks(project: project) { _ = try secrets.open(hook.sealedSecret) }
+        for hook in try await store.webhooks(project: project) {
+            _ = try SecretBox.opening("webhook \(hook.id)") { try secrets.open(hook.sealedSecret) }
+        }
     }
 }

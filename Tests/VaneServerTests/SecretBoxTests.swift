@@ -56,6 +56,29 @@ struct SecretBoxTests {
         #expect(SegmentExporter.accountAdministration.contains("secrets"))
     }
 
+    @Test func webhookSigningSecretsAreSealedAndResealed() async throws {
+        let store = try SQLiteStore()
+        _ = try await store.bootstrap(preset: PresetKeys(console: "console-k"), now: 1)
+        let old = SecretBox(current: "old key")
+        let audit = AuditEntry(time: 1, actor: "t", action: "created", kind: "webhook", name: "wh_1", description: "x")
+        var hook = Webhook(id: "wh_1", url: "http://127.0.0.1:9/", sealedSecret: old.seal("whsec_current"), createdAt: 1)
+        hook.sealedPreviousSecret = old.seal("whsec_previous")
+        hook.previousSecretExpiresAt = Int64.max / 2
+        _ = try await store.createWebhook(project: "default", hook, audit: audit)
+        #expect(try await VaneServices(store: store, secrets: old).resealSecrets(actor: "test") == 0, "sealed under the current key")
+
+        let rotated = VaneServices(store: store, secrets: SecretBox(current: "new key", previous: ["old key"]))
+        #expect(try await rotated.resealSecrets(actor: "test") == 1)
+        #expect(try await rotated.resealSecrets(actor: "test") == 0)
+        let newOnly = VaneServices(store: store, secrets: SecretBox(current: "new key"))
+        let stored = try #require(try await store.webhook(project: "default", id: "wh_1"))
+        #expect(try newOnly.webhooks.signingSecrets(stored) == ["whsec_current", "whsec_previous"])
+        #expect(!stored.sealedSecret.contains("whsec_") && !(stored.sealedPreviousSecret ?? "").contains("whsec_"))
+        try await newOnly.checkSecretsOpen()
+        let error = await #expect(throws: SecretBox.OpenError.self) { try await VaneServices(store: store, secrets: old).checkSecretsOpen() }
+        #expect(error?.setting == "webhook wh_1")
+    }
+
     @Test func aKeyThatCannotOpenTheSecretsIsAnErrorNotEmptySettings() async throws {
         let store = try SQLiteStore()
         _ = try await store.bootstrap(preset: PresetKeys(console: "console-k"), now: 1)
