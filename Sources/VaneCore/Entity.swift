@@ -146,6 +146,27 @@ public struct RolloutStep: Codable, Sendable, Hashable {
     }
 }
 
+/// A metric that must not get worse: which direction is harm, and how much relative change is tolerated.
+public struct Guardrail: Codable, Sendable, Hashable {
+    public enum Direction: String, Codable, Sendable, CaseIterable {
+        /// A drop is harm (purchases, retention).
+        case decrease
+        /// A rise is harm (errors, latency, cancellations).
+        case increase
+    }
+    /// A metric id as the results name it: `count:checkout_error`, `conversion:purchase`, or a defined metric's name.
+    public var metric: String
+    public var harmfulDirection: Direction
+    /// Relative change tolerated before acting: 0.02 is 2 % (0 to 1).
+    public var tolerance: Double
+
+    public init(metric: String, harmfulDirection: Direction, tolerance: Double = 0) {
+        self.metric = metric
+        self.harmfulDirection = harmfulDirection
+        self.tolerance = tolerance
+    }
+}
+
 public struct ExperimentGroup: Codable, Sendable, Hashable {
     public var id: String?
     public var name: String
@@ -202,6 +223,11 @@ public struct Entity: Codable, Sendable, Hashable {
     public var endTime: Int64?
     /// Results count a unit's events only within this many days of its first exposure (nil: no limit).
     public var analysisWindowDays: Int?
+
+    /// Gates and experiments: metrics watched while the rollout or experiment runs. When one is
+    /// harmed beyond its tolerance with confidence, Vane rolls the gate back or stops the
+    /// experiment on its control (`GuardrailWatch`).
+    public var guardrails: [Guardrail]?
 
     // Segments
     /// "rule_based" or "id_list".

@@ -103,6 +103,25 @@ public enum Validation {
         }
     }
 
+    /// The most guardrails one gate or experiment may have.
+    public static let maxGuardrails = 20
+
+    static func check(guardrails: [Guardrail]) throws {
+        guard guardrails.count <= maxGuardrails else {
+            throw ValidationError("guardrails has \(guardrails.count) metrics; at most \(maxGuardrails) are allowed")
+        }
+        var seen = Set<String>()
+        for (i, g) in guardrails.enumerated() {
+            guard !g.metric.isEmpty, g.metric.count <= 200, !g.metric.contains(",") else {
+                throw ValidationError("guardrails[\(i)].metric must be a metric id such as conversion:purchase or a defined metric's name (1 to 200 characters, no commas)")
+            }
+            guard seen.insert(g.metric).inserted else { throw ValidationError("guardrails[\(i)].metric '\(g.metric)' is listed twice") }
+            guard g.tolerance.isFinite, (0..<1).contains(g.tolerance) else {
+                throw ValidationError("guardrails[\(i)].tolerance must be a relative change from 0 to below 1 (0.02 is 2 %; got \(g.tolerance))")
+            }
+        }
+    }
+
     /// Checks an entity's own fields. References to other entities are checked by the caller, which can see them.
     public static func check(entity e: Entity, environments: [String]) throws {
         try checkName(e.name)
@@ -114,6 +133,12 @@ public enum Validation {
             for env in r.environments ?? [] where !environments.contains(env) {
                 throw ValidationError("rules[\(i)].environments: unknown environment '\(env)' (known: \(environments.joined(separator: ", ")))")
             }
+        }
+        if let guardrails = e.guardrails, !guardrails.isEmpty {
+            guard e.kind == .gate || e.kind == .experiment else {
+                throw ValidationError("guardrails: only gates and experiments can have guardrails")
+            }
+            try check(guardrails: guardrails)
         }
         switch e.kind {
         case .dynamicConfig:

@@ -26,6 +26,8 @@ public struct AppConfig: Sendable {
     public var bodyTimeout: Duration = .seconds(120)
     /// How often due scheduled-rollout steps are looked for.
     public var scheduleInterval: Duration = .seconds(5)
+    /// How often the guardrail metrics of running rollouts and experiments are checked.
+    public var guardrailInterval: Duration = .seconds(60)
 
     public init() {}
 }
@@ -48,6 +50,7 @@ public struct VaneServices: Sendable {
     let rollupLease: JobLease
     let scheduleLease: JobLease
     let webhookLease: JobLease
+    let guardrailLease: JobLease
     let webhooks: WebhookDeliverer
     /// On a shared store, how far this node's caches have followed changes made anywhere.
     let appliedChanges = AppliedChanges()
@@ -65,6 +68,7 @@ public struct VaneServices: Sendable {
         self.rollupLease = JobLease(job: "pulse_rollup", store: store, node: node, logger: logger)
         self.scheduleLease = JobLease(job: "scheduled_rollouts", store: store, node: node, logger: logger)
         self.webhookLease = JobLease(job: "webhooks", store: store, node: node, logger: logger)
+        self.guardrailLease = JobLease(job: "guardrails", store: store, node: node, logger: logger)
         self.webhooks = WebhookDeliverer(
             store: store, secrets: secrets, logger: logger, lease: webhookLease, idleSleep: max(exportIdleSleep, .milliseconds(250)))
         self.exporter = SegmentExporter(
@@ -204,7 +208,10 @@ public func buildApplication(_ services: VaneServices, config: AppConfig, logger
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "vane"),
         services: [
             services.exportLease, services.rollupLease, services.scheduleLease, services.exporter,
-            services.webhookLease, services.webhooks,
+            services.webhookLease, services.webhooks, services.guardrailLease,
+            GuardrailService(
+                watch: GuardrailWatch(service: ConsoleService(store: services.store, cache: services.cache), pulse: PulseService(store: services.store)),
+                store: services.store, lease: services.guardrailLease, logger: logger, interval: config.guardrailInterval),
             PulseRollupService(store: services.store, logger: logger, lease: services.rollupLease),
             ScheduledRolloutService(
                 rollouts: ScheduledRollouts(service: ConsoleService(store: services.store, cache: services.cache)),

@@ -123,7 +123,10 @@ struct ConsoleService: Sendable {
         return try await update(project, e, actor: actor, action: "started")
     }
 
-    func makeDecision(_ project: String, _ name: String, group: String, actor: String) async throws -> Entity {
+    func makeDecision(
+        _ project: String, _ name: String, group: String, actor: String, action: String = "decision_made", description: String? = nil,
+        expectedVersion: Int64? = nil
+    ) async throws -> Entity {
         var e = try await get(project, .experiment, name)
         guard let groups = e.groups, groups.contains(where: { $0.name == group || $0.id == group }) else {
             throw ValidationError("experiment '\(name)' has no group '\(group)'")
@@ -132,7 +135,7 @@ struct ConsoleService: Sendable {
         e.launchedGroup = groups.first { $0.name == group || $0.id == group }!.name
         e.endTime = Clock.nowMs()
         e.layerBuckets = nil
-        return try await update(project, e, actor: actor, action: "decision_made")
+        return try await update(project, e, actor: actor, action: action, expectedVersion: expectedVersion, description: description)
     }
 
     func abandon(_ project: String, _ name: String, actor: String) async throws -> Entity {

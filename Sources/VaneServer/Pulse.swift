@@ -47,8 +47,12 @@ struct PulseService: Sendable {
         return kind == .experiment ? try PulseSubject(experiment: e) : try PulseSubject(gate: e)
     }
 
-    func results(project: String, kind: PulseSubject.Kind, name: String, query: [String: String] = [:], now: Int64) async throws -> PulseResults {
-        var options = try PulseAnalysisOptions(query: query)
+    /// Results as a results request's `query` asks, or with `options` given outright (the guardrail watch).
+    func results(
+        project: String, kind: PulseSubject.Kind, name: String, query: [String: String] = [:], options given: PulseAnalysisOptions? = nil,
+        now: Int64
+    ) async throws -> PulseResults {
+        var options = try given ?? PulseAnalysisOptions(query: query)
         let subject = try await subject(project, kind: kind, name: name)
         // Bounded: a large backlog (a rebuild) is left to the background job and reported as `rollup.eventsBehind`.
         let progress = try await catchUp(project, budget: .seconds(5))

@@ -67,6 +67,8 @@ struct Serve: AsyncParsableCommand {
     var bodyTimeout: Int = 120
     @Option(help: "Seconds between looks for scheduled rollout steps that are due.")
     var scheduleInterval: Double = 5
+    @Option(help: "Seconds between checks of the guardrail metrics of running gate rollouts and experiments.")
+    var guardrailInterval: Double = 60
 
     func validate() throws {
         if let retainEventsDays, !(1...EventRetention.maxDays).contains(retainEventsDays) {
@@ -79,6 +81,9 @@ struct Serve: AsyncParsableCommand {
         guard (1...3600).contains(bodyTimeout) else { throw ArgumentParser.ValidationError("--body-timeout must be 1 to 3600 seconds") }
         guard scheduleInterval >= 0.1, scheduleInterval <= 3600 else {
             throw ArgumentParser.ValidationError("--schedule-interval must be 0.1 to 3600 seconds")
+        }
+        guard guardrailInterval >= 0.1, guardrailInterval <= 86_400 else {
+            throw ArgumentParser.ValidationError("--guardrail-interval must be 0.1 to 86400 seconds")
         }
         guard (1...65535).contains(port) else { throw ArgumentParser.ValidationError("--port must be 1 to 65535") }
     }
@@ -131,6 +136,7 @@ struct Serve: AsyncParsableCommand {
         config.headerTimeout = .seconds(headerTimeout)
         config.bodyTimeout = .seconds(bodyTimeout)
         config.scheduleInterval = .milliseconds(Int64(scheduleInterval * 1000))
+        config.guardrailInterval = .milliseconds(Int64(guardrailInterval * 1000))
         logger.info("starting", metadata: ["store": "\(location)", "address": "\(host):\(port)"])
         try await buildApplication(services, config: config, logger: logger).runService()
     }
