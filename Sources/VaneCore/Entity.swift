@@ -165,6 +165,15 @@ public struct Guardrail: Codable, Sendable, Hashable {
         self.harmfulDirection = harmfulDirection
         self.tolerance = tolerance
     }
+
+    enum CodingKeys: String, CodingKey { case metric, harmfulDirection, tolerance }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        metric = try c.decode(String.self, forKey: .metric)
+        harmfulDirection = try c.decode(Direction.self, forKey: .harmfulDirection)
+        tolerance = try c.decodeIfPresent(Double.self, forKey: .tolerance) ?? 0
+    }
 }
 
 public struct ExperimentGroup: Codable, Sendable, Hashable {
