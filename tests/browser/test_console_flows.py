@@ -1151,3 +1151,29 @@ def test_a_webhook_is_added_pinged_and_receives_signed_changes(console, signed_i
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_guardrails_are_edited_on_the_gate_page(console, signed_in):
+    d = signed_in
+    name = uniq("guarded_gate")
+    console.console_ok("POST", "/gates", {"name": name, "rules": [
+        {"name": "rollout", "passPercentage": 20, "conditions": [{"type": "public"}]}]})
+    d.get(console.url("gates/" + name))
+    card = wait_css(d, "#guardrails")
+    assert "No guardrails" in card.text and "rolls the partial rollout rules back" in card.text, card.text
+    card.find_element(By.CSS_SELECTOR, "summary").click()
+    box = wait_css(d, "#guardrails-json")
+    box.clear()
+    box.send_keys('[{"metric": "conversion:purchase", "harmfulDirection": "decrease", "tolerance": 1.5}]')
+    d.find_element(By.CSS_SELECTOR, "#save-guardrails").click()
+    wait_for(d, lambda x: "tolerance must be" in x.find_element(By.CSS_SELECTOR, "#guardrails-form").text or None, "the error")
+    box = wait_css(d, "#guardrails-json")
+    box.clear()
+    box.send_keys('[{"metric": "conversion:purchase", "harmfulDirection": "decrease", "tolerance": 0.02}]')
+    d.find_element(By.CSS_SELECTOR, "#save-guardrails").click()
+    rows = wait_for(d, lambda x: [r.text for r in x.find_elements(By.CSS_SELECTOR, "#guardrails-table tbody tr")] or None,
+                    "the saved guardrail in the table")
+    assert rows == ["conversion:purchase a decrease 2%"], rows
+    assert console.console_ok("GET", "/gates/" + name)["guardrails"] == [
+        {"metric": "conversion:purchase", "harmfulDirection": "decrease", "tolerance": 0.02}]
+    shot(d, "flows-14-guardrails", allow=("status of 400",))  # the refused tolerance

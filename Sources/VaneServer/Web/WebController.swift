@@ -374,6 +374,7 @@ struct WebController: Sendable {
                 "environments": environments, "collection": kind.collection,
             ]
             let partial = (e.rules ?? []).contains { $0.passPercentage > 0 && $0.passPercentage < 100 }
+            data.merge(try await guardrailsContext(e), uniquingKeysWith: { a, _ in a })
             data["hasPartial"] = partial
             if partial, let results = try? await resultsContext(.gate, name, [:]) { data["results"] = results }
             return try render("gate", data, s, title: e.name, nav: "gates")
@@ -396,8 +397,9 @@ struct WebController: Sendable {
                 "groupsJSON": Self.pretty(encodeToJSON((e.groups ?? []).map { g in
                     ["id": .string(g.id ?? ""), "name": .string(g.name), "size": .double(g.size), "parameterValues": .object(g.parameterValues)] as JSONValue
                 })),
-                "idTypes": idTypes.map { ["name": $0, "selected": $0 == e.effectiveIdType] },
-            ], uniquingKeysWith: { a, _ in a }), s, title: e.name, nav: "experiments")
+                "idTypes": idTypes.map { ["name": $0, "selected": $0 == e.effectiveIdType] }, "collection": kind.collection,
+            ], uniquingKeysWith: { a, _ in a }).merging(try await guardrailsContext(e), uniquingKeysWith: { a, _ in a }),
+            s, title: e.name, nav: "experiments")
         default:
             return try render("entity", Self.present([
                 "defaultJSON": e.defaultValue.map { Self.pretty($0) }, "idList": e.segmentType == "id_list" ? e.idList : nil,
@@ -407,6 +409,24 @@ struct WebController: Sendable {
                 "hasDefault": kind == .dynamicConfig || kind == .layer,
             ], uniquingKeysWith: { a, _ in a }), s, title: e.name, nav: kind.collection)
         }
+    }
+
+    /// The guardrails card: the metrics, what acting means for this kind, and the last time the watch acted.
+    func guardrailsContext(_ e: Entity) async throws -> [String: Any] {
+        var out: [String: Any] = [
+            "guardrails": (e.guardrails ?? []).map { g -> [String: Any] in
+                ["metric": g.metric, "direction": g.harmfulDirection == .decrease ? "a decrease" : "an increase",
+                 "tolerance": GuardrailWatch.percent(g.tolerance)]
+            },
+            "guardrailsJSON": Self.pretty(encodeToJSON(e.guardrails ?? [])),
+            "guardrailAction": e.kind == .gate
+                ? "rolls the partial rollout rules back to 0 % and drops their pending scheduled steps."
+                : "stops the experiment and ships its control group.",
+        ]
+        let fired = try await store.auditLog(project: "default", query: AuditQuery(kind: e.kind.rawValue, name: e.name, actor: GuardrailWatch.actor, limit: 50))
+            .first { $0.action == GuardrailWatch.action }
+        if let fired { out["guardrailFired"] = ["time": Self.time(fired.time), "description": fired.description] }
+        return out
     }
 
     // MARK: - Results

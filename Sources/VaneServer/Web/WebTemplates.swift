@@ -229,6 +229,29 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
 {{^rules}}<div class="empty"><strong>No rules</strong>Everyone gets the default value. Add a rule below.</div>{{/rules}}
 """#
 
+    /// Guardrail metrics of a gate or an experiment, what the watch last did, and (for editors) the form.
+    static let guardrailsCard = #"""
+<section class="card" id="guardrails"><h2>Guardrails</h2>
+{{^empty(guardrails)}}<div class="table-wrap"><table class="data" id="guardrails-table"><thead><tr><th>Metric</th><th>Harm is</th><th class="num">Tolerated</th></tr></thead><tbody>
+{{#guardrails}}<tr><td class="mono">{{metric}}</td><td>{{direction}}</td><td class="num">{{tolerance}}</td></tr>{{/guardrails}}
+</tbody></table></div>
+<p class="muted">Checked every run of the guardrail job with the sequential test; when one is harmed beyond its tolerance with confidence, {{guardrailAction}}</p>{{/empty(guardrails)}}
+{{^guardrails}}<p class="muted">No guardrails. Name metrics that must not get worse, and Vane {{guardrailAction}}</p>{{/guardrails}}
+{{#guardrailFired}}<div class="banner banner-warn" id="guardrail-fired"><strong>A guardrail acted</strong> {{time}}: {{description}}</div>{{/guardrailFired}}
+{{#canEdit}}
+  <details><summary>Edit guardrails</summary>
+  <form data-api="/console/v1/{{collection}}/{{name}}" data-method="PATCH" class="stack" id="guardrails-form" style="max-width:none" data-reload-after-save>
+    <div class="form-error" role="alert"></div>
+    <div class="field"><label for="guardrails-json">Guardrails (JSON)</label>
+      <textarea id="guardrails-json" name="guardrails" data-type="json" rows="6">{{guardrailsJSON}}</textarea>
+      <div class="hint">A list of <code>{"metric": "conversion:purchase", "harmfulDirection": "decrease", "tolerance": 0.02}</code>: a metric id as the results name it (<code>count:</code>, <code>conversion:</code>, <code>sum:</code>, <code>mean:</code> and an event, or a defined metric), whether a <code>decrease</code> or an <code>increase</code> is harm, and the relative change tolerated (0.02 is 2 %).</div>
+      <div class="field-error" data-error-for="guardrails"></div></div>
+    <div><button class="btn btn-primary" type="submit" id="save-guardrails">Save guardrails</button> <span class="form-ok" role="status"></span></div>
+  </form></details>
+{{/canEdit}}
+</section>
+"""#
+
     static let gate = #"""
 {{<layout}}{{$body}}
 <div class="page-header">
@@ -257,6 +280,7 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
   </form></details>
 {{/canEdit}}
 </section>
+"""# + guardrailsCard + #"""
 <section class="card"><h2>Test a user</h2>
   <form data-api="/console/v1/gates/{{name}}/evaluate" data-method="POST" data-result="evaluation" data-output="test-result" class="stack" id="test-form" style="max-width:none">
     <div class="form-error" role="alert"></div>
@@ -338,6 +362,7 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
   </tbody></table></div>
 </section>
 </div>
+"""# + guardrailsCard + #"""
 {{#canEdit}}
 <section class="card"><h2>Edit setup</h2>
   <form data-api="/console/v1/experiments/{{name}}" data-method="PATCH" class="stack" id="experiment-form" style="max-width:none" data-reload-after-save>
