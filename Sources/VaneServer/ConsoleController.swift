@@ -295,12 +295,6 @@ struct ConsoleController: Sendable {
     // MARK: - Explorer and audit log
 
     private func events(_ r: Request, _ c: VaneRequestContext) async throws -> Response {
-        func int(_ name: String) throws -> Int64? {
-            guard let s = r.query(name), !s.isEmpty else { return nil }
-            if let v = Int64(s) { return v }
-            if let v = ISOTime.parse(s) { return v }
-            throw APIError.badRequest("\(name) must be epoch milliseconds or an ISO-8601 time")
-        }
         var q = EventQuery()
         q.eventName = r.query("eventName").flatMap { $0.isEmpty ? nil : $0 }
         if let m = r.query("match") {
@@ -311,8 +305,8 @@ struct ConsoleController: Sendable {
         }
         q.userID = r.query("userID").flatMap { $0.isEmpty ? nil : $0 }
         q.source = r.query("source").flatMap { $0.isEmpty ? nil : $0 }
-        q.since = try int("since")
-        q.until = try int("until")
+        q.since = try r.timeQuery("since")
+        q.until = try r.timeQuery("until")
         if r.query("limit") != nil { q.limit = try limitQuery(r, default: 100) }
         if let cur = r.query("cursor"), !cur.isEmpty {
             guard let cursor = EventCursor(token: cur) else { throw APIError.badRequest("cursor is not one this API returned") }
@@ -328,9 +322,12 @@ struct ConsoleController: Sendable {
 
     private func auditLogs(_ r: Request, _ c: VaneRequestContext) async throws -> Response {
         var q = AuditQuery()
-        q.kind = r.query("kind")
-        q.name = r.query("name")
-        q.actor = r.query("actor")
+        q.kind = r.nonEmptyQuery("kind")
+        q.name = r.nonEmptyQuery("name")
+        q.actor = r.nonEmptyQuery("actor")
+        q.action = r.nonEmptyQuery("action")
+        q.since = try r.timeQuery("since")
+        q.until = try r.timeQuery("until")
         q.limit = try limitQuery(r, default: 100)
         if let b = r.query("before") {
             guard let id = Int64(b) else { throw APIError.badRequest("before must be an audit log id (a whole number)") }
@@ -394,5 +391,8 @@ func auditJSON(_ a: AuditEntry) -> JSONValue {
         "id": a.id.map { .int($0) } ?? .null, "time": .int(a.time), "actor": .string(a.actor), "action": .string(a.action),
         "kind": .string(a.kind), "name": .string(a.name), "environment": a.environment.map { .string($0) } ?? .null,
         "before": a.before ?? .null, "after": a.after ?? .null, "description": .string(a.description),
+        "changes": .array(JSONDiff.changes(a.before, a.after).map {
+            ["path": .string($0.path), "before": $0.before ?? .null, "after": $0.after ?? .null]
+        }),
     ]
 }

@@ -13,6 +13,19 @@ extension Request {
         }
         return n
     }
+
+    /// A time in query parameter `name`: epoch milliseconds or ISO-8601; nil when absent or empty.
+    func timeQuery(_ name: String) throws -> Int64? {
+        guard let s = query(name), !s.isEmpty else { return nil }
+        if let v = Int64(s) { return v }
+        if let v = ISOTime.parse(s) { return v }
+        throw APIError.badRequest("\(name) must be epoch milliseconds or an ISO-8601 time (got '\(s.prefix(40))')")
+    }
+
+    /// Query parameter `name`, nil when absent or empty.
+    func nonEmptyQuery(_ name: String) -> String? {
+        query(name).flatMap { $0.isEmpty ? nil : $0 }
+    }
 }
 
 /// `?limit=` of the console's list endpoints: 1 to 1000.

@@ -88,12 +88,23 @@ public struct AuditQuery: Sendable {
     public var kind: String?
     public var name: String?
     public var actor: String?
+    public var action: String?
+    /// Entries at or after this time (epoch ms).
+    public var since: Int64?
+    /// Entries before this time (epoch ms).
+    public var until: Int64?
     public var limit: Int = 100
     public var beforeID: Int64?
-    public init(kind: String? = nil, name: String? = nil, actor: String? = nil, limit: Int = 100, beforeID: Int64? = nil) {
+    public init(
+        kind: String? = nil, name: String? = nil, actor: String? = nil, action: String? = nil, since: Int64? = nil, until: Int64? = nil,
+        limit: Int = 100, beforeID: Int64? = nil
+    ) {
         self.kind = kind
         self.name = name
         self.actor = actor
+        self.action = action
+        self.since = since
+        self.until = until
         self.limit = limit
         self.beforeID = beforeID
     }

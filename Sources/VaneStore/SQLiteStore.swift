@@ -628,6 +628,9 @@ public final class SQLiteStore: VaneStore {
             if let k = query.kind { sql += " AND kind = ?"; args += [k] }
             if let n = query.name { sql += " AND name = ?"; args += [n] }
             if let a = query.actor { sql += " AND actor = ?"; args += [a] }
+            if let a = query.action { sql += " AND action = ?"; args += [a] }
+            if let t = query.since { sql += " AND at >= ?"; args += [t] }
+            if let t = query.until { sql += " AND at < ?"; args += [t] }
             if let b = query.beforeID { sql += " AND id < ?"; args += [b] }
             sql += " ORDER BY id DESC LIMIT ?"
             args += [max(1, min(query.limit, 1000))]

@@ -35,6 +35,15 @@ struct ConsoleAPITests {
             let update = try #require(log.json["data"]?.arrayValue?[3])
             #expect(update["before"]?["description"] == "first")
             #expect(update["after"]?["description"] == "second")
+            // The readable diff names the field, leaving out the bookkeeping every save rewrites.
+            #expect(update["changes"] == [["path": "description", "before": "first", "after": "second"]])
+            #expect(disabled["changes"]?.arrayValue?.map { $0["path"] } == ["isEnabled"])
+            let onlyDisabled = try await client.console(.get, "audit_logs?kind=gate&action=disabled")
+            #expect(onlyDisabled.json["data"]?.arrayValue?.map { $0["action"] } == ["disabled"])
+            let future = try await client.console(.get, "audit_logs?since=2999-01-01T00:00:00Z")
+            #expect(future.json["data"]?.arrayValue?.isEmpty == true)
+            let badTime = try await client.console(.get, "audit_logs?until=yesterday")
+            #expect(badTime.status == .badRequest && badTime.json["error"]?.stringValue?.contains("until must be") == true)
         }
     }
 

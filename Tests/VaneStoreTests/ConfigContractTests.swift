@@ -21,6 +21,23 @@ struct ConfigContractTests {
         ops.map { "\($0.0)\(StatsigHash.idListEntry($0.1))\n" }.joined()
     }
 
+    @Test(arguments: StoreUnderTest.allCases)
+    func auditLogFiltersByActionAndTimeRange(_ factory: StoreUnderTest) async throws {
+        let store = try await factory.make()
+        _ = try await store.bootstrap(preset: PresetKeys(), now: 1)
+        for (i, action) in ["created", "updated", "disabled", "updated"].enumerated() {
+            var gate = Entity(kind: .gate, name: "g")
+            gate.description = "v\(i)"
+            try await store.save(project: "default", entity: gate, mustBeNew: false,
+                                 audit: entry("gate", "g", action: action, time: 1_000 * Int64(i + 1)))
+        }
+        func times(_ q: AuditQuery) async throws -> [Int64] { try await store.auditLog(project: "default", query: q).map(\.time) }
+        #expect(try await times(AuditQuery(kind: "gate", action: "updated")) == [4_000, 2_000])
+        #expect(try await times(AuditQuery(kind: "gate", since: 2_000, until: 4_000)) == [3_000, 2_000], "since inclusive, until exclusive")
+        #expect(try await times(AuditQuery(kind: "gate", action: "updated", since: 3_000)) == [4_000])
+        #expect(try await times(AuditQuery(kind: "gate", action: "deleted")).isEmpty)
+    }
+
     // MARK: - Entities
 
     @Test(arguments: StoreUnderTest.allCases)

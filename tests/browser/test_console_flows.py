@@ -1177,3 +1177,32 @@ def test_guardrails_are_edited_on_the_gate_page(console, signed_in):
     assert console.console_ok("GET", "/gates/" + name)["guardrails"] == [
         {"metric": "conversion:purchase", "harmfulDirection": "decrease", "tolerance": 0.02}]
     shot(d, "flows-14-guardrails", allow=("status of 400",))  # the refused tolerance
+
+
+def test_the_audit_log_filters_with_pickers_and_shows_what_changed(console, signed_in):
+    d = signed_in
+    name = uniq("audited_gate")
+    rules = [{"name": "rollout", "passPercentage": 50, "conditions": [{"type": "public"}]}]
+    created = console.console_ok("POST", "/gates", {"name": name, "rules": rules})
+    rules = created["rules"]
+    rules[0]["passPercentage"] = 10
+    console.console_ok("PATCH", "/gates/" + name, {"rules": rules})
+    console.console_ok("PUT", "/gates/%s/disable" % name)
+    d.get(console.url("settings?tab=audit"))
+    Select(wait_css(d, "#audit-kind")).select_by_visible_text("gate")
+    Select(d.find_element(By.CSS_SELECTOR, "#audit-action")).select_by_value("updated")
+    fill(d, "#audit-name", name)
+    d.find_element(By.CSS_SELECTOR, "#audit-filter button").click()
+    wait_for(d, lambda x: "action=updated" in x.current_url or None, "the filtered page")
+    rows = wait_for(d, lambda x: x.find_elements(By.CSS_SELECTOR, "#audit-table > tbody > tr") or None, "the filtered entries")
+    assert len(rows) == 1 and "updated" in rows[0].text, [r.text for r in rows]
+    rows[0].find_element(By.CSS_SELECTOR, "details summary").click()
+    cells = [c.text for c in rows[0].find_elements(By.CSS_SELECTOR, "details tbody td")]
+    assert cells == ["rules[0].passPercentage", "50", "10"], cells
+    assert Select(d.find_element(By.CSS_SELECTOR, "#audit-action")).first_selected_option.get_attribute("value") == "updated"
+    shot(d, "flows-15-audit-diff")
+    Select(d.find_element(By.CSS_SELECTOR, "#audit-action")).select_by_value("disabled")
+    d.find_element(By.CSS_SELECTOR, "#audit-filter button").click()
+    wait_for(d, lambda x: "action=disabled" in x.current_url or None, "the filtered page")
+    rows = wait_for(d, lambda x: [r.text for r in x.find_elements(By.CSS_SELECTOR, "#audit-table > tbody > tr")] or None, "the kill switch")
+    assert len(rows) == 1 and "disabled" in rows[0] and "Changes (1)" in rows[0], rows

@@ -80,7 +80,7 @@ form.stack { display: grid; gap: 12px; max-width: 560px; }
 .form-error { color: var(--bad); background: var(--bad-bg); padding: 8px 12px; border-radius: 6px; }
 .form-error:empty { display: none; }
 .form-ok { color: var(--ok); }
-input[type=text], input[type=email], input[type=password], input[type=number], input[type=search], input[type=url], select, textarea {
+input[type=text], input[type=email], input[type=password], input[type=number], input[type=search], input[type=url], input[type=date], select, textarea {
   font: inherit; padding: 7px 10px; border: 1px solid #c9cfd9; border-radius: 6px; background: #fff; color: var(--ink); width: 100%; }
 textarea { font-family: var(--mono); font-size: .85rem; min-height: 160px; }
 input[aria-invalid=true], textarea[aria-invalid=true] { border-color: var(--bad); }

@@ -761,14 +761,7 @@ struct WebController: Sendable {
         case "project":
             data["idTypes"] = ["userID", "stableID"] + (try await store.customIDTypes(project: "default"))
         case "audit":
-            let q = r.queryItems()
-            data["q"] = q
-            data["audit"] = try await store.auditLog(project: "default", query: AuditQuery(
-                kind: q["kind"].flatMap { $0.isEmpty ? nil : $0 }, name: q["name"].flatMap { $0.isEmpty ? nil : $0 },
-                actor: q["actor"].flatMap { $0.isEmpty ? nil : $0 }, limit: 200
-            )).map { a -> [String: Any] in
-                ["time": Self.time(a.time), "actor": a.actor, "action": a.action, "kind": a.kind, "name": a.name, "description": a.description]
-            }
+            data.merge(try await auditContext(r), uniquingKeysWith: { a, _ in a })
         default:
             data["keys"] = try await store.keys(project: "default").map { k -> [String: Any] in
                 ["id": k.id, "prefix": k.displayPrefix, "kind": k.kind.rawValue, "environment": k.environment ?? "all",
@@ -777,6 +770,48 @@ struct WebController: Sendable {
         }
         return try render("settings", data, s, status: status, title: "Settings", nav: "settings")
     }
+
+    /// The audit tab: filters as pickers (kind, action, who, date range) and each entry with its changes field by field.
+    func auditContext(_ r: Request) async throws -> [String: Any] {
+        let q = r.queryItems()
+        func day(_ name: String, plusOne: Bool) -> Int64? {
+            guard let s = q[name], !s.isEmpty, let t = ISOTime.parse(s + "T00:00:00Z") else { return nil }
+            return plusOne ? t + 86_400_000 : t
+        }
+        let entries = try await store.auditLog(project: "default", query: AuditQuery(
+            kind: r.nonEmptyQuery("kind"), name: r.nonEmptyQuery("name"), actor: r.nonEmptyQuery("actor"), action: r.nonEmptyQuery("action"),
+            since: day("since", plusOne: false), until: day("until", plusOne: true), limit: 200))
+        let recentActors = Set(try await store.auditLog(project: "default", query: AuditQuery(limit: 500)).map(\.actor)).sorted()
+        func options(_ values: [String], selected: String?) -> [[String: Any]] {
+            values.map { ["value": $0, "selected": $0 == selected] }
+        }
+        func shown(_ v: JSONValue?) -> String {
+            guard let v else { return "(none)" }
+            let text = v.serialized(sortedKeys: true)
+            return text.count > 160 ? String(text.prefix(160)) + "…" : text
+        }
+        return [
+            "q": q,
+            "kindOptions": options(Self.auditKinds, selected: q["kind"]),
+            "actionOptions": options(Self.auditActions, selected: q["action"]),
+            "actors": recentActors,
+            "audit": entries.map { a -> [String: Any] in
+                let changes = JSONDiff.changes(a.before, a.after, limit: 50)
+                return [
+                    "time": Self.time(a.time), "actor": a.actor, "action": a.action.replacingOccurrences(of: "_", with: " "),
+                    "kind": a.kind, "name": a.name, "description": a.description,
+                    "changeCount": changes.count, "hasChanges": !changes.isEmpty,
+                    "changes": changes.map { ["path": $0.path, "before": shown($0.before), "after": shown($0.after)] },
+                ]
+            },
+        ]
+    }
+
+    static let auditKinds = WebhookPayload.configurationKinds + ["key", "user", "secrets", "webhook"]
+    static let auditActions = [
+        "created", "updated", "deleted", "enabled", "disabled", "started", "decision_made", "abandoned", "ids_changed", "imported",
+        "scheduled_rollout", "guardrail_rollback", "revoked", "secret_rotated", "resealed",
+    ]
 
     func createUser(_ r: Request, _ s: ConsoleSession) async throws -> Response {
         let form = try await body.form(r)

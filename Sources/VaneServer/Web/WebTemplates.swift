@@ -768,13 +768,19 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
 {{#tab.audit}}
 <form method="get" class="inline card" id="audit-filter">
   <input type="hidden" name="tab" value="audit">
-  <div class="field"><label for="audit-kind">Kind</label><input id="audit-kind" name="kind" type="text" value="{{q.kind}}" placeholder="gate"></div>
+  <div class="field"><label for="audit-kind">Kind</label><select id="audit-kind" name="kind"><option value="">any</option>{{#kindOptions}}<option {{#selected}}selected{{/selected}}>{{value}}</option>{{/kindOptions}}</select></div>
+  <div class="field"><label for="audit-action">Action</label><select id="audit-action" name="action"><option value="">any</option>{{#actionOptions}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{value}}</option>{{/actionOptions}}</select></div>
   <div class="field"><label for="audit-name">Name</label><input id="audit-name" name="name" type="text" value="{{q.name}}"></div>
-  <div class="field"><label for="audit-actor">Who</label><input id="audit-actor" name="actor" type="text" value="{{q.actor}}"></div>
+  <div class="field"><label for="audit-actor">Who</label><input id="audit-actor" name="actor" type="text" value="{{q.actor}}" list="audit-actors"><datalist id="audit-actors">{{#actors}}<option value="{{.}}">{{/actors}}</datalist></div>
+  <div class="field"><label for="audit-since">From</label><input id="audit-since" name="since" type="date" value="{{q.since}}"></div>
+  <div class="field"><label for="audit-until">To</label><input id="audit-until" name="until" type="date" value="{{q.until}}"></div>
   <button class="btn btn-primary" type="submit">Filter</button>
 </form>
 {{^empty(audit)}}<div class="table-wrap"><table class="data" id="audit-table"><thead><tr><th data-sort="text">When</th><th data-sort="text">Who</th><th data-sort="text">Action</th><th data-sort="text">What</th></tr></thead><tbody>
-{{#audit}}<tr><td>{{time}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{kind}} <strong>{{name}}</strong> <div class="muted">{{description}}</div></td></tr>{{/audit}}
+{{#audit}}<tr><td>{{time}}</td><td>{{actor}}</td><td><span class="badge">{{action}}</span></td><td>{{kind}} <strong>{{name}}</strong> <div class="muted">{{description}}</div>
+{{#hasChanges}}<details class="audit-changes"><summary>Changes ({{changeCount}})</summary><table class="data"><thead><tr><th>Field</th><th>Before</th><th>After</th></tr></thead><tbody>
+{{#changes}}<tr><td class="mono">{{path}}</td><td class="mono">{{before}}</td><td class="mono">{{after}}</td></tr>{{/changes}}
+</tbody></table></details>{{/hasChanges}}</td></tr>{{/audit}}
 </tbody></table></div>{{/empty(audit)}}
 {{^audit}}<div class="empty"><strong>Nothing matches</strong>Every change to configuration is recorded here.</div>{{/audit}}
 {{/tab.audit}}

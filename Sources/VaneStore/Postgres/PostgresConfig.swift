@@ -466,21 +466,13 @@ extension PostgresStore /* ConfigRepository */ {
             if let k = query.kind { sql += " AND kind = ?"; args.append(k) }
             if let n = query.name { sql += " AND name = ?"; args.append(n) }
             if let a = query.actor { sql += " AND actor = ?"; args.append(a) }
+            if let a = query.action { sql += " AND action = ?"; args.append(a) }
+            if let t = query.since { sql += " AND at >= ?"; args.append(t) }
+            if let t = query.until { sql += " AND at < ?"; args.append(t) }
             if let b = query.beforeID { sql += " AND id < ?"; args.append(b) }
             sql += " ORDER BY id DESC LIMIT ?"
             args.append(max(1, min(query.limit, 1000)))
-            return try await c.fetchAll(sql, args).map(Self.cfgAuditEntry)
+            return try await c.fetchAll(sql, args).map(Self.auditFromRow)
         }
-    }
-
-    private static func cfgAuditEntry(_ row: PGRow) throws -> AuditEntry {
-        var e = AuditEntry(
-            time: try row.get("at", as: Int64.self), actor: try row.get("actor", as: String.self),
-            action: try row.get("action", as: String.self), kind: try row.get("kind", as: String.self),
-            name: try row.get("name", as: String.self), environment: try row.get("environment", as: String?.self),
-            before: json(try row.get("before_json", as: String?.self)), after: json(try row.get("after_json", as: String?.self)),
-            description: try row.get("description", as: String.self))
-        e.id = try row.get("id", as: Int64.self)
-        return e
     }
 }
