@@ -146,6 +146,17 @@ public struct RolloutStep: Codable, Sendable, Hashable {
     }
 }
 
+/// Group sizes (by group name, in percent) in force from `since` (epoch ms) until the next period.
+public struct SplitPeriod: Codable, Sendable, Hashable {
+    public var since: Int64
+    public var sizes: [String: Double]
+
+    public init(since: Int64, sizes: [String: Double]) {
+        self.since = since
+        self.sizes = sizes
+    }
+}
+
 /// A metric that must not get worse: which direction is harm, and how much relative change is tolerated.
 public struct Guardrail: Codable, Sendable, Hashable {
     public enum Direction: String, Codable, Sendable, CaseIterable {
@@ -232,6 +243,10 @@ public struct Entity: Codable, Sendable, Hashable {
     public var endTime: Int64?
     /// Results count a unit's events only within this many days of its first exposure (nil: no limit).
     public var analysisWindowDays: Int?
+
+    /// A running experiment's splits over time, kept by the server: each change of group sizes
+    /// while it runs starts a new analysis period (its sample-ratio check uses that period's sizes).
+    public var splitHistory: [SplitPeriod]?
 
     /// Gates and experiments: metrics watched while the rollout or experiment runs. When one is
     /// harmed beyond its tolerance with confidence, Vane rolls the gate back or stops the

@@ -81,6 +81,9 @@ public struct PulseResults: Sendable, Encodable {
     public var crossovers: Int
     /// Sample ratio mismatch, when every group has a configured weight and there are units.
     public var srm: SRMResult?
+    /// When the split changed while the experiment ran: the check of each analysis period (`srm`
+    /// is then the current period's).
+    public var srmPeriods: [SRMPeriod]?
     /// Day label → group name → first exposures that day.
     public var exposuresPerDay: [String: [String: Int]]
     public var options: PulseAnalysisOptions
@@ -103,7 +106,7 @@ public struct PulseResults: Sendable, Encodable {
     }
 
     enum Keys: String, CodingKey {
-        case experiment, gate, subjectKind, idType, scope, computedAt, controlGroup, groups, crossovers, srm, exposuresPerDay
+        case experiment, gate, subjectKind, idType, scope, computedAt, controlGroup, groups, crossovers, srm, srmPeriods, exposuresPerDay
         case options, rollup, metrics
     }
 
@@ -118,6 +121,7 @@ public struct PulseResults: Sendable, Encodable {
         try c.encode(groups, forKey: .groups)
         try c.encode(crossovers, forKey: .crossovers)
         try c.encode(srm, forKey: .srm)  // null when not tested
+        try c.encodeIfPresent(srmPeriods, forKey: .srmPeriods)
         try c.encode(exposuresPerDay, forKey: .exposuresPerDay)
         try c.encode(options, forKey: .options)
         try c.encode(rollup, forKey: .rollup)

@@ -128,7 +128,7 @@ struct ConsoleController: Sendable {
             envelope("\(kind.displayName)s listed successfully.", .array(try await service.list(c.project, kind).map(encodeToJSON)))
         }
         api.post(path) { r, c in
-            let input = try await self.decodeEntity(kind, r, name: nil)
+            let (input, _) = try await self.decodeEntity(kind, r, name: nil)
             let e = try await service.create(c.project, input, actor: actor(c))
             return envelope("\(kind.displayName) created successfully.", encodeToJSON(e), status: .created)
         }
@@ -137,8 +137,8 @@ struct ConsoleController: Sendable {
         }
         let replace: @Sendable (Request, VaneRequestContext) async throws -> Response = { r, c in
             let name = try c.parameters.require("name")
-            let input = try await self.decodeEntity(kind, r, name: name)
-            let e = try await service.update(c.project, input, actor: actor(c))
+            let (input, confirm) = try await self.decodeEntity(kind, r, name: name)
+            let e = try await service.update(c.project, input, actor: actor(c), confirmSplitChange: confirm)
             return envelope("\(kind.displayName) updated successfully.", encodeToJSON(e))
         }
         api.put(item, use: replace)
@@ -147,12 +147,13 @@ struct ConsoleController: Sendable {
             let name = try c.parameters.require("name")
             let current = encodeToJSON(try await service.get(c.project, kind, name))
             guard case .object(var merged) = current else { throw APIError.badRequest("cannot patch") }
-            guard case .object(let patch) = try await body.json(r) else { throw APIError.badRequest("request body must be a JSON object") }
-            for (k, v) in patch { merged[k] = v }
+            guard case .object(var patch) = try await body.json(r) else { throw APIError.badRequest("request body must be a JSON object") }
+            let confirm = try Self.confirmSplitChange(&patch)
+            for (k, v) in patch where !Self.serverManaged.contains(k) { merged[k] = v }
             merged["name"] = .string(name)
             merged["kind"] = .string(kind.rawValue)
             let input = try decodeValue(Entity.self, .object(merged))
-            let e = try await service.update(c.project, input, actor: actor(c))
+            let e = try await service.update(c.project, input, actor: actor(c), confirmSplitChange: confirm)
             return envelope("\(kind.displayName) updated successfully.", encodeToJSON(e))
         }
         api.delete(item) { _, c in
@@ -162,20 +163,33 @@ struct ConsoleController: Sendable {
     }
 
     /// Reads an entity body; `kind` comes from the path, and a name in the path wins over the body's.
-    private func decodeEntity(_ kind: EntityKind, _ request: Request, name: String?) async throws -> Entity {
+    /// An entity from a create or replace body, without the fields the server keeps; and whether
+    /// the body confirms a change of a running experiment's split.
+    private func decodeEntity(_ kind: EntityKind, _ request: Request, name: String?) async throws -> (Entity, confirmSplitChange: Bool) {
         guard case .object(var o) = try await body.json(request) else {
             throw APIError.badRequest("request body must be a JSON object")
         }
+        let confirm = try Self.confirmSplitChange(&o)
         o["kind"] = .string(kind.rawValue)
         if let name { o["name"] = .string(name) }
         guard let n = o["name"] else { throw APIError.badRequest("name is required") }
         guard n.stringValue != nil else { throw APIError.badRequest("name must be a string") }
         // Statsig's Console API spells segment types "type".
         if kind == .segment, o["segmentType"] == nil, let t = o["type"] { o["segmentType"] = t }
-        for serverManaged in ["createdTime", "lastModifiedTime", "lastModifierName", "version", "imported", "layerBuckets", "status", "startTime", "endTime", "launchedGroup"] {
-            o[serverManaged] = nil
-        }
-        return try decodeValue(Entity.self, .object(o))
+        for serverManaged in Self.serverManaged { o[serverManaged] = nil }
+        return (try decodeValue(Entity.self, .object(o)), confirm)
+    }
+
+    static let serverManaged = [
+        "createdTime", "lastModifiedTime", "lastModifierName", "version", "imported", "layerBuckets", "status", "startTime", "endTime",
+        "launchedGroup", "splitHistory",
+    ]
+
+    /// Takes `confirmSplitChange` out of a body: not a field of the entity.
+    static func confirmSplitChange(_ o: inout [String: JSONValue]) throws -> Bool {
+        guard let v = o.removeValue(forKey: "confirmSplitChange") else { return false }
+        guard let b = v.boolValue else { throw APIError.badRequest("confirmSplitChange must be true or false") }
+        return b
     }
 
     private func experimentAction(

@@ -53,7 +53,7 @@ struct ConsoleService: Sendable {
     /// `expectedVersion`: refuse (409) when the entity changed since the caller read it.
     func update(
         _ project: String, _ input: Entity, actor: String, action: String = "updated", expectedVersion: Int64? = nil,
-        description: String? = nil
+        description: String? = nil, confirmSplitChange: Bool = false
     ) async throws -> Entity {
         let previous = try await get(project, input.kind, input.name)
         if let expectedVersion, (previous.version ?? 1) != expectedVersion {
@@ -74,6 +74,9 @@ struct ConsoleService: Sendable {
             e.endTime = previous.endTime
             e.launchedGroup = previous.launchedGroup
         }
+        if e.kind == .experiment {
+            e.splitHistory = try Self.splitHistory(previous: previous, next: e, now: now, confirmed: confirmSplitChange)
+        }
         assignIDs(&e, previous: previous)
         Self.keepAppliedSteps(&e, previous: previous)
         try await check(project, e)
@@ -83,6 +86,28 @@ struct ConsoleService: Sendable {
             audit: audit(actor, action, e, before: previous, after: e, now: now, description: description))
         cache.invalidate(project: project)
         return e
+    }
+
+    /// The server keeps an experiment's split history. Changing the group sizes of a running
+    /// experiment must be confirmed: it starts a new analysis period, since units exposed under the
+    /// old split and the new one no longer share one expected ratio.
+    static func splitHistory(previous: Entity, next: Entity, now: Int64, confirmed: Bool) throws -> [SplitPeriod]? {
+        func sizes(_ e: Entity) -> [String: Double] {
+            Dictionary((e.groups ?? []).map { ($0.name, $0.size) }, uniquingKeysWith: { a, _ in a })
+        }
+        let before = sizes(previous), after = sizes(next)
+        guard previous.status == .active, next.groups != nil, before != after else { return previous.splitHistory }
+        func split(_ s: [String: Double]) -> String {
+            (next.groups ?? []).map { g in s[g.name].map { ScheduledRollouts.percent($0) } ?? "–" }.joined(separator: " / ")
+        }
+        guard confirmed else {
+            throw StoreError.conflict(
+                "experiment '\(next.name)' is running: changing its split from \(split(before)) to \(split(after)) starts a new "
+                    + "analysis period (the sample-ratio check restarts with the new sizes). Send confirmSplitChange: true to do it.")
+        }
+        var history = previous.splitHistory ?? [SplitPeriod(since: previous.startTime ?? 0, sizes: before)]
+        history.append(SplitPeriod(since: now, sizes: after))
+        return history
     }
 
     func delete(_ project: String, _ kind: EntityKind, _ name: String, actor: String) async throws {

@@ -86,6 +86,12 @@ struct PulseService: Sendable {
         if counts.reduce(0, +) > 0, weights.count == counts.count, weights.allSatisfy({ $0 > 0 }) {
             srm = SampleRatioMismatch.test(observed: counts, weights: weights)
         }
+        var srmPeriods: [SRMPeriod]? = nil
+        if kind == .experiment, let history = try await store.entity(project: project, kind: .experiment, name: name)?.splitHistory,
+           history.count > 1 {
+            srmPeriods = SRMPeriod.periods(history: history, arms: subject.arms, exposureDays: data.exposureDays)
+            srm = srmPeriods?.last?.srm
+        }
 
         var effects: [(metric: MetricDefinition, kind: MetricKind, comparisons: [EffectResult])] = []
         for m in definitions {
@@ -115,7 +121,7 @@ struct PulseService: Sendable {
             exposuresPerDay[PulseDay.label(day)] = row
         }
         let setAside = try await store.pulseSetAside(project: project, limit: 0)
-        return PulseResults(
+        var results = PulseResults(
             subject: subject, computedAt: now,
             groups: zip(subject.arms, counts).map { PulseResults.Group(name: $0.name, units: $1, weight: $0.weight) },
             crossovers: data.crossovers, srm: srm, exposuresPerDay: exposuresPerDay, options: options,
@@ -125,6 +131,8 @@ struct PulseService: Sendable {
                     PulseResults.Comparison(group: arm.name, effect: Self.writable(effect))
                 })
             })
+        results.srmPeriods = srmPeriods
+        return results
     }
 
     /// An effect as it can be written: one whose numbers are not all finite (JSON has no NaN) keeps

@@ -1122,3 +1122,44 @@ def test_metric_catalogue_and_series(vane):
                 break
             time.sleep(0.25)
         assert not problems, "\n".join(problems)
+
+
+def test_changing_a_running_split_needs_confirming_and_starts_a_new_srm_period(vane):
+    """50/50 for days, then 60/40: the change must be confirmed, and the sample-ratio check then runs
+    per analysis period, so units exposed at 50/50 are not judged against 60/40 (a false alarm)."""
+    name, rules = create_experiment(vane, "split_change")
+    vane.console_ok("POST", "/experiments/%s/start" % name)
+    base = base_day()
+    exposures = [exposure(name, rules["Control" if i % 2 else "Test"], "split-%d" % i, base + HOUR + i) for i in range(2000)]
+    send(vane, exposures)
+    groups = vane.console_ok("GET", "/experiments/" + name)["groups"]
+    for g in groups:
+        g["size"] = 60 if g["name"] == "Control" else 40
+    refused = vane.console("PATCH", "/experiments/" + name, {"groups": groups})
+    assert refused.status_code == 409, refused.text
+    message = refused.json()["error"]
+    assert "50 / 50 to 60 / 40" in message.replace("%", "") and "confirmSplitChange" in message, message
+    assert [g["size"] for g in vane.console_ok("GET", "/experiments/" + name)["groups"]] == [50, 50], "a refused change saved"
+
+    changed = vane.console_ok("PATCH", "/experiments/" + name, {"groups": groups, "confirmSplitChange": True})
+    history = changed["splitHistory"]
+    assert [h["sizes"] for h in history] == [{"Control": 50, "Test": 50}, {"Control": 60, "Test": 40}], history
+    assert history[1]["since"] > history[0]["since"]
+    # The history is the server's: a client cannot rewrite it.
+    vane.console_ok("PATCH", "/experiments/" + name, {"splitHistory": [], "hypothesis": "h"})
+    assert len(vane.console_ok("GET", "/experiments/" + name)["splitHistory"]) == 2
+
+    def check(d):
+        problems = []
+        periods = d.get("srmPeriods") or []
+        if len(periods) != 2:
+            return ["srmPeriods %r: want two periods" % periods]
+        first, current = periods
+        if first["units"] != {"Control": 1000, "Test": 1000} or first["srm"] is None or first["srm"]["isMismatch"]:
+            problems.append("the 50/50 period: %r" % first)
+        if current["until"] is not None or current["weights"] != {"Control": 60, "Test": 40}:
+            problems.append("the current period: %r" % current)
+        if d["srm"] is not None and d["srm"]["isMismatch"]:
+            problems.append("a false sample-ratio alarm: %r" % d["srm"])
+        return problems
+    results_matching(vane, name, {}, check)

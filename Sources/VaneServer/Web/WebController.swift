@@ -511,6 +511,19 @@ struct WebController: Sendable {
             let total = srm.expected.reduce(0, +)
             context["expected"] = srm.expected.map { String(format: "%.1f%%", 100 * $0 / max(total, 1)) }.joined(separator: " / ")
         }
+        if let periods = r.srmPeriods {
+            let names = r.groups.map(\.name)
+            context["hasSrmPeriods"] = true
+            context["srmPeriods"] = periods.map { p -> [String: Any] in
+                [
+                    "from": Self.time(p.since), "to": p.until.map { Self.time($0) } ?? "now",
+                    "split": names.map { Self.number(p.weights[$0] ?? 0) }.joined(separator: " / "),
+                    "units": names.map { String(p.units[$0] ?? 0) }.joined(separator: " / "),
+                    "check": p.srm.map { $0.isMismatch ? "mismatch (p = \(String(format: "%.2g", $0.pValue)))" : "ok" } ?? "not enough units",
+                    "mismatch": p.srm?.isMismatch == true,
+                ]
+            }
+        }
         let armNames = r.groups.map(\.name)
         let days = r.exposuresPerDay.keys.sorted()
         if !days.isEmpty {

@@ -376,6 +376,7 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
     </div>
     <div class="field"><label for="hypothesis">Hypothesis</label><input id="hypothesis" name="hypothesis" type="text" value="{{hypothesis}}"></div>
     <div class="field"><label for="groups">Groups (JSON)</label><textarea id="groups" name="groups" data-type="json" rows="8">{{groupsJSON}}</textarea><div class="field-error" data-error-for="groups"></div></div>
+    {{#canStop}}<label class="switch" style="font-weight:400"><input type="checkbox" name="confirmSplitChange" id="confirm-split"> The experiment is running: if I change group sizes, start a new analysis period (the sample-ratio check restarts with the new sizes)</label>{{/canStop}}
     <div><button class="btn btn-primary" type="submit" id="save-experiment">Save</button> <span class="form-ok" role="status"></span></div>
   </form>
 </section>
@@ -387,6 +388,10 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
 <section class="card" id="results">
   <div class="page-header" style="margin-bottom:8px"><h2 style="margin:0">{{heading}}</h2>
     <div class="actions muted">Unit: {{idType}} · computed {{computedAt}}</div></div>
+  {{#hasSrmPeriods}}<details class="card" id="srm-periods" open><summary>The split changed while the experiment ran: sample-ratio check per analysis period (the day of each change is left out)</summary>
+  <div class="table-wrap"><table class="data"><thead><tr><th>From</th><th>To</th><th>Split</th><th>Units</th><th>Check</th></tr></thead><tbody>
+  {{#srmPeriods}}<tr><td>{{from}}</td><td>{{to}}</td><td>{{split}}</td><td>{{units}}</td><td>{{#mismatch}}<span class="badge badge-bad">{{check}}</span>{{/mismatch}}{{^mismatch}}{{check}}{{/mismatch}}</td></tr>{{/srmPeriods}}
+  </tbody></table></div></details>{{/hasSrmPeriods}}
   {{#srmMismatch}}<div class="banner banner-bad" id="srm-banner" role="alert"><strong>Sample ratio mismatch.</strong> Units split {{observed}} against the configured {{expected}} (p = {{srmP}}). Something in assignment or logging is off: do not trust these results until it is explained.</div>{{/srmMismatch}}
   {{#scope}}<p class="muted" id="results-scope">{{scope}}</p>{{/scope}}
   {{#crossovers}}<p class="muted">{{crossovers}} units saw more than one group and are excluded.</p>{{/crossovers}}
