@@ -6,6 +6,9 @@ public enum EntityKind: String, Codable, Sendable, CaseIterable {
     case experiment
     case layer
     case segment
+    /// A share of units held out of the gates and experiments attached to it (`Entity.holdouts`):
+    /// they get the defaults there. Served to SDKs as a gate with `entity: "holdout"`.
+    case holdout
 
     /// The path segment under /console/v1/.
     public var collection: String {
@@ -15,6 +18,7 @@ public enum EntityKind: String, Codable, Sendable, CaseIterable {
         case .experiment: return "experiments"
         case .layer: return "layers"
         case .segment: return "segments"
+        case .holdout: return "holdouts"
         }
     }
 
@@ -25,6 +29,7 @@ public enum EntityKind: String, Codable, Sendable, CaseIterable {
         case .experiment: return "Experiment"
         case .layer: return "Layer"
         case .segment: return "Segment"
+        case .holdout: return "Holdout"
         }
     }
 }
@@ -243,6 +248,11 @@ public struct Entity: Codable, Sendable, Hashable {
     public var endTime: Int64?
     /// Results count a unit's events only within this many days of its first exposure (nil: no limit).
     public var analysisWindowDays: Int?
+
+    /// Gates and experiments: the holdouts they are attached to. Units a holdout holds out fail the
+    /// gate and get the experiment's default values, by a `pass_gate` rule on the holdout ahead of
+    /// the entity's own rules.
+    public var holdouts: [String]?
 
     /// A running experiment's splits over time, kept by the server: each change of group sizes
     /// while it runs starts a new analysis period (its sample-ratio check uses that period's sizes).

@@ -87,7 +87,8 @@ public struct OFREPEvaluator: Sendable {
     }
 
     private func kind(of name: String) -> OFREPFlag.Kind? {
-        if let g = rules.gates[name], g.spec.entity != "segment" { return .gate }
+        // Segments and holdouts are parts of other rules, not flags (as in client initialize).
+        if let g = rules.gates[name], g.spec.entity != "segment", g.spec.entity != "holdout" { return .gate }
         if rules.configs[name] != nil { return .config }
         if rules.layers[name] != nil { return .layer }
         return nil

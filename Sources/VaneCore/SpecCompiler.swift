@@ -20,12 +20,14 @@ public struct SpecCompiler: Sendable {
         let byLayer = Dictionary(grouping: entities.filter { $0.kind == .experiment && $0.layer != nil }, by: { $0.layer! })
         let layersByName = Dictionary(
             entities.filter { $0.kind == .layer }.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let holdouts = Set(entities.filter { $0.kind == .holdout }.map(\.name))
         for e in entities.sorted(by: { $0.name < $1.name }) {
             switch e.kind {
-            case .gate: out.gates.append(gate(e))
+            case .gate: out.gates.append(heldOut(gate(e), e, holdouts: holdouts))
             case .segment: out.gates.append(segment(e))
+            case .holdout: out.gates.append(holdout(e))
             case .dynamicConfig: out.configs.append(dynamicConfig(e))
-            case .experiment: out.configs.append(experiment(e, layer: e.layer.flatMap { layersByName[$0] }))
+            case .experiment: out.configs.append(heldOut(experiment(e, layer: e.layer.flatMap { layersByName[$0] }), e, holdouts: holdouts))
             case .layer:
                 let members = (byLayer[e.name] ?? []).sorted { $0.name < $1.name }
                 out.layers.append(layer(e, experiments: members))
@@ -94,6 +96,27 @@ public struct SpecCompiler: Sendable {
             name: e.name, type: "feature_gate", entity: "feature_gate", salt: e.salt ?? e.name,
             enabled: e.isEnabled ?? true, defaultValue: false, idType: e.effectiveIdType,
             rules: rules(e) { _ in true }, version: e.version)
+    }
+
+    /// A holdout is a gate that passes for the units it holds out (Statsig's `entity: "holdout"`).
+    func holdout(_ e: Entity) -> Spec {
+        Spec(
+            name: e.name, type: "feature_gate", entity: "holdout", salt: e.salt ?? e.name, enabled: e.isEnabled ?? true,
+            defaultValue: false, idType: e.effectiveIdType, rules: rules(e) { _ in true }, version: e.version)
+    }
+
+    /// `spec` with a rule per attached holdout ahead of its own: units the holdout holds out match
+    /// it and get the default (a gate fails; a config returns its default value), as Statsig serves it.
+    func heldOut(_ spec: Spec, _ e: Entity, holdouts: Set<String>) -> Spec {
+        let attached = (e.holdouts ?? []).filter(holdouts.contains)
+        guard !attached.isEmpty else { return spec }
+        var out = spec
+        out.rules = attached.map { name in
+            Rule(id: "holdout:" + name, name: "Holdout " + name, salt: "holdout:" + name, passPercentage: 0,
+                 conditions: [Condition(type: "pass_gate", targetValue: .string(name), idType: spec.idType)],
+                 returnValue: spec.type == "feature_gate" ? false : spec.defaultValue, idType: spec.idType)
+        } + spec.rules
+        return out
     }
 
     func segment(_ e: Entity) -> Spec {

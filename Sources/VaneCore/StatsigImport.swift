@@ -55,6 +55,8 @@ public struct StatsigImport: Sendable {
         case (0, "segment"):
             kind = .segment
             if name.hasPrefix("segment:") { name = String(name.dropFirst("segment:".count)) }
+        // A holdout keeps its name: the gates and experiments it holds units out of name it in `pass_gate` conditions.
+        case (0, "holdout"): kind = .holdout
         case (0, _): kind = .gate
         case (2, _): kind = .layer
         case (_, "experiment"): kind = .experiment
@@ -67,7 +69,8 @@ public struct StatsigImport: Sendable {
         e.imported = true
         e.version = s.version
         if kind == .segment { e.segmentType = "rule_based" }
-        if kind != .gate && kind != .segment { e.defaultValue = s.defaultValue }
+        let isGate = kind == .gate || kind == .segment || kind == .holdout
+        if !isGate { e.defaultValue = s.defaultValue }
         if kind == .experiment {
             e.isActive = s.isActive
             e.hasSharedParams = s.hasSharedParams
@@ -83,7 +86,7 @@ public struct StatsigImport: Sendable {
                     EntityCondition(type: $0.type, operator: $0.operator, targetValue: $0.targetValue, field: $0.field,
                                     idType: $0.idType, additionalValues: $0.additionalValues)
                 },
-                returnValue: kind == .gate || kind == .segment ? nil : r.returnValue, salt: r.salt ?? r.id,
+                returnValue: isGate ? nil : r.returnValue, salt: r.salt ?? r.id,
                 idType: r.idType, groupName: r.groupName, isExperimentGroup: r.isExperimentGroup,
                 configDelegate: r.configDelegate)
         }

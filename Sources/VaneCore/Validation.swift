@@ -172,8 +172,14 @@ public enum Validation {
             if let t = e.segmentType, t != "rule_based", t != "id_list" {
                 throw ValidationError("segmentType must be 'rule_based' or 'id_list'")
             }
-        case .gate:
+        case .gate, .holdout:
             break
+        }
+        if let holdouts = e.holdouts, !holdouts.isEmpty {
+            guard e.kind == .gate || e.kind == .experiment else {
+                throw ValidationError("holdouts: only gates and experiments can be attached to holdouts")
+            }
+            guard Set(holdouts).count == holdouts.count else { throw ValidationError("holdouts: a holdout is listed twice") }
         }
     }
 }

@@ -112,6 +112,13 @@ struct ConsoleService: Sendable {
 
     func delete(_ project: String, _ kind: EntityKind, _ name: String, actor: String) async throws {
         let previous = try await get(project, kind, name)
+        if kind == .holdout {
+            let attached = try await (store.entities(project: project, kind: .gate) + store.entities(project: project, kind: .experiment))
+                .filter { $0.holdouts?.contains(name) == true }
+            if !attached.isEmpty {
+                throw StoreError.conflict("holdout '\(name)' is attached to \(attached.map(\.name).sorted().joined(separator: ", ")); detach them first")
+            }
+        }
         if kind == .layer {
             let users = try await store.entities(project: project, kind: .experiment).filter { $0.layer == name }
             if !users.isEmpty {
@@ -266,6 +273,16 @@ struct ConsoleService: Sendable {
             }
             if let gate = e.targetingGate, try await store.entity(project: project, kind: .gate, name: gate) == nil {
                 throw ValidationError("targetingGate '\(gate)' does not exist")
+            }
+        }
+        for name in e.holdouts ?? [] where try await store.entity(project: project, kind: .holdout, name: name) == nil {
+            throw ValidationError("holdouts: '\(name)' is not a holdout (create it with POST /console/v1/holdouts)")
+        }
+        // Gates and holdouts share the SDKs' list of gates, so they share names.
+        if e.kind == .gate || e.kind == .holdout, e.imported != true {
+            let other: EntityKind = e.kind == .gate ? .holdout : .gate
+            if try await store.entity(project: project, kind: other, name: e.name) != nil {
+                throw StoreError.conflict("a \(other.displayName.lowercased()) is named '\(e.name)'; gates and holdouts need different names")
             }
         }
     }

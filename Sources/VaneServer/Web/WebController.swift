@@ -59,7 +59,7 @@ struct WebController: Sendable {
         }
 
         page("console") { r, _, s in try await overview(r, s) }
-        for kind in [EntityKind.gate, .dynamicConfig, .segment, .layer, .experiment] {
+        for kind in [EntityKind.gate, .dynamicConfig, .segment, .layer, .experiment, .holdout] {
             page(RouterPath("console/\(kind.collection)")) { r, _, s in try await list(kind, s) }
             page(RouterPath("console/\(kind.collection)/{name}")) { r, c, s in try await detail(kind, try pathParameter(c, "name"), r, s) }
         }
@@ -304,6 +304,8 @@ struct WebController: Sendable {
         .segment: ("Reusable groups of users, by rules or by an ID list.", "Create a segment below and target it from a gate's rule."),
         .layer: ("Mutually exclusive experiments share a layer's traffic.", "Create a layer, then put experiments in it."),
         .experiment: ("A/B tests with groups, parameters and Pulse results.", "Create an experiment below, then start it."),
+        .holdout: ("A share of users held out of the gates and experiments attached to it, to measure their combined effect.",
+                   "Create a holdout below, give it a rule with the share to hold out, then attach gates and experiments to it (their holdouts field)."),
     ]
 
     func list(_ kind: EntityKind, _ s: ConsoleSession) async throws -> Response {
@@ -316,6 +318,9 @@ struct WebController: Sendable {
                 case .gate, .dynamicConfig: return (e.isEnabled == false ? "disabled" : "enabled", e.isEnabled == false ? "" : "badge-ok")
                 case .segment: return (e.segmentType == "id_list" ? "ID list" : "rule based", "badge-info")
                 case .layer: return ("layer", "badge-info")
+                case .holdout:
+                    let share = (e.rules ?? []).first.map { Self.number($0.passPercentage) + "% held out" } ?? "no rule"
+                    return (share, "badge-info")
                 }
             }()
             return ["name": e.name, "href": "/console/\(kind.collection)/\(e.name)", "status": status, "statusClass": cls,

@@ -45,6 +45,7 @@ enum WebTemplates {
       <div class="section">Experiment</div>
       <a href="/console/experiments" {{#nav.experiments}}aria-current="page"{{/nav.experiments}}>Experiments</a>
       <a href="/console/layers" {{#nav.layers}}aria-current="page"{{/nav.layers}}>Layers</a>
+      <a href="/console/holdouts" {{#nav.holdouts}}aria-current="page"{{/nav.holdouts}}>Holdouts</a>
       <a href="/console/metrics" {{#nav.metrics}}aria-current="page"{{/nav.metrics}}>Metrics</a>
       <div class="section">Data</div>
       <a href="/console/events" {{#nav.events}}aria-current="page"{{/nav.events}}>Events</a>
