@@ -22,7 +22,7 @@ extension Entity {
 
 extension PulseCatalog {
     /// What the rollup job tracks, from the project's experiments, gates and user metrics.
-    public init(experiments: [Entity], gates: [Entity], metrics: [MetricDefinition]) {
+    public init(experiments: [Entity], gates: [Entity], metrics: [MetricDefinition], holdouts: [Entity] = []) {
         var unitTypes: Set<String> = ["userID"]
         var subjects: [String: Set<String>] = [:]
         var partial: [String: Set<String>] = [:]
@@ -39,14 +39,15 @@ extension PulseCatalog {
                 unitTypes.insert(g.effectiveIdType)
             }
         }
+        for h in holdouts { unitTypes.insert(h.effectiveIdType) }
         self.init(unitTypes: Array(unitTypes), experiments: subjects, partialGateRules: partial, windows: windows,
-                  filteredSources: metrics.compactMap(\.pulseSource))
+                  filteredSources: metrics.compactMap(\.pulseSource), holdouts: Set(holdouts.map(\.name)))
     }
 }
 
 /// What a results request compares: an experiment's groups, or a gate's fail and pass sides.
 public struct PulseSubject: Sendable {
-    public enum Kind: String, Sendable { case experiment, gate }
+    public enum Kind: String, Sendable { case experiment, gate, holdout }
 
     public var kind: Kind
     public var name: String
@@ -55,7 +56,24 @@ public struct PulseSubject: Sendable {
     public var arms: [(arm: String, name: String, weight: Double?)]
     /// Who is compared, when that is not everyone exposed (a gate's partial rollout rules).
     public var scope: String?
-    public var key: String { kind == .experiment ? PulseCatalog.experimentSubject(name) : PulseCatalog.gateSubject(name) }
+    public var key: String {
+        switch kind {
+        case .experiment: return PulseCatalog.experimentSubject(name)
+        case .gate: return PulseCatalog.gateSubject(name)
+        case .holdout: return PulseCatalog.holdoutSubject(name)
+        }
+    }
+
+    /// A holdout's held-out units (control) against the units exposed to the features attached to it.
+    public init(holdout h: Entity) {
+        let rules = h.rules ?? []
+        // One rule gives the expected split among the units that reach the holdout; with several, it is unknown.
+        let held: Double? = rules.count == 1 ? rules[0].passPercentage : nil
+        (kind, name, idType) = (.holdout, h.name, h.effectiveIdType)
+        arms = [(PulseCatalog.heldOutArm, "held out", held), (PulseCatalog.exposedArm, "exposed", held.map { 100 - $0 })]
+        scope = "Compares the units \(h.name) holds out with the units it does not, among those that reached a gate or "
+            + "experiment attached to it: the combined effect of the attached features."
+    }
 
     public init(experiment e: Entity) throws {
         var arms: [(String, String, Double?)] = []

@@ -106,13 +106,13 @@ public struct PulseResults: Sendable, Encodable {
     }
 
     enum Keys: String, CodingKey {
-        case experiment, gate, subjectKind, idType, scope, computedAt, controlGroup, groups, crossovers, srm, srmPeriods, exposuresPerDay
+        case experiment, gate, holdout, subjectKind, idType, scope, computedAt, controlGroup, groups, crossovers, srm, srmPeriods, exposuresPerDay
         case options, rollup, metrics
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(subject.name, forKey: subject.kind == .experiment ? .experiment : .gate)
+        try c.encode(subject.name, forKey: subject.kind == .experiment ? .experiment : subject.kind == .gate ? .gate : .holdout)
         try c.encode(subject.kind.rawValue, forKey: .subjectKind)
         try c.encode(subject.idType, forKey: .idType)
         try c.encodeIfPresent(subject.scope, forKey: .scope)

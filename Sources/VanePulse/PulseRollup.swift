@@ -31,14 +31,19 @@ public struct PulseCatalog: Sendable, Hashable {
     public var windows: [String: Int]
     /// Sources of user-defined metrics that filter on metadata.
     public var filteredSources: [PulseSource]
+    /// Holdout names: a unit is assigned to a holdout's `held_out` or `exposed` arm by the holdout
+    /// gate's exposure (usually a secondary exposure of a gate or experiment attached to it).
+    public var holdouts: Set<String>
 
     public init(
         unitTypes: [String] = ["userID"], experiments: [String: Set<String>] = [:],
-        partialGateRules: [String: Set<String>] = [:], windows: [String: Int] = [:], filteredSources: [PulseSource] = []
+        partialGateRules: [String: Set<String>] = [:], windows: [String: Int] = [:], filteredSources: [PulseSource] = [],
+        holdouts: Set<String> = []
     ) {
         self.unitTypes = Array(Set(unitTypes + ["userID"])).sorted()
         self.experiments = experiments
         self.partialGateRules = partialGateRules
+        self.holdouts = holdouts
         self.windows = windows
         self.filteredSources = filteredSources.sorted { $0.key < $1.key }
     }
@@ -55,6 +60,9 @@ public struct PulseCatalog: Sendable, Hashable {
 
     public static func experimentSubject(_ name: String) -> String { "experiment:" + name }
     public static func gateSubject(_ name: String) -> String { "gate:" + name }
+    public static func holdoutSubject(_ name: String) -> String { "holdout:" + name }
+    public static let heldOutArm = "held_out"
+    public static let exposedArm = "exposed"
 }
 
 /// Events a metric counts: one event name, optionally only those whose metadata passes filters.
@@ -374,7 +382,27 @@ public struct PulseRollupProcessor {
         return v
     }
 
-    /// The subject and arm an exposure event assigns, or nil when it is not an assignment.
+    /// The subjects and arms an exposure event assigns: its own (an experiment group, a gate's
+    /// partial rule) and those of the holdouts it passed through (secondary exposures).
+    public func exposures(_ e: EventRecord) -> [(subject: String, arm: String)] {
+        guard e.exposureKind != nil else { return [] }
+        var out: [(subject: String, arm: String)] = []
+        if let own = exposure(e) { out.append(own) }
+        guard !catalog.holdouts.isEmpty else { return out }
+        func passed(_ v: JSONValue?) -> Bool { v?.stringValue == "true" || v?.boolValue == true }
+        if e.exposureKind == .gate, let md = e.metadata, let gate = md["gate"]?.stringValue, catalog.holdouts.contains(gate) {
+            out.append((PulseCatalog.holdoutSubject(gate), passed(md["gateValue"]) ? PulseCatalog.heldOutArm : PulseCatalog.exposedArm))
+        }
+        for s in e.secondaryExposures?.arrayValue ?? [] {
+            guard let gate = s["gate"]?.stringValue, catalog.holdouts.contains(gate) else { continue }
+            let subject = PulseCatalog.holdoutSubject(gate)
+            guard !out.contains(where: { $0.subject == subject }) else { continue }
+            out.append((subject, passed(s["gateValue"]) ? PulseCatalog.heldOutArm : PulseCatalog.exposedArm))
+        }
+        return out
+    }
+
+    /// The subject and arm an exposure event assigns by itself, or nil when it is not an assignment.
     public func exposure(_ e: EventRecord) -> (subject: String, arm: String)? {
         guard let kind = e.exposureKind, let md = e.metadata else { return nil }
         switch kind {
@@ -403,7 +431,7 @@ public struct PulseRollupProcessor {
 
     /// Why the rollup cannot use an event it would otherwise count, or nil when it can.
     public func setAsideReason(_ e: EventRecord) -> PulseSetAside? {
-        let isExposure = exposure(e) != nil
+        let isExposure = !exposures(e).isEmpty
         guard isExposure || !e.isReserved else { return nil }
         guard EventTime.storable.contains(e.time) else {
             return PulseSetAside(e, .timeOutOfRange, "time \(e.time) is outside \(ISOTime.format(EventTime.earliest)) … \(ISOTime.format(EventTime.latest))")
@@ -419,9 +447,12 @@ public struct PulseRollupProcessor {
     public mutating func apply(_ e: EventRecord) throws {
         if let problem = setAsideReason(e) { throw problem }
         let id = e.id ?? 0
-        if let (subject, arm) = exposure(e) {
-            for key in Self.units(of: e, types: catalog.unitTypes) {
-                try expose(subject: subject, key: key, arm: arm, time: e.time, eventID: id)
+        let assigned = exposures(e)
+        if !assigned.isEmpty {
+            for (subject, arm) in assigned {
+                for key in Self.units(of: e, types: catalog.unitTypes) {
+                    try expose(subject: subject, key: key, arm: arm, time: e.time, eventID: id)
+                }
             }
             return
         }

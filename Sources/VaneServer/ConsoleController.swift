@@ -27,6 +27,10 @@ struct ConsoleController: Sendable {
             envelope("Experiment results.", encodeToJSON(try await pulse.results(
                 project: c.project, kind: .experiment, name: try c.parameters.require("name"), query: r.queryItems(), now: Clock.nowMs())))
         }
+        api.get("holdouts/{name}/results") { r, c in
+            envelope("Holdout results.", encodeToJSON(try await pulse.results(
+                project: c.project, kind: .holdout, name: try c.parameters.require("name"), query: r.queryItems(), now: Clock.nowMs())))
+        }
         api.get("gates/{name}/results") { r, c in
             envelope("Gate rollout results.", encodeToJSON(try await pulse.results(
                 project: c.project, kind: .gate, name: try c.parameters.require("name"), query: r.queryItems(), now: Clock.nowMs())))

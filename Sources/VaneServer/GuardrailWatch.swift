@@ -85,6 +85,8 @@ struct GuardrailWatch: Sendable {
                 _ = try await service.update(
                     project, rolled, actor: Self.actor, action: Self.action, expectedVersion: e.version ?? 1, description: description)
                 return Action(kind: .gate, name: e.name, description: description)
+            case .holdout:
+                return nil  // holdouts are not watched
             case .experiment:
                 guard let control else { return nil }
                 let description = "Experiment \(e.name) stopped, \(control) shipped: \(why)"

@@ -24,7 +24,8 @@ struct PulseService: Sendable {
         PulseCatalog(
             experiments: try await store.entities(project: project, kind: .experiment),
             gates: try await store.entities(project: project, kind: .gate),
-            metrics: Array(try await metrics.all(project).values))
+            metrics: Array(try await metrics.all(project).values),
+            holdouts: try await store.entities(project: project, kind: .holdout))
     }
 
     /// Processes the event log until the rollups are current or `budget` runs out.
@@ -41,10 +42,19 @@ struct PulseService: Sendable {
     // MARK: - Results
 
     func subject(_ project: String, kind: PulseSubject.Kind, name: String) async throws -> PulseSubject {
-        guard let e = try await store.entity(project: project, kind: kind == .experiment ? .experiment : .gate, name: name) else {
+        let entityKind: EntityKind = switch kind {
+        case .experiment: .experiment
+        case .gate: .gate
+        case .holdout: .holdout
+        }
+        guard let e = try await store.entity(project: project, kind: entityKind, name: name) else {
             throw StoreError.notFound("no \(kind.rawValue) named '\(name)'")
         }
-        return kind == .experiment ? try PulseSubject(experiment: e) : try PulseSubject(gate: e)
+        switch kind {
+        case .experiment: return try PulseSubject(experiment: e)
+        case .gate: return try PulseSubject(gate: e)
+        case .holdout: return PulseSubject(holdout: e)
+        }
     }
 
     /// Results as a results request's `query` asks, or with `options` given outright (the guardrail watch).

@@ -47,7 +47,7 @@ enum PulseBatch {
         for e in events {
             let units = PulseRollupProcessor.units(of: e, types: catalog.unitTypes)
             keys.formUnion(units)
-            if probe.exposure(e) != nil {
+            if !probe.exposures(e).isEmpty {
                 for k in units { exposed[k] = min(exposed[k] ?? .max, e.time) }
             }
         }

@@ -4,6 +4,7 @@ of their own. The legacy Python SDK and server-core evaluate the downloaded rule
 must agree with Vane's own evaluation (/v1/check_gate, /v1/get_config) user by user, held-out
 users must get the defaults, and the others what the gate or experiment says."""
 import os
+import time
 
 import pytest
 
@@ -112,3 +113,42 @@ def test_holdouts_import_from_a_statsig_document(vane):
     assert [h["name"] for h in vane.console_ok("GET", "/holdouts") if h["name"] == name] == [name]
     values = [vane.sdk_post("check_gate", {"user": {"userID": "imp-%d" % i}, "gateName": gate}).json()["value"] for i in range(400)]
     assert 0.05 * 400 < values.count(False) < 0.16 * 400, values.count(False)
+
+
+def test_holdout_results_compare_held_out_units_with_the_exposed(vane):
+    """Exposures logged by the real SDK (the holdout is a secondary exposure of the attached
+    experiment); held-out units convert at 20 %, the others at 30 %: the holdout's results compare
+    them exactly as the Pulse oracle (gbstats + scipy) does."""
+    import numpy as np
+    from statsig import StatsigUser
+    from test_pulse_stats import Exact, metric_want, oracle, problems_vs, results_matching, send, srm_want
+    # Its own holdout and experiment: the other tests' SDK calls logged exposures of theirs.
+    holdout, exp = uniq("results_hold"), uniq("results_exp")
+    vane.console_ok("POST", "/holdouts", {"name": holdout, "rules": [
+        {"name": "holdout", "passPercentage": 20, "conditions": [{"type": "public"}]}]})
+    vane.console_ok("POST", "/experiments", {"name": exp, "holdouts": [holdout], "groups": [
+        {"name": "Control", "size": 50}, {"name": "Test", "size": 50}]})
+    vane.console_ok("POST", "/experiments/%s/start" % exp)
+    rng = np.random.default_rng(2026)
+    event = uniq("holdout_purchase")
+    legacy = make_sdk(vane)
+    held, exposed, events = [], [], []
+    t = int(time.time() * 1000) + 60_000
+    try:
+        for i in range(1000):
+            uid = "holdout-results-%d" % i
+            legacy.get_experiment(StatsigUser(user_id=uid), exp)  # logs the exposure, the holdout as a secondary one
+            is_held = legacy.check_gate(StatsigUser(user_id=uid), holdout)
+            converted = rng.random() < (0.2 if is_held else 0.3)
+            (held if is_held else exposed).append(1.0 if converted else 0.0)
+            if converted:
+                events.append({"eventName": event, "user": {"userID": uid}, "time": t})
+    finally:
+        legacy.shutdown()  # flushes the exposures
+    send(vane, events)
+    want = {"subjectKind": "holdout", "controlGroup": "held out",
+            "groups": Exact({"held out": {"units": len(held)}, "exposed": {"units": len(exposed)}}),
+            "srm": srm_want([len(held), len(exposed)], [20, 80]),
+            "metrics": Exact({"conversion:" + event: metric_want("conversion", event, [
+                oracle("conversion", np.array(held), np.array(exposed), group="exposed")])})}
+    results_matching(vane, holdout, {"metrics": "conversion:" + event}, lambda d: problems_vs(d, want), subject="holdouts")

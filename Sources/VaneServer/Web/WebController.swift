@@ -67,6 +67,7 @@ struct WebController: Sendable {
             try await resultsPage(.experiment, try pathParameter(c, "name"), r, s)
         }
         page("console/gates/{name}/results") { r, c, s in try await resultsPage(.gate, try pathParameter(c, "name"), r, s) }
+        page("console/holdouts/{name}/results") { r, c, s in try await resultsPage(.holdout, try pathParameter(c, "name"), r, s) }
         page("console/metrics") { _, _, s in try await metricsPage(s) }
         page("console/metrics/{name}") { _, c, s in try await metricPage(try pathParameter(c, "name"), s) }
         page("console/events") { r, _, s in try await eventsPage(r, s) }
@@ -411,7 +412,7 @@ struct WebController: Sendable {
             ]).merging([
                 "name": e.name, "description": e.description ?? "", "kindName": kind.displayName, "collection": kind.collection,
                 "rules": Self.rulesContext(e, environments: environments), "rulesJSON": Self.rulesJSON(e),
-                "hasDefault": kind == .dynamicConfig || kind == .layer,
+                "hasDefault": kind == .dynamicConfig || kind == .layer, "isHoldout": kind == .holdout,
             ], uniquingKeysWith: { a, _ in a }), s, title: e.name, nav: kind.collection)
         }
     }
@@ -438,11 +439,14 @@ struct WebController: Sendable {
 
     func resultsPage(_ kind: PulseSubject.Kind, _ name: String, _ r: Request, _ s: ConsoleSession) async throws -> Response {
         let results = try await resultsContext(kind, name, r.queryItems())
+        let (collection, label) = switch kind {
+        case .experiment: ("experiments", "Experiment setup")
+        case .gate: ("gates", "Gate rules")
+        case .holdout: ("holdouts", "Holdout")
+        }
         return try render("results", [
-            "name": name, "results": results,
-            "back": kind == .experiment ? "/console/experiments/\(name)" : "/console/gates/\(name)",
-            "backLabel": kind == .experiment ? "Experiment setup" : "Gate rules",
-        ], s, title: "\(name) results", nav: kind == .experiment ? "experiments" : "gates")
+            "name": name, "results": results, "back": "/console/\(collection)/\(name)", "backLabel": label,
+        ], s, title: "\(name) results", nav: collection)
     }
 
     func resultsContext(_ kind: PulseSubject.Kind, _ name: String, _ query: [String: String]) async throws -> [String: Any] {

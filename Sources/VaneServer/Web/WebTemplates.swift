@@ -309,7 +309,7 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
 {{<layout}}{{$body}}
 <div class="page-header">
   <div><h1>{{name}}</h1><p class="sub">{{kindName}} · {{description}}</p></div>
-  <div class="actions">{{#idList}}<a class="btn" href="/console/id_lists/{{idList}}">ID list {{idList}}</a>{{/idList}}</div>
+  <div class="actions">{{#idList}}<a class="btn" href="/console/id_lists/{{idList}}">ID list {{idList}}</a>{{/idList}}{{#isHoldout}}<a class="btn" href="/console/holdouts/{{name}}/results" id="holdout-results">Holdout results</a>{{/isHoldout}}</div>
 </div>
 <section class="card"><h2>Rules</h2>
 """# + rulesTable + #"""
