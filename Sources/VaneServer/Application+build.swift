@@ -4,6 +4,7 @@ import ServiceLifecycle
 import Mustache
 import Prometheus
 import VaneCore
+import VanePulse
 import VaneStore
 
 public struct AppConfig: Sendable {
@@ -261,10 +262,9 @@ extension VaneServices {
         while try await PulseService(store: store).catchUp(project, budget: .seconds(3600)).behind > 0 {}
     }
 
-    /// `vane pulse NAME`: the results the console API serves (`gate: true` for a gate rollout).
-    public func pulse(project: String = "default", name: String, gate: Bool = false, query: [String: String] = [:]) async throws -> JSONValue {
-        encodeToJSON(try await PulseService(store: store).results(
-            project: project, kind: gate ? .gate : .experiment, name: name, query: query, now: Clock.nowMs()))
+    /// `vane pulse NAME`: the results the console API serves, of an experiment, a gate rollout or a holdout.
+    public func pulse(project: String = "default", name: String, kind: PulseSubject.Kind = .experiment, query: [String: String] = [:]) async throws -> JSONValue {
+        encodeToJSON(try await PulseService(store: store).results(project: project, kind: kind, name: name, query: query, now: Clock.nowMs()))
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VaneCore
+import VanePulse
 import VaneServer
 import VaneStore
 
@@ -9,8 +10,9 @@ struct Pulse: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print an experiment's results (Pulse).")
 
     @OptionGroup var data: DataDirOption
-    @Argument(help: "Experiment name (or gate name with --gate).") var experiment: String
+    @Argument(help: "Experiment name (or gate name with --gate, holdout name with --holdout).") var experiment: String
     @Flag(help: "Results of a gate's partial rollout (pass vs fail) instead of an experiment.") var gate = false
+    @Flag(help: "Results of a holdout (held out vs exposed to the attached gates and experiments).") var holdout = false
     @Flag(help: "Sequential testing (always-valid intervals).") var sequential = false
     @Flag(help: "Bonferroni correction across metrics and groups (the same as --correction bonferroni).") var bonferroni = false
     @Option(help: "Multiple-comparison correction across metrics and groups: none, bonferroni or benjamini-hochberg.")
@@ -20,6 +22,10 @@ struct Pulse: AsyncParsableCommand {
     @Flag(help: "Cap unit values at the 99.9th percentile.") var winsorize = false
     @Flag(help: "Do not use CUPED.") var noCuped = false
 
+    func validate() throws {
+        guard !(gate && holdout) else { throw ArgumentParser.ValidationError("--gate and --holdout exclude each other") }
+    }
+
     func run() async throws {
         let store = try await data.openStore()
         var query = ["sequential": "\(sequential)", "winsorize": "\(winsorize)", "cuped": "\(!noCuped)"]
@@ -27,7 +33,7 @@ struct Pulse: AsyncParsableCommand {
         if let correction { query["correction"] = correction }
         if let engine { query["engine"] = engine }
         if let prior { query["prior"] = prior }
-        let r = try await VaneServices(store: store).pulse(name: experiment, gate: gate, query: query)
+        let r = try await VaneServices(store: store).pulse(name: experiment, kind: gate ? .gate : holdout ? .holdout : .experiment, query: query)
         let groups = r["groups"]?.arrayValue ?? []
         print("\(experiment)  (unit: \(r["idType"]?.stringValue ?? "?"), control: \(r["controlGroup"]?.stringValue ?? "?"))")
         print("units: " + groups.map { "\($0["name"]?.stringValue ?? "?") \($0["units"]?.int64Value ?? 0)" }.joined(separator: ", ")

@@ -33,3 +33,21 @@ def test_pulse_prints_a_table(tmp_path):
     assert r.returncode != 0
     assert "no_such_experiment" in (r.stdout + r.stderr)
     assert "Fatal error" not in r.stderr and "crashed" not in r.stderr
+
+
+def test_pulse_reads_a_holdout(tmp_path):
+    dcs = {"has_updates": True, "time": 1, "layer_configs": [], "dynamic_configs": [],
+           "feature_gates": [{"name": "cli_holdout", "type": "feature_gate", "entity": "holdout", "salt": "s",
+                              "enabled": True, "defaultValue": False, "idType": "userID",
+                              "rules": [{"id": "r", "salt": "r", "passPercentage": 10, "returnValue": True,
+                                         "idType": "userID", "conditions": [{"type": "public"}]}]}]}
+    doc = tmp_path / "dcs.json"
+    doc.write_text(json.dumps(dcs))
+    data = str(tmp_path / "data")
+    r = _vane("import", "statsig", "--data-dir", data, str(doc), cwd=tmp_path)
+    assert r.returncode == 0 and "imported 1 holdouts: cli_holdout" in r.stdout, (r.stdout, r.stderr[-2000:])
+    r = _vane("pulse", "--data-dir", data, "--holdout", "cli_holdout", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "control: held out" in r.stdout and "units: held out 0, exposed 0" in r.stdout, r.stdout
+    r = _vane("pulse", "--data-dir", data, "--holdout", "--gate", "cli_holdout", cwd=tmp_path)
+    assert r.returncode != 0 and "exclude each other" in r.stderr, r.stderr[-500:]
