@@ -47,6 +47,8 @@ public struct PulseResults: Sendable, Encodable {
         public var kind: MetricKind
         public var event: String?
         public var description: String?
+        /// Set when the metric is one of the subject's guardrails (listed first).
+        public var guardrail: Guardrail?
         public var comparisons: [Comparison]
 
         public init(_ definition: MetricDefinition, kind: MetricKind, comparisons: [Comparison]) {

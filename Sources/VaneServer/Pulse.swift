@@ -142,6 +142,15 @@ struct PulseService: Sendable {
                 })
             })
         results.srmPeriods = srmPeriods
+        if kind != .holdout, let entity = try await store.entity(project: project, kind: kind == .gate ? .gate : .experiment, name: name),
+           let guardrails = entity.guardrails, !guardrails.isEmpty {
+            for i in results.metrics.indices { results.metrics[i].guardrail = guardrails.first { $0.metric == results.metrics[i].metric } }
+            // Guardrails first, in the order they were named; the other metrics keep theirs.
+            let order = Dictionary(uniqueKeysWithValues: guardrails.enumerated().map { ($1.metric, $0) })
+            results.metrics = results.metrics.enumerated().sorted { a, b in
+                (order[a.element.metric] ?? Int.max, a.offset) < (order[b.element.metric] ?? Int.max, b.offset)
+            }.map(\.element)
+        }
         return results
     }
 

@@ -88,6 +88,11 @@ def test_a_harmful_rollout_is_rolled_back_and_a_harmless_one_is_not(own):
                     if e.get("name") == harmless and e.get("action") == "guardrail_rollback"]
         assert len([e for e in v.console_ok("GET", "/audit_logs", params={"limit": 1000})
                     if e.get("name") == harmful and e.get("action") == "guardrail_rollback"]) == 1, "acted twice"
+        # Results list the guardrail first and say it is one.
+        metrics = v.console_ok("GET", "/gates/%s/results" % harmless)["metrics"]
+        assert metrics[0]["metric"] == "conversion:" + event and metrics[0]["guardrail"] == {
+            "metric": "conversion:" + event, "harmfulDirection": "decrease", "tolerance": 0.02}, metrics[0]
+        assert all("guardrail" not in m for m in metrics[1:]), [m["metric"] for m in metrics]
 
 
 def test_a_harmful_experiment_is_stopped_on_its_control(own):

@@ -462,8 +462,13 @@ struct WebController: Sendable {
                     "type": m.type.rawValue, "group": c.group,
                     "controlMean": Self.number(effect.control.mean), "treatmentMean": Self.number(effect.treatment.mean),
                     "cuped": effect.cuped.applied,
+
                     "reason": effect.reason ?? effect.notes.first ?? "no interval",
                 ]
+                if let g = m.guardrail {
+                    row["guardrail"] = "guardrail: " + (g.harmfulDirection == .decrease ? "a drop" : "a rise") + " beyond "
+                        + GuardrailWatch.percent(g.tolerance) + " rolls back"
+                }
                 // The Bayesian view shows the posterior (mean, credible interval, chance to beat
                 // control, called at 95 % either way, as GrowthBook does); the frequentist one the
                 // estimate, confidence interval and p-value.

@@ -420,7 +420,7 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
     <th data-sort="text">Metric</th><th>Group</th><th class="num">Control</th><th class="num">Group mean</th><th class="num" data-sort="number">Lift</th><th>Interval (relative, {{level}})</th>
   </tr></thead><tbody>
   {{#metrics}}<tr>
-    <td><a href="/console/metrics/{{metricPath}}">{{metric}}</a><div class="muted">{{type}}{{#cuped}} · CUPED{{/cuped}}</div></td>
+    <td><a href="/console/metrics/{{metricPath}}">{{metric}}</a>{{#guardrail}} <span class="badge badge-warn guardrail-badge" title="{{guardrail}}">guardrail</span>{{/guardrail}}<div class="muted">{{type}}{{#cuped}} · CUPED{{/cuped}}</div></td>
     <td>{{group}}</td><td class="num">{{controlMean}}</td><td class="num">{{treatmentMean}}</td>
     <td class="num lift {{sigClass}}" data-value="{{liftValue}}" title="p = {{pValue}}">{{lift}}</td>
     <td>{{#chart}}<span title="p = {{pValue}}; {{interval}}">{{{chart}}}</span><div class="muted small interval-text">{{interval}} · {{#chance}}chance to beat control {{chance}}{{/chance}}{{^chance}}p = {{pValue}}{{/chance}}</div>{{/chart}}{{^chart}}<span class="muted">{{reason}}</span>{{/chart}}</td>
