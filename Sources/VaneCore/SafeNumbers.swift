@@ -45,6 +45,14 @@ public enum SafeNumber {
         // Double(Int.max) rounds up to 2^63, which Int cannot hold: fall back to the bound.
         return Int(exactly: held) ?? (held < 0 ? range.lowerBound : range.upperBound)
     }
+
+    /// `p` percent as text for messages: "50%", "12.5%"; never traps, whatever `p` is (a lift of
+    /// 1e20 % from a near-zero control mean, an unvalidated size in a refusal message).
+    public static func percentText(_ p: Double, unit: String = "%") -> String {
+        // Int64(exactly:) is nil for fractions, NaN, infinities and whatever Int64 cannot hold.
+        if let whole = Int64(exactly: p) { return "\(whole)" + unit }
+        return "\(p)" + unit
+    }
 }
 
 /// The event times Vane accepts, in epoch milliseconds (UTC).

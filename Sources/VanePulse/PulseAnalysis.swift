@@ -99,9 +99,7 @@ public struct PulseSubject: Sendable {
         arms = [("fail", "fail", pass.map { 100 - $0 }), ("pass", "pass", pass)]
     }
 
-    static func percent(_ p: Double) -> String {
-        p == p.rounded() ? "\(Int(p)) %" : "\(p) %"
-    }
+    static func percent(_ p: Double) -> String { SafeNumber.percentText(p, unit: " %") }
 }
 
 /// How results are computed, from a results request's query (`alpha`, `sequential`, `cuped`,

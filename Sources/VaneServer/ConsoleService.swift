@@ -74,12 +74,13 @@ struct ConsoleService: Sendable {
             e.endTime = previous.endTime
             e.launchedGroup = previous.launchedGroup
         }
-        if e.kind == .experiment {
-            e.splitHistory = try Self.splitHistory(previous: previous, next: e, now: now, confirmed: confirmSplitChange)
-        }
         assignIDs(&e, previous: previous)
         Self.keepAppliedSteps(&e, previous: previous)
         try await check(project, e)
+        // After the checks: the refusal message prints the new sizes, which must be valid numbers by then.
+        if e.kind == .experiment {
+            e.splitHistory = try Self.splitHistory(previous: previous, next: e, now: now, confirmed: confirmSplitChange)
+        }
         try await ensureIDList(project, for: e, actor: actor, now: now)
         try await store.save(
             project: project, entity: e, mustBeNew: false,

@@ -100,10 +100,8 @@ struct GuardrailWatch: Sendable {
         }
     }
 
-    static func percent(_ x: Double) -> String {
-        let p = (x * 1000).rounded() / 10
-        return (p == p.rounded() ? "\(Int(p))" : "\(p)") + "%"
-    }
+    /// A fraction (0.123) as a percentage to one decimal ("12.3%").
+    static func percent(_ x: Double) -> String { SafeNumber.percentText((x * 1000).rounded() / 10) }
 }
 
 /// Runs `GuardrailWatch` every `interval` while this node holds the lease.

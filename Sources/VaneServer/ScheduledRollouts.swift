@@ -65,9 +65,7 @@ struct ScheduledRollouts: Sendable {
         return (out, notes)
     }
 
-    static func percent(_ p: Double) -> String {
-        p == p.rounded() ? "\(Int(p))%" : "\(p)%"
-    }
+    static func percent(_ p: Double) -> String { SafeNumber.percentText(p) }
 }
 
 /// Runs `ScheduledRollouts` every `interval` while this node holds the lease.

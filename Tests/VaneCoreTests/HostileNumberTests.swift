@@ -17,6 +17,16 @@ struct HostileNumberCoreTests {
         #expect(text.contains("T"))
     }
 
+    @Test func percentTextNeverTraps() {
+        #expect(SafeNumber.percentText(50) == "50%")
+        #expect(SafeNumber.percentText(12.5) == "12.5%")
+        #expect(SafeNumber.percentText(-0.0) == "0%")
+        #expect(SafeNumber.percentText(1e300) == "1e+300%")
+        #expect(SafeNumber.percentText(-9.3e18) == "-9.3e+18%")
+        #expect(SafeNumber.percentText(.infinity, unit: " %") == "inf %")
+        #expect(SafeNumber.percentText(.nan) == "nan%")
+    }
+
     @Test func formatKeepsTheAcceptedRangeExact() {
         #expect(ISOTime.format(EventTime.earliest) == "2000-01-01T00:00:00.000Z")
         #expect(ISOTime.format(EventTime.latest) == "9999-12-31T23:59:59.999Z")

@@ -47,6 +47,20 @@ struct ConsoleAPITests {
         }
     }
 
+    /// A split change of a running experiment is checked before anything prints its sizes: a size
+    /// of 1e300 is a 400 that names the field, not a trap while writing the refusal.
+    @Test func aHostileSplitChangeOfARunningExperimentIsRefused() async throws {
+        try await withVane { (client) async throws in
+            try await client.console(.post, "experiments", ["name": "running", "groups": [["name": "A", "size": 50], ["name": "B", "size": 50]]])
+            #expect(try await client.console(.put, "experiments/running/start").status == .ok)
+            let huge = try await client.console(.patch, "experiments/running", ["groups": [["name": "A", "size": 1e300], ["name": "B", "size": 50]]])
+            #expect(huge.status == .badRequest && huge.json["error"]?.stringValue?.contains("size must be between 0 and 100") == true, "\(huge.text)")
+            let unconfirmed = try await client.console(.patch, "experiments/running", ["groups": [["name": "A", "size": 60], ["name": "B", "size": 40]]])
+            #expect(unconfirmed.status == .conflict && unconfirmed.json["error"]?.stringValue?.contains("from 50% / 50% to 60% / 40%") == true, "\(unconfirmed.text)")
+            #expect(try await client.console(.get, "experiments/running").status == .ok)
+        }
+    }
+
     @Test func experimentsInALayerSplitItsTraffic() async throws {
         try await withVane { (client) async throws in
             try await client.console(.post, "layers", ["name": "checkout_layer", "defaultValue": ["button": "Buy", "color": "blue"]])
