@@ -431,7 +431,10 @@ public struct PulseRollupProcessor {
 
     /// Why the rollup cannot use an event it would otherwise count, or nil when it can.
     public func setAsideReason(_ e: EventRecord) -> PulseSetAside? {
-        let isExposure = !exposures(e).isEmpty
+        setAsideReason(e, isExposure: !exposures(e).isEmpty)
+    }
+
+    func setAsideReason(_ e: EventRecord, isExposure: Bool) -> PulseSetAside? {
         guard isExposure || !e.isReserved else { return nil }
         guard EventTime.storable.contains(e.time) else {
             return PulseSetAside(e, .timeOutOfRange, "time \(e.time) is outside \(ISOTime.format(EventTime.earliest)) … \(ISOTime.format(EventTime.latest))")
@@ -445,9 +448,10 @@ public struct PulseRollupProcessor {
 
     /// Applies one event. An event the rollup cannot use throws `PulseSetAside` before anything changes.
     public mutating func apply(_ e: EventRecord) throws {
-        if let problem = setAsideReason(e) { throw problem }
-        let id = e.id ?? 0
+        // The assignments are read once: the check and the application both need them.
         let assigned = exposures(e)
+        if let problem = setAsideReason(e, isExposure: !assigned.isEmpty) { throw problem }
+        let id = e.id ?? 0
         if !assigned.isEmpty {
             for (subject, arm) in assigned {
                 for key in Self.units(of: e, types: catalog.unitTypes) {

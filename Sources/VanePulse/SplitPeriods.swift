@@ -31,8 +31,8 @@ public struct SRMPeriod: Sendable, Encodable {
         history: [SplitPeriod], arms: [(arm: String, name: String, weight: Double?)], exposureDays: [Int64: [String: Int]]
     ) -> [SRMPeriod] {
         history.indices.map { i in
-            let first = i == 0 ? Int64.min : PulseDay.of(history[i].since) + 1
-            let last = i + 1 < history.count ? PulseDay.of(history[i + 1].since) - 1 : Int64.max
+            let first = i == 0 ? Int64.min : PulseDay.of(history[i].since).saturatingAdd(1)
+            let last = i + 1 < history.count ? PulseDay.of(history[i + 1].since).saturatingSubtract(1) : Int64.max
             var units: [String: Int] = [:]
             for (day, byArm) in exposureDays where day >= first && day <= last {
                 for a in arms { units[a.name, default: 0] += byArm[a.arm] ?? 0 }

@@ -210,13 +210,11 @@ public func buildApplication(_ services: VaneServices, config: AppConfig, logger
         services: [
             services.exportLease, services.rollupLease, services.scheduleLease, services.exporter,
             services.webhookLease, services.webhooks, services.guardrailLease,
-            GuardrailService(
-                watch: GuardrailWatch(service: ConsoleService(store: services.store, cache: services.cache), pulse: PulseService(store: services.store)),
-                store: services.store, lease: services.guardrailLease, logger: logger, interval: config.guardrailInterval),
+            GuardrailWatch(service: ConsoleService(store: services.store, cache: services.cache), pulse: PulseService(store: services.store))
+                .service(store: services.store, lease: services.guardrailLease, logger: logger, interval: config.guardrailInterval),
             PulseRollupService(store: services.store, logger: logger, lease: services.rollupLease),
-            ScheduledRolloutService(
-                rollouts: ScheduledRollouts(service: ConsoleService(store: services.store, cache: services.cache)),
-                store: services.store, lease: services.scheduleLease, logger: logger, interval: config.scheduleInterval),
+            ScheduledRollouts(service: ConsoleService(store: services.store, cache: services.cache))
+                .service(store: services.store, lease: services.scheduleLease, logger: logger, interval: config.scheduleInterval),
         ] + EventRetentionService.configured(config, services, logger: logger) + clusterServices(services, config: config, logger: logger),
         logger: logger)
 }

@@ -197,3 +197,32 @@ struct EventLogTail: Service {
         }
     }
 }
+
+/// Runs `work` for each project every `interval` while this node holds `lease`: the loop of the
+/// periodic background jobs (scheduled rollouts, the guardrail watch). A failed pass is logged and
+/// the next one runs at the next interval.
+struct LeasedProjectLoop: Service {
+    let job: String
+    let store: any SettingsRepository
+    let lease: JobLease
+    let logger: Logger
+    let interval: Duration
+    let work: @Sendable (_ project: String, _ now: Int64) async throws -> Void
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                if lease.isHeld {
+                    do {
+                        for project in try await store.projects() { try await work(project, Clock.nowMs()) }
+                    } catch where Task.isCancelled {
+                        break
+                    } catch {
+                        logger.warning("\(job) failed: \(error)")
+                    }
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}

@@ -1,5 +1,4 @@
 import Logging
-import ServiceLifecycle
 import VaneCore
 import VanePulse
 import VaneStats
@@ -104,31 +103,12 @@ struct GuardrailWatch: Sendable {
     static func percent(_ x: Double) -> String { SafeNumber.percentText((x * 1000).rounded() / 10) }
 }
 
-/// Runs `GuardrailWatch` every `interval` while this node holds the lease.
-struct GuardrailService: Service {
-    let watch: GuardrailWatch
-    let store: any SettingsRepository
-    let lease: JobLease
-    let logger: Logger
-    var interval: Duration = .seconds(60)
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                if lease.isHeld {
-                    do {
-                        for project in try await store.projects() {
-                            for a in try await watch.runOnce(project: project, now: Clock.nowMs()) {
-                                logger.notice("guardrail acted", metadata: ["project": "\(project)", "entity": "\(a.name)", "what": "\(a.description)"])
-                            }
-                        }
-                    } catch where Task.isCancelled {
-                        break
-                    } catch {
-                        logger.warning("guardrail watch failed: \(error)")
-                    }
-                }
-                try? await Task.sleep(for: interval)
+extension GuardrailWatch {
+    /// The job: every `interval` while this node holds the lease.
+    func service(store: any SettingsRepository, lease: JobLease, logger: Logger, interval: Duration) -> LeasedProjectLoop {
+        LeasedProjectLoop(job: "guardrail watch", store: store, lease: lease, logger: logger, interval: interval) { project, now in
+            for a in try await runOnce(project: project, now: now) {
+                logger.notice("guardrail acted", metadata: ["project": "\(project)", "entity": "\(a.name)", "what": "\(a.description)"])
             }
         }
     }

@@ -41,7 +41,8 @@ struct PulseService: Sendable {
 
     // MARK: - Results
 
-    func subject(_ project: String, kind: PulseSubject.Kind, name: String) async throws -> PulseSubject {
+    /// What the results compare, and the entity it comes from (its split history and guardrails).
+    func subject(_ project: String, kind: PulseSubject.Kind, name: String) async throws -> (PulseSubject, Entity) {
         let entityKind: EntityKind = switch kind {
         case .experiment: .experiment
         case .gate: .gate
@@ -51,9 +52,9 @@ struct PulseService: Sendable {
             throw StoreError.notFound("no \(kind.rawValue) named '\(name)'")
         }
         switch kind {
-        case .experiment: return try PulseSubject(experiment: e)
-        case .gate: return try PulseSubject(gate: e)
-        case .holdout: return PulseSubject(holdout: e)
+        case .experiment: return (try PulseSubject(experiment: e), e)
+        case .gate: return (try PulseSubject(gate: e), e)
+        case .holdout: return (PulseSubject(holdout: e), e)
         }
     }
 
@@ -63,7 +64,7 @@ struct PulseService: Sendable {
         now: Int64
     ) async throws -> PulseResults {
         var options = try given ?? PulseAnalysisOptions(query: query)
-        let subject = try await subject(project, kind: kind, name: name)
+        let (subject, entity) = try await subject(project, kind: kind, name: name)
         // Bounded: a large backlog (a rebuild) is left to the background job and reported as `rollup.eventsBehind`.
         let progress = try await catchUp(project, budget: .seconds(5))
         let data = try await store.pulseArms(project: project, subject: subject.key, unitType: subject.idType)
@@ -97,8 +98,7 @@ struct PulseService: Sendable {
             srm = SampleRatioMismatch.test(observed: counts, weights: weights)
         }
         var srmPeriods: [SRMPeriod]? = nil
-        if kind == .experiment, let history = try await store.entity(project: project, kind: .experiment, name: name)?.splitHistory,
-           history.count > 1 {
+        if let history = entity.splitHistory, history.count > 1 {
             srmPeriods = SRMPeriod.periods(history: history, arms: subject.arms, exposureDays: data.exposureDays)
             srm = srmPeriods?.last?.srm
         }
@@ -142,8 +142,7 @@ struct PulseService: Sendable {
                 })
             })
         results.srmPeriods = srmPeriods
-        if kind != .holdout, let entity = try await store.entity(project: project, kind: kind == .gate ? .gate : .experiment, name: name),
-           let guardrails = entity.guardrails, !guardrails.isEmpty {
+        if let guardrails = entity.guardrails, !guardrails.isEmpty {
             for i in results.metrics.indices { results.metrics[i].guardrail = guardrails.first { $0.metric == results.metrics[i].metric } }
             // Guardrails first, in the order they were named; the other metrics keep theirs.
             let order = Dictionary(uniqueKeysWithValues: guardrails.enumerated().map { ($1.metric, $0) })

@@ -1,5 +1,4 @@
 import Logging
-import ServiceLifecycle
 import VaneCore
 import VaneStore
 
@@ -68,37 +67,17 @@ struct ScheduledRollouts: Sendable {
     static func percent(_ p: Double) -> String { SafeNumber.percentText(p) }
 }
 
-/// Runs `ScheduledRollouts` every `interval` while this node holds the lease.
-struct ScheduledRolloutService: Service {
-    let rollouts: ScheduledRollouts
-    let store: any SettingsRepository
-    let lease: JobLease
-    let logger: Logger
-    var interval: Duration = .seconds(5)
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                if lease.isHeld {
-                    do {
-                        for project in try await store.projects() {
-                            let now = Clock.nowMs()
-                            let run = try await rollouts.runOnce(project: project, now: now)
-                            for name in run.changed {
-                                logger.notice("scheduled rollout step applied", metadata: ["project": "\(project)", "entity": "\(name)"])
-                            }
-                            for (name, error) in run.failed {
-                                logger.warning("a scheduled rollout step cannot be applied", metadata: [
-                                    "project": "\(project)", "entity": "\(name)", "error": "\(error)"])
-                            }
-                        }
-                    } catch where Task.isCancelled {
-                        break
-                    } catch {
-                        logger.warning("scheduled rollouts failed: \(error)")
-                    }
-                }
-                try? await Task.sleep(for: interval)
+extension ScheduledRollouts {
+    /// The job: every `interval` while this node holds the lease.
+    func service(store: any SettingsRepository, lease: JobLease, logger: Logger, interval: Duration) -> LeasedProjectLoop {
+        LeasedProjectLoop(job: "scheduled rollouts", store: store, lease: lease, logger: logger, interval: interval) { project, now in
+            let run = try await runOnce(project: project, now: now)
+            for name in run.changed {
+                logger.notice("scheduled rollout step applied", metadata: ["project": "\(project)", "entity": "\(name)"])
+            }
+            for (name, error) in run.failed {
+                logger.warning("a scheduled rollout step cannot be applied", metadata: [
+                    "project": "\(project)", "entity": "\(name)", "error": "\(error)"])
             }
         }
     }

@@ -112,8 +112,7 @@ struct SegmentOutboundController: Sendable {
             "lastSuccess": state.lastSuccess.map { .int($0) } ?? .null,
             "lastError": state.lastError.map { .string($0) } ?? .null,
             "lastErrorTime": state.lastErrorTime.map { .int($0) } ?? .null,
-            // An error stays on record, but delivery is only failing while no success came after it.
-            "failing": .bool(state.lastError != nil && (state.lastSuccess ?? .min) < (state.lastErrorTime ?? .max)),
+            "failing": .bool(deliveryIsFailing(lastError: state.lastError, lastErrorTime: state.lastErrorTime, lastSuccess: state.lastSuccess)),
             "nextAttempt": progress.nextAttemptAt > Clock.nowMs() ? .int(progress.nextAttemptAt) : .null,
         ]
     }

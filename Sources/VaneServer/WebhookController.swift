@@ -147,7 +147,8 @@ enum WebhookFields {
             hook.description = s
         }
         if let v = b["kinds"] {
-            guard let list = v.arrayValue, let kinds = Optional(list.compactMap(\.stringValue)), kinds.count == list.count else {
+            let kinds = v.arrayValue?.compactMap(\.stringValue)
+            guard let kinds, kinds.count == v.arrayValue?.count else {
                 throw APIError.badRequest("kinds must be a list of audit kinds (empty: every configuration change)")
             }
             for k in kinds where !WebhookPayload.configurationKinds.contains(k) {

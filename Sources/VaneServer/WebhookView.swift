@@ -17,10 +17,9 @@ struct WebhookView: Sendable {
         return WebhookView(hook: hook, queued: queued, deadLettered: try await store.webhookDeadLetterCount(project: project, webhookID: hook.id))
     }
 
-    /// An error stays on record, but delivery is failing only while no success came after it.
     var failing: Bool {
         let d = hook.delivery
-        return d.lastError != nil && (d.lastSuccess ?? .min) < (d.lastErrorTime ?? .max)
+        return deliveryIsFailing(lastError: d.lastError, lastErrorTime: d.lastErrorTime, lastSuccess: d.lastSuccess)
     }
 
     var nextAttempt: Int64? { hook.delivery.nextAttemptAt > Clock.nowMs() ? hook.delivery.nextAttemptAt : nil }

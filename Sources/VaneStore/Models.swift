@@ -257,6 +257,12 @@ public struct OutboundState: Sendable, Hashable {
     public init() {}
 }
 
+/// Whether a delivery is failing now: an error stays on record, but delivery is failing only while
+/// no success came after it. (The Segment exporter's state and each webhook's.)
+public func deliveryIsFailing(lastError: String?, lastErrorTime: Int64?, lastSuccess: Int64?) -> Bool {
+    lastError != nil && (lastSuccess ?? .min) < (lastErrorTime ?? .max)
+}
+
 /// A message Segment refused for good (or that could never be sent), kept with the reason.
 public struct DeadLetter: Sendable, Hashable {
     public var id: Int64?

@@ -39,20 +39,20 @@ def test_a_ramp_follows_its_schedule_across_a_sigkill(own):
         t0 = int(time.time() * 1000)
         v.console_ok("POST", "/gates", {"name": GATE, "rules": [{
             "name": "ramp", "passPercentage": 0, "conditions": [{"type": "public"}],
-            "schedule": [{"time": t0 + 4000, "passPercentage": 30}, {"time": t0 + 10000, "passPercentage": 70}]}]})
-        assert passing_share(v, 200) == 0
+            "schedule": [{"time": t0 + 4000, "passPercentage": 30}, {"time": t0 + 15000, "passPercentage": 70}]}]})
+        assert passing_share(v, 200) == 0  # quick: the first step is 4 s away
 
         first = wait_until(lambda: rule(v)["passPercentage"] == 30 or None, 10)
         assert first, "the first step (30%%) was not applied: %s" % rule(v)
-        assert 0.2 < passing_share(v, 200) < 0.4, "SDK answers do not follow the 30%% step"
+        assert 0.2 < passing_share(v) < 0.4, "SDK answers do not follow the 30%% step"
 
-        assert int(time.time() * 1000) < t0 + 10000, "too slow: the second step fell due before the kill"
+        assert int(time.time() * 1000) < t0 + 15000, "too slow: the second step fell due before the kill"
         own.kill()
-        time.sleep(max(0.0, (t0 + 10500) / 1000 - time.time()))  # the second step falls due while down
+        time.sleep(max(0.0, (t0 + 15500) / 1000 - time.time()))  # the second step falls due while down
         v = own.start()
         second = wait_until(lambda: rule(v)["passPercentage"] == 70 or None, 10)
         assert second, "the step that fell due during the outage was not applied after the restart: %s" % rule(v)
-        assert 0.6 < passing_share(v, 200) < 0.8
+        assert 0.6 < passing_share(v) < 0.8
         time.sleep(1.0)  # several more runs of the job: nothing is applied again
 
         entries = [e for e in v.console_ok("GET", "/audit_logs", params={"limit": 1000})

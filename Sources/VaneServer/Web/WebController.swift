@@ -803,7 +803,7 @@ struct WebController: Sendable {
         let q = r.queryItems()
         func day(_ name: String, plusOne: Bool) -> Int64? {
             guard let s = q[name], !s.isEmpty, let t = ISOTime.parse(s + "T00:00:00Z") else { return nil }
-            return plusOne ? t + 86_400_000 : t
+            return plusOne ? t.saturatingAdd(86_400_000) : t
         }
         let entries = try await store.auditLog(project: "default", query: AuditQuery(
             kind: r.nonEmptyQuery("kind"), name: r.nonEmptyQuery("name"), actor: r.nonEmptyQuery("actor"), action: r.nonEmptyQuery("action"),
