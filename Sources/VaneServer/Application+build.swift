@@ -53,6 +53,7 @@ public struct VaneServices: Sendable {
     let webhookLease: JobLease
     let guardrailLease: JobLease
     let webhooks: WebhookDeliverer
+    let memoryReclaimer: MemoryReclaimer
     /// On a shared store, how far this node's caches have followed changes made anywhere.
     let appliedChanges = AppliedChanges()
 
@@ -77,6 +78,7 @@ public struct VaneServices: Sendable {
         // The templates are compiled into the binary; a parse error is a programming error caught by the tests.
         self.templates = try! WebTemplates.library()
         self.store = store
+        self.memoryReclaimer = MemoryReclaimer { store.releaseMemory() }
         self.metrics = metrics
         self.cache = ConfigCache(store: store)
         self.resolver = KeyResolver(store: store, controls: AbuseControls(requestsPerSecondPerKey: requestsPerSecondPerKey))
@@ -111,9 +113,7 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
     router.add(middleware: LogRequestsMiddleware(.debug))
     // A request waits for room at most half its body deadline, so waiting never cuts it off.
     router.add(middleware: BodyBudgetMiddleware(
-        budget: BodyBudget(capacity: config.bodyBudgetBytes, bodyLimit: config.maxBodyBytes) { [store = services.store] in
-            store.releaseMemory()
-        },
+        budget: BodyBudget(capacity: config.bodyBudgetBytes, bodyLimit: config.maxBodyBytes, reclaimer: services.memoryReclaimer),
         maxWait: min(.seconds(5), config.bodyTimeout / 2)))
 
     // Liveness: the process answers. Readiness: it can reach its database (a load balancer sends
@@ -202,6 +202,7 @@ func authorizeMetrics(_ request: Request, _ context: VaneRequestContext, token: 
 }
 
 public func buildApplication(_ services: VaneServices, config: AppConfig, logger: Logger) -> some ApplicationProtocol {
+    MemoryReclaimer.tuneAllocator()
     let deadlines = ConnectionDeadlines(header: config.headerTimeout, body: config.bodyTimeout)
     return Application(
         router: buildRouter(services, config: config),
@@ -212,7 +213,7 @@ public func buildApplication(_ services: VaneServices, config: AppConfig, logger
             services.webhookLease, services.webhooks, services.guardrailLease,
             GuardrailWatch(service: ConsoleService(store: services.store, cache: services.cache), pulse: PulseService(store: services.store))
                 .service(store: services.store, lease: services.guardrailLease, logger: logger, interval: config.guardrailInterval),
-            PulseRollupService(store: services.store, logger: logger, lease: services.rollupLease),
+            PulseRollupService(store: services.store, logger: logger, lease: services.rollupLease, reclaimer: services.memoryReclaimer),
             ScheduledRollouts(service: ConsoleService(store: services.store, cache: services.cache))
                 .service(store: services.store, lease: services.scheduleLease, logger: logger, interval: config.scheduleInterval),
         ] + EventRetentionService.configured(config, services, logger: logger) + clusterServices(services, config: config, logger: logger),

@@ -9,14 +9,14 @@ import Synchronization
 final class BodyBudget: Sendable {
     let capacity: Int
     let bodyLimit: Int
-    /// Gives caches back once a burst has passed (before the heap is trimmed).
-    let releaseCaches: @Sendable () -> Void
+    /// Gives memory back once a burst has passed.
+    let reclaimer: MemoryReclaimer
     private let state = Mutex((inUse: 0, peakSinceTrim: 0))
 
-    init(capacity: Int, bodyLimit: Int, releaseCaches: @escaping @Sendable () -> Void = {}) {
+    init(capacity: Int, bodyLimit: Int, reclaimer: MemoryReclaimer = MemoryReclaimer(releaseCaches: {})) {
         self.capacity = capacity
         self.bodyLimit = bodyLimit
-        self.releaseCaches = releaseCaches
+        self.reclaimer = reclaimer
     }
 
     /// Bytes a request is expected to hold while it is handled.
@@ -48,32 +48,20 @@ final class BodyBudget: Sendable {
         if idleAfterBurst {
             Task.detached { [self] in
                 try? await Task.sleep(for: .seconds(1))
-                if self.trimIfIdle(threshold: Self.trimThreshold) {
-                    // The caches are released on the database's own queue; trim again once that is done.
-                    try? await Task.sleep(for: .seconds(1))
-                    #if os(Linux)
-                    _ = glibcMallocTrim(0)
-                    #endif
-                }
+                if self.isIdleAfterBurst(threshold: Self.trimThreshold) { await reclaimer.reclaim() }
             }
         }
     }
 
     static let trimThreshold = 8 << 20
 
-    /// Once nothing is held after a burst, returns freed heap pages to the system.
-    func trimIfIdle(threshold: Int) -> Bool {
-        let due = state.withLock { s -> Bool in
+    /// True once, when nothing is held after a burst of at least `threshold` bytes.
+    func isIdleAfterBurst(threshold: Int) -> Bool {
+        state.withLock { s -> Bool in
             guard s.inUse == 0, s.peakSinceTrim >= threshold else { return false }
             s.peakSinceTrim = 0
             return true
         }
-        guard due else { return false }
-        releaseCaches()
-        #if os(Linux)
-        _ = glibcMallocTrim(0)
-        #endif
-        return true
     }
 }
 
@@ -95,9 +83,3 @@ struct BodyBudgetMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 }
-
-#if os(Linux)
-/// glibc's `malloc_trim`, which Swift's Glibc module does not export.
-@_silgen_name("malloc_trim")
-private func glibcMallocTrim(_ pad: Int) -> Int32
-#endif

@@ -30,11 +30,15 @@ struct PulseService: Sendable {
 
     /// Processes the event log until the rollups are current or `budget` runs out.
     @discardableResult
+    /// The returned progress counts every event processed in this call, its other fields are the last batch's.
     func catchUp(_ project: String, budget: Duration = .seconds(20)) async throws -> PulseProgress {
         let catalog = try await catalog(project)
         let deadline = ContinuousClock.now + budget
+        var processed = 0
         while true {
-            let p = try await store.pulseRollup(project: project, catalog: catalog, maxEvents: Self.batchSize)
+            var p = try await store.pulseRollup(project: project, catalog: catalog, maxEvents: Self.batchSize)
+            processed += p.processed
+            p.processed = processed
             if p.behind == 0 || ContinuousClock.now >= deadline { return p }
         }
     }
@@ -238,15 +242,26 @@ struct PulseRollupService: Service {
     /// Runs only while this node holds the lease (results requests on any node still catch up the
     /// rollup first; the store serialises the runs).
     let lease: JobLease
+    /// Run once the rollup has caught up with a burst: its page cache and heap grow with one.
+    let reclaimer: MemoryReclaimer
     var interval: Duration = .seconds(1)
+    static let burstEvents = 20_000
 
     func run() async throws {
         let pulse = PulseService(store: store)
         await cancelWhenGracefulShutdown {
+            var processedSinceReclaim = 0
             while !Task.isCancelled {
                 do {
+                    var caughtUp = true
                     for project in try await store.projects() where lease.isHeld {
-                        try await pulse.catchUp(project, budget: .seconds(2))
+                        let progress = try await pulse.catchUp(project, budget: .seconds(2))
+                        processedSinceReclaim += progress.processed
+                        caughtUp = caughtUp && progress.behind == 0
+                    }
+                    if caughtUp, processedSinceReclaim >= Self.burstEvents {
+                        processedSinceReclaim = 0
+                        await reclaimer.reclaim()
                     }
                 } catch where Task.isCancelled {
                     break  // shutting down: not a failure
