@@ -171,22 +171,6 @@ public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<V
     return router
 }
 
-struct TimedOut: Error {}
-
-/// Runs `body`, giving up after `limit`.
-func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TimedOut()
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw TimedOut() }
-        return first
-    }
-}
-
 /// `/metrics` answers Prometheus with the metrics token as a bearer token, or anyone with a console key.
 func authorizeMetrics(_ request: Request, _ context: VaneRequestContext, token: String?, resolver: KeyResolver) async throws {
     let bearer = request.headers[.authorization].flatMap { h -> String? in

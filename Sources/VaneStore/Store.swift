@@ -180,11 +180,11 @@ public protocol ChangeFeed: Sendable {
     /// Calls `onChange` as soon as another transaction commits a change (PostgreSQL: LISTEN on the
     /// channel the triggers notify), until cancelled or the connection fails (then it throws and
     /// the caller listens again). Returns at once where the store cannot notify (SQLite: one process).
-    func listenForChanges(_ onChange: @Sendable () -> Void) async throws
+    func listenForChanges(_ onChange: @escaping @Sendable () -> Void) async throws
 }
 
 extension ChangeFeed {
-    public func listenForChanges(_ onChange: @Sendable () -> Void) async throws {}
+    public func listenForChanges(_ onChange: @escaping @Sendable () -> Void) async throws {}
 }
 
 /// Statsig parameter stores; each change is audited and bumps the project's config time.

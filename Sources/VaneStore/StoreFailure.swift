@@ -17,7 +17,7 @@ public enum StoreFailure: Sendable, Equatable {
         } else if let e = error as? PSQLError {
             guard let failure = Self.postgres(e) else { return nil }
             self = failure
-        } else if error is PostgresUnreachable {
+        } else if error is PostgresUnreachable || error is PostgresConnectionLost {
             self = .unavailable
         } else if String(reflecting: type(of: error)).hasSuffix("ConnectionPoolError") {
             // The pool could not hand out a connection (the database is down or its circuit breaker tripped).

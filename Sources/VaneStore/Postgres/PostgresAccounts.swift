@@ -2,25 +2,9 @@ import PostgresNIO
 import VaneCore
 
 extension PostgresStore {
-    /// `db.write`, but throwing what the transaction's body (or its commit) threw rather than
-    /// PostgresNIO's `PostgresTransactionError` around it: callers see the `StoreError` the body
-    /// threw, as from the SQLite store, and `StoreFailure` sees the `PSQLError`.
-    func writeUnwrappingErrors<T: Sendable>(_ body: (PGConnection) async throws -> T) async throws -> T {
-        do {
-            return try await db.write(body)
-        } catch {
-            throw Self.unwrapTransactionError(error)
-        }
-    }
-
-    static func unwrapTransactionError(_ error: any Error) -> any Error {
-        guard let e = error as? PostgresTransactionError else { return error }
-        return e.closureError ?? e.commitError ?? e.beginError ?? error
-    }
-
     /// Whether `error` is a unique violation (SQLSTATE 23505), of `constraint` when given.
     static func isUniqueViolation(_ error: any Error, constraint: String? = nil) -> Bool {
-        guard let e = unwrapTransactionError(error) as? PSQLError, e.serverInfo?[.sqlState] == "23505" else { return false }
+        guard let e = error as? PSQLError, e.serverInfo?[.sqlState] == "23505" else { return false }
         return constraint == nil || e.serverInfo?[.constraintName] == constraint
     }
 }
@@ -60,7 +44,7 @@ extension PostgresStore /* AccountRepository */ {
     public func createUser(_ user: ConsoleUser, audit: AuditEntry?) async throws {
         let taken = StoreError.conflict("a user with email '\(user.email)' already exists")
         do {
-            try await writeUnwrappingErrors { c in
+            try await db.write { c in
                 if try await c.fetchValue("SELECT COUNT(*) FROM console_users WHERE lower(email) = lower(?)", [user.email], as: Int.self)
                     ?? 0 > 0
                 {
@@ -80,7 +64,7 @@ extension PostgresStore /* AccountRepository */ {
 
     public func updateUser(_ user: ConsoleUser, audit: AuditEntry?) async throws {
         do {
-            try await writeUnwrappingErrors { c in
+            try await db.write { c in
                 let updated = try await c.execute(
                     """
                     UPDATE console_users SET email = ?, name = ?, role = ?, password_hash = ?, disabled_at = ? WHERE id = ? RETURNING 1
@@ -98,7 +82,7 @@ extension PostgresStore /* AccountRepository */ {
     }
 
     public func createSession(tokenHash: String, userID: String, csrfToken: String, now: Int64, expiresAt: Int64) async throws {
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             try await c.execute("DELETE FROM console_sessions WHERE expires_at <= ?", [now])
             try await c.execute(
                 """
@@ -122,11 +106,11 @@ extension PostgresStore /* AccountRepository */ {
     }
 
     public func deleteSession(tokenHash: String) async throws {
-        try await writeUnwrappingErrors { c in try await c.execute("DELETE FROM console_sessions WHERE token_hash = ?", [tokenHash]) }
+        try await db.write { c in try await c.execute("DELETE FROM console_sessions WHERE token_hash = ?", [tokenHash]) }
     }
 
     public func deleteSessions(userID: String) async throws {
-        try await writeUnwrappingErrors { c in try await c.execute("DELETE FROM console_sessions WHERE user_id = ?", [userID]) }
+        try await db.write { c in try await c.execute("DELETE FROM console_sessions WHERE user_id = ?", [userID]) }
     }
 
 }

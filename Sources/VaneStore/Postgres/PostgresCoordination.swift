@@ -19,11 +19,13 @@ extension PostgresStore {
         try await db.read { c in try await c.fetchValue("SELECT version FROM change_version WHERE id = 1", as: Int64.self) ?? 0 }
     }
 
-    /// Holds one pooled connection for as long as it listens.
-    public func listenForChanges(_ onChange: @Sendable () -> Void) async throws {
+    /// Holds one pooled connection for as long as it listens; ends when that connection closes.
+    public func listenForChanges(_ onChange: @escaping @Sendable () -> Void) async throws {
         try await db.client.withConnection { connection in
-            try await connection.listen(on: PostgresMigrations.changeChannel) { notifications in
-                for try await _ in notifications { onChange() }
+            try await db.watch.guarded(connection) {
+                try await connection.listen(on: PostgresMigrations.changeChannel) { notifications in
+                    for try await _ in notifications { onChange() }
+                }
             }
         }
     }

@@ -103,16 +103,21 @@ public struct PGRow: Sendable {
     }
 }
 
-/// One connection, inside a transaction (`PostgresDatabase.write`) or not (`read`).
+/// One connection, inside a transaction (`PostgresDatabase.write`) or not (`read`). Every statement
+/// ends when its connection closes, whether or not the driver answers (`ConnectionWatch`).
 public struct PGConnection: Sendable {
     let connection: PostgresConnection
     let logger: Logger
+    let watch: ConnectionWatch
 
     public func fetchAll(_ sql: String, _ arguments: [any PGBindable] = []) async throws -> [PGRow] {
-        let rows = try await connection.query(Self.query(sql, arguments), logger: logger)
-        var out: [PGRow] = []
-        for try await row in rows { out.append(PGRow(row: PostgresRandomAccessRow(row))) }
-        return out
+        let query = Self.query(sql, arguments)
+        return try await watch.guarded(connection) { [connection, logger] in
+            let rows = try await connection.query(query, logger: logger)
+            var out: [PGRow] = []
+            for try await row in rows { out.append(PGRow(row: PostgresRandomAccessRow(row))) }
+            return out
+        }
     }
 
     public func fetchOne(_ sql: String, _ arguments: [any PGBindable] = []) async throws -> PGRow? {
@@ -120,23 +125,32 @@ public struct PGConnection: Sendable {
     }
 
     /// The first column of the first row; nil when there is no row or the value is NULL.
-    public func fetchValue<T: PostgresDecodable>(_ sql: String, _ arguments: [any PGBindable] = [], as type: T.Type = T.self) async throws -> T? {
-        let rows = try await connection.query(Self.query(sql, arguments), logger: logger)
-        for try await row in rows {
-            let cell = PostgresRandomAccessRow(row)[0]
-            return cell.bytes == nil ? nil : try cell.decode(T.self)
+    public func fetchValue<T: PostgresDecodable & Sendable>(
+        _ sql: String, _ arguments: [any PGBindable] = [], as type: T.Type = T.self
+    ) async throws -> T? {
+        let query = Self.query(sql, arguments)
+        return try await watch.guarded(connection) { [connection, logger] in
+            let rows = try await connection.query(query, logger: logger)
+            var first: T?
+            for try await row in rows where first == nil {
+                let cell = PostgresRandomAccessRow(row)[0]
+                first = cell.bytes == nil ? nil : try cell.decode(T.self)
+            }
+            return first
         }
-        return nil
     }
 
     /// Runs a statement; returns the number of rows it returned (add `RETURNING 1` to count the rows
     /// an UPDATE or DELETE changed).
     @discardableResult
     public func execute(_ sql: String, _ arguments: [any PGBindable] = []) async throws -> Int {
-        let rows = try await connection.query(Self.query(sql, arguments), logger: logger)
-        var count = 0
-        for try await _ in rows { count += 1 }
-        return count
+        let query = Self.query(sql, arguments)
+        return try await watch.guarded(connection) { [connection, logger] in
+            let rows = try await connection.query(query, logger: logger)
+            var count = 0
+            for try await _ in rows { count += 1 }
+            return count
+        }
     }
 
     /// Replaces each `?` outside quoted text with `$1`, `$2`, … and binds the arguments in order.
@@ -167,6 +181,7 @@ public final class PostgresDatabase: Sendable {
     public let url: DatabaseURL
     let client: PostgresClient
     let logger: Logger
+    let watch = ConnectionWatch()
     private let runner: Task<Void, Never>
 
     public init(url: DatabaseURL, logger: Logger = Logger(label: "vane.postgres"), maximumConnections: Int = 20) throws {
@@ -218,17 +233,30 @@ public final class PostgresDatabase: Sendable {
     }
 
     public func read<T: Sendable>(_ body: (PGConnection) async throws -> T) async throws -> T {
-        try await client.withConnection { try await body(PGConnection(connection: $0, logger: logger)) }
+        try await client.withConnection { try await body(connection($0)) }
     }
 
-    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
-    /// Errors come out as `body` threw them (PostgresNIO wraps them in `PostgresTransactionError`).
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws, and
+    /// given up (`PostgresConnectionLost`) when the connection closes under it. Not PostgresNIO's
+    /// `withTransaction`, whose COMMIT and ROLLBACK could wait forever on a closed connection.
     public func write<T: Sendable>(_ body: (PGConnection) async throws -> T) async throws -> T {
-        do {
-            return try await client.withTransaction(logger: logger) { try await body(PGConnection(connection: $0, logger: logger)) }
-        } catch let e as PostgresTransactionError {
-            throw e.closureError ?? e.beginError ?? e.commitError ?? e.rollbackError ?? e
+        try await client.withConnection { raw in
+            let c = connection(raw)
+            try await c.execute("BEGIN")
+            let value: T
+            do {
+                value = try await body(c)
+            } catch {
+                if !(error is PostgresConnectionLost) { _ = try? await c.execute("ROLLBACK") }
+                throw error
+            }
+            try await c.execute("COMMIT")
+            return value
         }
+    }
+
+    func connection(_ raw: PostgresConnection) -> PGConnection {
+        PGConnection(connection: raw, logger: logger, watch: watch)
     }
 
     public func close() {

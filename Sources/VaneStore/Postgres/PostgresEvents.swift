@@ -17,7 +17,7 @@ extension PostgresStore /* EventLog */ {
     @discardableResult
     public func insertEvents(_ events: [EventRecord]) async throws -> [Int64?] {
         guard !events.isEmpty else { return [] }
-        return try await writeUnwrappingErrors { c in
+        return try await db.write { c in
             try await c.execute("SELECT pg_advisory_xact_lock(?)", [Self.eventLogLock])
             let keep = try await Self.passDedupe(events, c)
             var stored = [Int64?](repeating: nil, count: events.count)
@@ -220,7 +220,7 @@ extension PostgresStore /* EventLog */ {
     /// deleting below it, as SQLite's single writer guarantees there. Ids come from a sequence:
     /// never reused, so a cursor stays meaningful after the rows it passed are gone.
     public func pruneEvents(project: String, before cutoff: Int64, holdForSegmentExport: Bool, limit: Int) async throws -> Int {
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             // No rollup state yet means the rollup has read nothing: every event is still needed.
             var floor = try await c.fetchValue(
                 "SELECT cursor FROM pulse_state WHERE project_id = ? FOR SHARE", [project], as: Int64.self) ?? 0

@@ -13,7 +13,7 @@ extension PostgresStore /* MetricRepository */ {
     }
 
     public func putMetric(project: String, name: String, definition: JSONValue, create: Bool, audit: AuditEntry) async throws {
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             let text = definition.serialized(sortedKeys: true)
             if create {
                 // The insert decides, so two nodes creating the same name at once cannot both succeed.
@@ -37,7 +37,7 @@ extension PostgresStore /* MetricRepository */ {
     }
 
     public func deleteMetric(project: String, name: String, audit: AuditEntry) async throws -> Bool {
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             let deleted = try await c.fetchValue(
                 "DELETE FROM metrics WHERE project_id = ? AND name = ? RETURNING name", [project, name], as: String.self)
             guard deleted != nil else { return false }

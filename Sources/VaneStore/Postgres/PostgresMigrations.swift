@@ -78,7 +78,7 @@ enum PostgresMigrations {
 
     static func migrate(_ db: PostgresDatabase) async throws {
         try await db.client.withConnection { connection in
-            let c = PGConnection(connection: connection, logger: db.logger)
+            let c = db.connection(connection)
             try await c.execute("SELECT pg_advisory_lock(?)", [advisoryLock])
             do {
                 try await apply(c)

@@ -47,7 +47,7 @@ extension PostgresStore /* OutboundRepository */ {
     }
 
     public func saveOutbound(project: String, state: OutboundState, newDeadLetters: [DeadLetter], resolvedDeadLetters: [Int64]) async throws {
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             try await c.execute(
                 """
                 INSERT INTO outbound_state (project_id, event_cursor, audit_cursor, delivered, requests, last_success, last_error, last_error_time)
@@ -99,7 +99,7 @@ extension PostgresStore /* OutboundRepository */ {
 
     /// Counts every row it marks, already marked or not (as SQLite's change count does).
     public func requestDeadLetterRetry(project: String, ids: [Int64]?) async throws -> Int {
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             if let ids {
                 var n = 0
                 for id in ids {

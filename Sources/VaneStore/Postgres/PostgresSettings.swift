@@ -13,7 +13,7 @@ extension PostgresStore /* SettingsRepository */ {
     }
 
     public func putSetting(project: String, name: String, value: JSONValue, audit: AuditEntry) async throws {
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             try await c.execute(
                 """
                 INSERT INTO settings (project_id, name, value, updated_at) VALUES (?, ?, ?, ?)
@@ -48,7 +48,7 @@ extension PostgresStore /* UsageRepository */ {
             totals[Key(day: c.day, source: c.source, category: c.category, reason: c.reason), default: 0] &+= Int64(c.count)
         }
         let ordered = totals.sorted { $0.key < $1.key }
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             for (k, n) in ordered {
                 try await c.execute(
                     """
@@ -100,7 +100,7 @@ extension PostgresStore /* ParameterStoreRepository */ {
     public func saveParameterStore(project: String, _ store: ParameterStore, mustBeNew: Bool, audit: AuditEntry) async throws
         -> ParameterStore
     {
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             let select = "SELECT version FROM parameter_stores WHERE project_id = ? AND name = ? FOR UPDATE"
             var current = try await c.fetchValue(select, [project, store.name], as: Int64.self)
             if mustBeNew, current != nil { throw StoreError.conflict("a parameter store named '\(store.name)' already exists") }
@@ -138,7 +138,7 @@ extension PostgresStore /* ParameterStoreRepository */ {
     }
 
     public func deleteParameterStore(project: String, name: String, audit: AuditEntry) async throws -> Bool {
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             let deleted = try await c.execute(
                 "DELETE FROM parameter_stores WHERE project_id = ? AND name = ? RETURNING 1", [project, name])
             guard deleted > 0 else { return false }

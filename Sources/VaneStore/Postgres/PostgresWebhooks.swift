@@ -34,7 +34,7 @@ extension PostgresStore /* WebhookRepository */ {
     }
 
     public func createWebhook(project: String, _ webhook: Webhook, audit: AuditEntry) async throws -> Webhook {
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             try await Self.appendAudit(c, project: project, audit)
             // The audit log's lock is held until commit: the largest id is the entry just written.
             var created = webhook
@@ -57,7 +57,7 @@ extension PostgresStore /* WebhookRepository */ {
     }
 
     public func updateWebhook(project: String, _ webhook: Webhook, audit: AuditEntry) async throws -> Bool {
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             let n = try await c.execute(
                 """
                 UPDATE webhooks SET url = ?, description = ?, kinds = ?, enabled = ?, secret = ?, previous_secret = ?,
@@ -73,7 +73,7 @@ extension PostgresStore /* WebhookRepository */ {
     }
 
     public func deleteWebhook(project: String, id: String, audit: AuditEntry) async throws -> Bool {
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             let n = try await c.execute("DELETE FROM webhooks WHERE project_id = ? AND id = ? RETURNING 1", [project, id])
             guard n > 0 else { return false }
             try await c.execute("DELETE FROM webhook_dead_letters WHERE project_id = ? AND webhook_id = ?", [project, id])
@@ -85,7 +85,7 @@ extension PostgresStore /* WebhookRepository */ {
     public func saveWebhookDelivery(
         project: String, id: String, _ d: WebhookDelivery, newDeadLetters: [WebhookDeadLetter], resolvedDeadLetters: [Int64]
     ) async throws {
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             let n = try await c.execute(
                 """
                 UPDATE webhooks SET audit_cursor = ?, delivered = ?, attempts = ?, next_attempt_at = ?, last_success = ?,
@@ -135,7 +135,7 @@ extension PostgresStore /* WebhookRepository */ {
     }
 
     public func requestWebhookRetry(project: String, webhookID: String, ids: [Int64]?) async throws -> Int {
-        try await writeUnwrappingErrors { c in
+        try await db.write { c in
             let base = "UPDATE webhook_dead_letters SET retry_requested = true WHERE project_id = ? AND webhook_id = ?"
             guard let ids else { return try await c.execute(base + " RETURNING 1", [project, webhookID]) }
             var n = 0

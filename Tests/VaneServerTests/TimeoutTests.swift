@@ -1,0 +1,41 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import VaneServer
+
+@Suite("Timeouts")
+struct TimeoutTests {
+    /// Work that ignores cancellation, as a database driver waiting for a connection can.
+    private func uncancellableSleep(_ seconds: Double) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { c.resume() }
+        }
+    }
+
+    @Test func givesUpAtTheLimitEvenWhenTheWorkIgnoresCancellation() async throws {
+        let start = ContinuousClock.now
+        await #expect(throws: TimedOut.self) {
+            try await withTimeout(.milliseconds(200)) { await self.uncancellableSleep(120); return 1 }
+        }
+        // Far below the work's 120 s, with room for a loaded machine running the other suites.
+        #expect(ContinuousClock.now - start < .seconds(60))
+    }
+
+    @Test func returnsTheResultOrErrorOfWorkThatFinishesInTime() async throws {
+        #expect(try await withTimeout(.seconds(5)) { 42 } == 42)
+        struct Refused: Error {}
+        await #expect(throws: Refused.self) { try await withTimeout(.seconds(5)) { () async throws -> Int in throw Refused() } }
+    }
+
+    @Test func cancelsTheWorkItGivesUpOn() async throws {
+        let cancelled = Mutex(false)
+        await #expect(throws: TimedOut.self) {
+            try await withTimeout(.milliseconds(100)) { () async throws -> Int in
+                do { try await Task.sleep(for: .seconds(10)) } catch { cancelled.withLock { $0 = true } }
+                return 0
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(cancelled.withLock { $0 })
+    }
+}
