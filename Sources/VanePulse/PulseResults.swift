@@ -76,6 +76,59 @@ public struct PulseResults: Sendable, Encodable {
         }
     }
 
+    /// Results split by one drill-down field (`?dimension=`): each slice analysed on its own, and
+    /// per metric and treatment a test of whether the effect differs across slices.
+    public struct DrillDown: Sendable, Encodable {
+        public struct Slice: Sendable, Encodable {
+            public var value: String
+            public var groups: [Group]
+            public var srm: SRMResult?
+            public var metrics: [Metric]
+
+            public init(value: String, groups: [Group], srm: SRMResult?, metrics: [Metric]) {
+                (self.value, self.groups, self.srm, self.metrics) = (value, groups, srm, metrics)
+            }
+        }
+
+        public struct Interaction: Sendable, Encodable {
+            public var metric: String
+            public var group: String
+            /// Cochran's Q over the slices' absolute effects; nil with fewer than two estimable slices.
+            public var test: Heterogeneity.Result?
+            /// p < alpha: the effect differs across the slices.
+            public var heterogeneous: Bool
+
+            public init(metric: String, group: String, test: Heterogeneity.Result?, heterogeneous: Bool) {
+                (self.metric, self.group, self.test, self.heterogeneous) = (metric, group, test, heterogeneous)
+            }
+
+            enum Keys: String, CodingKey { case metric, group, test, heterogeneous }
+
+            public func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: Keys.self)
+                try c.encode(metric, forKey: .metric)
+                try c.encode(group, forKey: .group)
+                try c.encode(test, forKey: .test)  // null when there is no test
+                try c.encode(heterogeneous, forKey: .heterogeneous)
+            }
+        }
+
+        public var dimension: String
+        /// Values beyond the `sliceLimit` largest (by units) are pooled as `other`; units without the
+        /// field are the slice `(none)`.
+        public var sliceLimit: Int
+        public var slices: [Slice]
+        public var interactions: [Interaction]
+        public var notes: [String]
+
+        public static let other = "other"
+        public static let missing = "(none)"
+
+        public init(dimension: String, sliceLimit: Int, slices: [Slice], interactions: [Interaction], notes: [String]) {
+            (self.dimension, self.sliceLimit, self.slices, self.interactions, self.notes) = (dimension, sliceLimit, slices, interactions, notes)
+        }
+    }
+
     public var subject: PulseSubject
     public var computedAt: Int64
     public var groups: [Group]
@@ -91,6 +144,7 @@ public struct PulseResults: Sendable, Encodable {
     public var options: PulseAnalysisOptions
     public var rollup: Rollup
     public var metrics: [Metric]
+    public var drillDown: DrillDown?
 
     public init(
         subject: PulseSubject, computedAt: Int64, groups: [Group], crossovers: Int, srm: SRMResult?,
@@ -109,7 +163,7 @@ public struct PulseResults: Sendable, Encodable {
 
     enum Keys: String, CodingKey {
         case experiment, gate, holdout, subjectKind, idType, scope, computedAt, controlGroup, groups, crossovers, srm, srmPeriods, exposuresPerDay
-        case options, rollup, metrics
+        case options, rollup, metrics, drillDown
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -128,6 +182,7 @@ public struct PulseResults: Sendable, Encodable {
         try c.encode(options, forKey: .options)
         try c.encode(rollup, forKey: .rollup)
         try c.encode(metrics, forKey: .metrics)
+        try c.encodeIfPresent(drillDown, forKey: .drillDown)
     }
 }
 

@@ -49,8 +49,9 @@ public struct PulseCatalog: Sendable, Hashable {
     }
 
     /// Bumped when the rollup's rules change, so rollups built under the old rules are rebuilt
-    /// (2: events with unusable times or values are set aside instead of summed).
-    static let rulesVersion = 2
+    /// (2: events with unusable times or values are set aside instead of summed; 3: assignments
+    /// record their drill-down fields).
+    static let rulesVersion = 3
 
     public var version: String {
         let windows = windows.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
@@ -189,11 +190,14 @@ public struct PulseAssignment: Sendable, Hashable {
     public var arm: String
     public var firstTime: Int64
     public var excluded: Bool
+    /// The drill-down fields of the first exposure (`PulseDimensions`).
+    public var dimensions: [String: String]
 
-    public init(arm: String, firstTime: Int64, excluded: Bool) {
+    public init(arm: String, firstTime: Int64, excluded: Bool, dimensions: [String: String] = [:]) {
         self.arm = arm
         self.firstTime = firstTime
         self.excluded = excluded
+        self.dimensions = dimensions
     }
 }
 
@@ -455,7 +459,7 @@ public struct PulseRollupProcessor {
         if !assigned.isEmpty {
             for (subject, arm) in assigned {
                 for key in Self.units(of: e, types: catalog.unitTypes) {
-                    try expose(subject: subject, key: key, arm: arm, time: e.time, eventID: id)
+                    try expose(subject: subject, key: key, arm: arm, time: e.time, eventID: id, dimensions: PulseDimensions.of(e))
                 }
             }
             return
@@ -516,7 +520,10 @@ public struct PulseRollupProcessor {
         state.armSumDeltas[ak, default: ArmSums()].add(ArmSums(unit: old), sign: -1)
     }
 
-    mutating func expose(subject: String, key: UnitKey, arm: String, time: Int64, eventID: Int64) throws {
+    /// Assigns a unit on its first exposure; `dimensions` is read only when the exposure is its first.
+    mutating func expose(
+        subject: String, key: UnitKey, arm: String, time: Int64, eventID: Int64, dimensions: @autoclosure () -> [String: String]
+    ) throws {
         let armKey = PulseBatchState.ArmKey(subject: subject, unitType: key.unitType, arm: arm)
         let su = PulseBatchState.SubjectUnit(subject: subject, key: key)
         if var a = state.assignments[key]?[subject] {
@@ -537,12 +544,13 @@ public struct PulseRollupProcessor {
             state.exposureDayDeltas[armKey, default: [:]][oldDay, default: 0] -= 1
             state.exposureDayDeltas[armKey, default: [:]][PulseDay.of(time), default: 0] += 1
             a.firstTime = time
+            a.dimensions = dimensions()
             state.assignments[key]![subject] = a
             state.dirtyAssignments.insert(su)
             try backfill(subject: subject, key: key, assignment: a, beforeEventID: eventID)
             return
         }
-        let a = PulseAssignment(arm: arm, firstTime: time, excluded: false)
+        let a = PulseAssignment(arm: arm, firstTime: time, excluded: false, dimensions: dimensions())
         state.assignments[key, default: [:]][subject] = a
         state.dirtyAssignments.insert(su)
         state.armUnitDeltas[armKey, default: 0] += 1
@@ -619,6 +627,19 @@ public struct PulseArmData: Sendable {
     public var exposureDays: [Int64: [String: Int]] = [:]
 
     public init() {}
+}
+
+/// A unit's arm and its value of one drill-down field.
+public struct PulseUnitSlice: Sendable, Hashable {
+    public var unit: String
+    public var arm: String
+    public var value: String?
+
+    public init(unit: String, arm: String, value: String?) {
+        self.unit = unit
+        self.arm = arm
+        self.value = value
+    }
 }
 
 public struct PulseUnitRow: Sendable, Hashable {

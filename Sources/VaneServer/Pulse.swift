@@ -107,11 +107,53 @@ struct PulseService: Sendable {
             srm = srmPeriods?.last?.srm
         }
 
-        var effects: [(metric: MetricDefinition, kind: MetricKind, comparisons: [EffectResult])] = []
+        let effects = try await metricEffects(subject: subject, data: data, definitions: definitions, userMetrics: userMetrics, options: options) {
+            try await self.store.pulseUnitValues(project: project, subject: subject.key, unitType: subject.idType, sources: $0)
+        }
+
+        var exposuresPerDay: [String: [String: Int]] = [:]
+        for (day, arms) in data.exposureDays {
+            var row: [String: Int] = [:]
+            for a in subject.arms { if let n = arms[a.arm] { row[a.name] = n } }
+            exposuresPerDay[PulseDay.label(day)] = row
+        }
+        let setAside = try await store.pulseSetAside(project: project, limit: 0)
+        var results = PulseResults(
+            subject: subject, computedAt: now,
+            groups: zip(subject.arms, counts).map { PulseResults.Group(name: $0.name, units: $1, weight: $0.weight) },
+            crossovers: data.crossovers, srm: srm, exposuresPerDay: exposuresPerDay, options: options,
+            rollup: PulseResults.Rollup(eventsBehind: progress.behind, cursor: progress.cursor, setAsideReasons: setAside.counts),
+            metrics: Self.metricResults(effects, subject: subject))
+        results.srmPeriods = srmPeriods
+        if let dimension = query["dimension"], !dimension.isEmpty {  // the console's form sends an empty field
+            results.drillDown = try await drillDown(
+                project: project, subject: subject, dimension: dimension, sliceLimit: try Self.sliceLimit(query), data: data,
+                definitions: definitions, userMetrics: userMetrics, options: options)
+        }
+        if let guardrails = entity.guardrails, !guardrails.isEmpty {
+            for i in results.metrics.indices { results.metrics[i].guardrail = guardrails.first { $0.metric == results.metrics[i].metric } }
+            // Guardrails first, in the order they were named; the other metrics keep theirs.
+            let order = Dictionary(uniqueKeysWithValues: guardrails.enumerated().map { ($1.metric, $0) })
+            results.metrics = results.metrics.enumerated().sorted { a, b in
+                (order[a.element.metric] ?? Int.max, a.offset) < (order[b.element.metric] ?? Int.max, b.offset)
+            }.map(\.element)
+        }
+        return results
+    }
+
+    typealias MetricEffects = [(metric: MetricDefinition, kind: MetricKind, comparisons: [EffectResult])]
+
+    /// Each metric's effects, treatment by treatment against control, from an arm's rollups and
+    /// (for metrics that need them: winsorized, ratio) its units' values.
+    private func metricEffects(
+        subject: PulseSubject, data: PulseArmData, definitions: [MetricDefinition], userMetrics: [String: MetricDefinition],
+        options: PulseAnalysisOptions, unitRows: (_ sources: [String]) async throws -> [PulseUnitRow]
+    ) async throws -> MetricEffects {
+        var effects: MetricEffects = []
         for m in definitions {
             var rows: [PulseUnitRow] = []
             if let sources = try MetricSummaries.unitRowSources(for: m, userMetrics: userMetrics, winsorize: options.winsorize) {
-                rows = try await store.pulseUnitValues(project: project, subject: subject.key, unitType: subject.idType, sources: sources)
+                rows = try await unitRows(sources)
             }
             let (kind, summaries, notes) = try MetricSummaries.summaries(
                 subject: subject, data: data, metric: m, userMetrics: userMetrics, winsorize: options.winsorize, unitRows: rows)
@@ -127,34 +169,103 @@ struct PulseService: Sendable {
             }))
         }
         if options.correction == .benjaminiHochberg { MultipleComparisons.adjustFalseDiscoveryRate(&effects) }
+        return effects
+    }
 
-        var exposuresPerDay: [String: [String: Int]] = [:]
-        for (day, arms) in data.exposureDays {
-            var row: [String: Int] = [:]
-            for a in subject.arms { if let n = arms[a.arm] { row[a.name] = n } }
-            exposuresPerDay[PulseDay.label(day)] = row
-        }
-        let setAside = try await store.pulseSetAside(project: project, limit: 0)
-        var results = PulseResults(
-            subject: subject, computedAt: now,
-            groups: zip(subject.arms, counts).map { PulseResults.Group(name: $0.name, units: $1, weight: $0.weight) },
-            crossovers: data.crossovers, srm: srm, exposuresPerDay: exposuresPerDay, options: options,
-            rollup: PulseResults.Rollup(eventsBehind: progress.behind, cursor: progress.cursor, setAsideReasons: setAside.counts),
-            metrics: effects.map { m, kind, comparisons in
-                PulseResults.Metric(m, kind: kind, comparisons: zip(subject.arms.dropFirst(), comparisons).map { arm, effect in
-                    PulseResults.Comparison(group: arm.name, effect: Self.writable(effect))
-                })
+    static func metricResults(_ effects: MetricEffects, subject: PulseSubject) -> [PulseResults.Metric] {
+        effects.map { m, kind, comparisons in
+            PulseResults.Metric(m, kind: kind, comparisons: zip(subject.arms.dropFirst(), comparisons).map { arm, effect in
+                PulseResults.Comparison(group: arm.name, effect: Self.writable(effect))
             })
-        results.srmPeriods = srmPeriods
-        if let guardrails = entity.guardrails, !guardrails.isEmpty {
-            for i in results.metrics.indices { results.metrics[i].guardrail = guardrails.first { $0.metric == results.metrics[i].metric } }
-            // Guardrails first, in the order they were named; the other metrics keep theirs.
-            let order = Dictionary(uniqueKeysWithValues: guardrails.enumerated().map { ($1.metric, $0) })
-            results.metrics = results.metrics.enumerated().sorted { a, b in
-                (order[a.element.metric] ?? Int.max, a.offset) < (order[b.element.metric] ?? Int.max, b.offset)
-            }.map(\.element)
         }
-        return results
+    }
+
+    static let defaultSliceLimit = 10
+
+    static func sliceLimit(_ query: [String: String]) throws -> Int {
+        guard let text = query["sliceLimit"], !text.isEmpty else { return defaultSliceLimit }
+        guard let n = Int(text), (1...50).contains(n) else { throw ValidationError("sliceLimit: a whole number from 1 to 50, not '\(text)'") }
+        return n
+    }
+
+    /// The results split by one drill-down field. Reads the subject's assignments (with the field)
+    /// and its units' values once: O(units + unit values) of this subject, never the event log.
+    private func drillDown(
+        project: String, subject: PulseSubject, dimension: String, sliceLimit: Int, data: PulseArmData,
+        definitions: [MetricDefinition], userMetrics: [String: MetricDefinition], options: PulseAnalysisOptions
+    ) async throws -> PulseResults.DrillDown {
+        typealias DrillDown = PulseResults.DrillDown
+        guard PulseDimensions.isValidName(dimension) else {
+            throw ValidationError("dimension: a field name of letters, digits and _ . : - (up to 64), such as country, environment or custom.plan; not '\(dimension)'")
+        }
+        let units = try await store.pulseUnitDimension(project: project, subject: subject.key, unitType: subject.idType, dimension: dimension)
+        var sizes: [String: Int] = [:]
+        for u in units { if let v = u.value { sizes[v, default: 0] += 1 } }
+        let kept = Set(sizes.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(sliceLimit).map(\.key))
+        var sliceOf: [String: String] = [:]
+        var sliceData: [String: PulseArmData] = [:]
+        for u in units {
+            let slice = u.value.map { kept.contains($0) ? $0 : DrillDown.other } ?? DrillDown.missing
+            sliceOf[u.unit] = slice
+            sliceData[slice, default: PulseArmData()].units[u.arm, default: 0] += 1
+        }
+        let sources = Array(Set(data.sums.values.flatMap(\.keys))).sorted()
+        let rows = try await store.pulseUnitValues(project: project, subject: subject.key, unitType: subject.idType, sources: sources)
+        var rowsBySlice: [String: [PulseUnitRow]] = [:]
+        for r in rows {
+            guard let slice = sliceOf[r.unit] else { continue }
+            sliceData[slice]!.sums[r.arm, default: [:]][r.source, default: ArmSums()].add(ArmSums(unit: r.values))
+            rowsBySlice[slice, default: []].append(r)
+        }
+
+        // Largest slices first; the pooled rest and the units without the field last.
+        let order = sliceData.keys.sorted { a, b in
+            let rank = { (s: String) in s == DrillDown.missing ? 2 : s == DrillDown.other ? 1 : 0 }
+            let ua = sliceData[a]!.units.values.reduce(0, +), ub = sliceData[b]!.units.values.reduce(0, +)
+            return (rank(a), -ua, a) < (rank(b), -ub, b)
+        }
+        var slices: [DrillDown.Slice] = []
+        var sliceEffects: [MetricEffects] = []
+        let weights = subject.arms.compactMap(\.weight)
+        for value in order {
+            let d = sliceData[value]!
+            let counts = subject.arms.map { d.units[$0.arm] ?? 0 }
+            var srm: SRMResult? = nil
+            if counts.reduce(0, +) > 0, weights.count == counts.count, weights.allSatisfy({ $0 > 0 }) {
+                srm = SampleRatioMismatch.test(observed: counts, weights: weights)
+            }
+            let sliceRows = rowsBySlice[value] ?? []
+            let effects = try await metricEffects(subject: subject, data: d, definitions: definitions, userMetrics: userMetrics, options: options) { wanted in
+                let wanted = Set(wanted)
+                return sliceRows.filter { wanted.contains($0.source) }
+            }
+            sliceEffects.append(effects)
+            slices.append(DrillDown.Slice(
+                value: value, groups: zip(subject.arms, counts).map { PulseResults.Group(name: $0.name, units: $1, weight: $0.weight) },
+                srm: srm, metrics: Self.metricResults(effects, subject: subject)))
+        }
+
+        var interactions: [DrillDown.Interaction] = []
+        for (m, definition) in definitions.enumerated() {
+            for (t, arm) in subject.arms.dropFirst().enumerated() {
+                let estimates = sliceEffects.compactMap { effects -> (estimate: Double, standardError: Double)? in
+                    guard let a = effects[m].comparisons[t].absolute else { return nil }
+                    return (a.estimate, a.standardError)
+                }
+                let test = Heterogeneity.cochranQ(estimates)
+                interactions.append(DrillDown.Interaction(
+                    metric: definition.name, group: arm.name, test: test, heterogeneous: (test?.pValue ?? 1) < options.analysis.alpha))
+            }
+        }
+        let comparisons = slices.count * definitions.count * max(1, subject.arms.count - 1)
+        var notes = [
+            "Each slice is analysed on its own, with the same options as the whole results. Across \(comparisons) slice comparisons "
+                + "a share α = \(options.analysis.alpha) of them will look significant by chance: read a slice's result as a lead to check, not as a finding.",
+            "Interaction: Cochran's Q over the slices' absolute effects (slices without an estimate are left out), flagged when p < \(options.analysis.alpha).",
+        ]
+        if sliceData[DrillDown.other] != nil { notes.append("'\(DrillDown.other)' pools the values beyond the \(sliceLimit) largest.") }
+        if sliceData[DrillDown.missing] != nil { notes.append("'\(DrillDown.missing)': units whose first exposure did not carry \(dimension).") }
+        return DrillDown(dimension: dimension, sliceLimit: sliceLimit, slices: slices, interactions: interactions, notes: notes)
     }
 
     /// An effect as it can be written: one whose numbers are not all finite (JSON has no NaN) keeps

@@ -233,6 +233,11 @@ enum SQLiteMigrations {
                 CREATE INDEX webhook_dead_letters_by_webhook ON webhook_dead_letters (project_id, webhook_id, retry_requested, id);
                 """)
         }
+        m.registerMigration("017_assignment_dimensions") { db in
+            // The drill-down fields of each unit's first exposure (PulseDimensions), as a JSON object.
+            // The rollup's rules version moved with it, so existing rollups are rebuilt to fill it.
+            try db.execute(sql: "ALTER TABLE pulse_assignments ADD COLUMN dimensions TEXT")
+        }
         return m
     }
 }

@@ -31,7 +31,7 @@ extension SQLiteStore {
             let metadataEvents = Set(catalog.filteredSources.map(\.event))
             let rows = try Row.fetchAll(
                 db, sql: """
-                    SELECT id, event_name, user_id, stable_id, custom_ids, value_num, value_text, metadata, time FROM events
+                    SELECT \(PulseBatch.rollupColumns) FROM events
                     WHERE +project_id = ? AND id > ? ORDER BY id LIMIT ?
                     """,
                 arguments: [project, cursor, maxEvents])
@@ -92,7 +92,8 @@ extension SQLiteStore {
         return PulseBatch.event(
             id: row[c.id], project: project, eventName: name, userID: row[c.userID], stableID: row[c.stableID],
             customIDs: row[c.customIDs], valueNum: row[c.valueNum], valueText: row[c.valueText], metadata: row[c.metadata],
-            time: row[c.time], parseMetadata: PulseBatch.needsMetadata(name, metadataEvents: metadataEvents))
+            time: row[c.time], parseMetadata: PulseBatch.needsMetadata(name, metadataEvents: metadataEvents),
+            userJSON: row[c.userJSON], environment: row[c.environment], source: row[c.source], raw: row[c.raw])
     }
 
     /// Clears every rollup so the next run rebuilds them from the first event.
@@ -145,12 +146,13 @@ extension SQLiteStore {
                 var args: StatementArguments = [project, unitType]
                 args += StatementArguments(chunk)
                 for row in try Row.fetchAll(db, sql: """
-                    SELECT unit, subject, arm, first_time, excluded FROM pulse_assignments
+                    SELECT unit, subject, arm, first_time, excluded, dimensions FROM pulse_assignments
                     WHERE project_id = ? AND unit_type = ? AND unit IN (\(marks))
                     """, arguments: args) {
                     let key = UnitKey(unitType: unitType, unit: row["unit"])
                     state.assignments[key, default: [:]][row["subject"]] = PulseAssignment(
-                        arm: row["arm"], firstTime: row["first_time"], excluded: (row["excluded"] as Int) != 0)
+                        arm: row["arm"], firstTime: row["first_time"], excluded: (row["excluded"] as Int) != 0,
+                        dimensions: PulseBatch.dimensions(row["dimensions"]))
                 }
                 for row in try Row.fetchAll(db, sql: """
                     SELECT unit, subject, source, post_count, post_sum, pre_count, pre_sum FROM pulse_unit_values
@@ -188,13 +190,16 @@ extension SQLiteStore {
 
     static func savePulseState(_ db: Database, project: String, state: PulseBatchState) throws {
         let assignment = try db.cachedStatement(sql: """
-            INSERT INTO pulse_assignments (project_id, unit_type, unit, subject, arm, first_time, excluded) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO pulse_assignments (project_id, unit_type, unit, subject, arm, first_time, excluded, dimensions)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (project_id, unit_type, unit, subject) DO UPDATE SET
-                arm = excluded.arm, first_time = excluded.first_time, excluded = excluded.excluded
+                arm = excluded.arm, first_time = excluded.first_time, excluded = excluded.excluded, dimensions = excluded.dimensions
             """)
         for su in state.dirtyAssignments.sorted(by: { ($0.key.unitType, $0.key.unit, $0.subject) < ($1.key.unitType, $1.key.unit, $1.subject) }) {
             guard let a = state.assignments[su.key]?[su.subject] else { continue }
-            try assignment.execute(arguments: [project, su.key.unitType, su.key.unit, su.subject, a.arm, a.firstTime, a.excluded ? 1 : 0])
+            try assignment.execute(arguments: [
+                project, su.key.unitType, su.key.unit, su.subject, a.arm, a.firstTime, a.excluded ? 1 : 0, PulseBatch.dimensionsText(a.dimensions),
+            ])
         }
         let value = try db.cachedStatement(sql: """
             INSERT INTO pulse_unit_values (project_id, unit_type, unit, subject, source, post_count, post_sum, pre_count, pre_sum)
@@ -333,6 +338,22 @@ extension SQLiteStore {
                         values: UnitValues(postCount: row["post_count"], postSum: row["post_sum"],
                                            preCount: row["pre_count"], preSum: row["pre_sum"])))
                 }
+            }
+            return out
+        }
+    }
+
+    public func pulseUnitDimension(project: String, subject: String, unitType: String, dimension: String) async throws -> [PulseUnitSlice] {
+        guard PulseDimensions.isValidName(dimension) else { throw StoreError.invalid("not a drill-down field name: \(dimension)") }
+        return try await db.read { db in
+            var out: [PulseUnitSlice] = []
+            // The name is quoted as a JSON path key; isValidName leaves no quote to escape.
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT unit, arm, json_extract(dimensions, ?) AS value FROM pulse_assignments
+                WHERE project_id = ? AND subject = ? AND unit_type = ? AND excluded = 0
+                """, arguments: ["$.\"" + dimension + "\"", project, subject, unitType])
+            while let row = try rows.next() {
+                out.append(PulseUnitSlice(unit: row["unit"], arm: row["arm"], value: row["value"]))  // values are stored as text
             }
             return out
         }

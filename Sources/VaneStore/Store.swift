@@ -141,6 +141,9 @@ public protocol PulseRepository: Sendable {
     func pulseSetAside(project: String, limit: Int) async throws -> (counts: [String: Int], recent: [PulseSetAside])
     func pulseArms(project: String, subject: String, unitType: String) async throws -> PulseArmData
     func pulseUnitValues(project: String, subject: String, unitType: String, sources: [String]) async throws -> [PulseUnitRow]
+    /// Every non-excluded unit's arm and its value of one drill-down field (nil: not recorded).
+    /// `dimension` must pass `PulseDimensions.isValidName`.
+    func pulseUnitDimension(project: String, subject: String, unitType: String, dimension: String) async throws -> [PulseUnitSlice]
     func pulseSources(project: String) async throws -> [PulseSourceTotals]
     func pulseSeries(project: String, source: String) async throws -> [PulseSeriesDay]
 

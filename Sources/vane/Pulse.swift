@@ -21,6 +21,9 @@ struct Pulse: AsyncParsableCommand {
     @Option(help: "Prior for --engine bayesian: flat or informative.") var prior: String?
     @Flag(help: "Cap unit values at the 99.9th percentile.") var winsorize = false
     @Flag(help: "Do not use CUPED.") var noCuped = false
+    @Option(help: "Drill down: split the results by a field of each unit's first exposure (environment, country, custom.plan, context.device.type, …).")
+    var dimension: String?
+    @Option(help: "With --dimension: values beyond this many largest pool as 'other' (1 to 50, default 10).") var sliceLimit: Int?
 
     func validate() throws {
         guard !(gate && holdout) else { throw ArgumentParser.ValidationError("--gate and --holdout exclude each other") }
@@ -33,6 +36,8 @@ struct Pulse: AsyncParsableCommand {
         if let correction { query["correction"] = correction }
         if let engine { query["engine"] = engine }
         if let prior { query["prior"] = prior }
+        if let dimension { query["dimension"] = dimension }
+        if let sliceLimit { query["sliceLimit"] = String(sliceLimit) }
         let r = try await VaneServices(store: store).pulse(name: experiment, kind: gate ? .gate : holdout ? .holdout : .experiment, query: query)
         let groups = r["groups"]?.arrayValue ?? []
         print("\(experiment)  (unit: \(r["idType"]?.stringValue ?? "?"), control: \(r["controlGroup"]?.stringValue ?? "?"))")
@@ -42,11 +47,29 @@ struct Pulse: AsyncParsableCommand {
             let p = srm["pValue"]?.doubleValue ?? 1
             print(String(format: "sample ratio: p = %.4g%@", p, srm["isMismatch"]?.boolValue == true ? "  MISMATCH: do not trust these results" : ""))
         }
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         let corrected = (r["options"]?["correction"]?.stringValue ?? "none") != "none"
+        printMetrics(r["metrics"]?.arrayValue ?? [], corrected: corrected)
+        if let drill = r["drillDown"], !drill.isNull {
+            let field = drill["dimension"]?.stringValue ?? "?"
+            for slice in drill["slices"]?.arrayValue ?? [] {
+                let units = (slice["groups"]?.arrayValue ?? []).map { "\($0["name"]?.stringValue ?? "?") \($0["units"]?.int64Value ?? 0)" }
+                print("\n\(field) = \(slice["value"]?.stringValue ?? "?")  (units: \(units.joined(separator: ", ")))")
+                printMetrics(slice["metrics"]?.arrayValue ?? [], corrected: corrected)
+            }
+            print("")
+            for i in drill["interactions"]?.arrayValue ?? [] where i["heterogeneous"]?.boolValue == true {
+                print(String(format: "the effect on %@ (%@) differs across values of %@: interaction p = %.3g",
+                             i["metric"]?.stringValue ?? "?", i["group"]?.stringValue ?? "?", field, i["test"]?["pValue"]?.doubleValue ?? 1))
+            }
+            for note in drill["notes"]?.arrayValue ?? [] { print(note.stringValue ?? "") }
+        }
+    }
+
+    private func printMetrics(_ metrics: [JSONValue], corrected: Bool) {
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         print(pad("metric", 42) + pad("group", 14) + pad("control", 12) + pad("treatment", 12) + pad("lift", 10) + pad("interval", 24)
               + (corrected ? "p (adjusted)" : "p"))
-        for m in r["metrics"]?.arrayValue ?? [] {
+        for m in metrics {
             for c in m["comparisons"]?.arrayValue ?? [] {
                 let name = m["metric"]?.stringValue ?? ""
                 let group = c["group"]?.stringValue ?? ""

@@ -33,8 +33,12 @@ struct PulseContractTests {
             secondaryExposures: nil, time: time, receivedAt: time, source: .sdk, sdkType: "test")
     }
 
+    /// Exposures carry drill-down fields that depend on their time, so a unit's recorded fields
+    /// depend on which of its exposures counts as the first.
     static func exposure(_ user: String, _ rule: String, _ time: Int64) -> EventRecord {
-        event("statsig::config_exposure", user: user, time: time, metadata: ["config": "exp", "ruleID": .string(rule)])
+        var e = event("statsig::config_exposure", user: user, time: time, metadata: ["config": "exp", "ruleID": .string(rule)])
+        e.user = ["userID": .string(user), "country": .string(["US", "DE", "FR"][Int((time % 3 + 3) % 3)]), "custom": ["plan": .int(time & 1)]]
+        return e
     }
 
     static func gateExposure(_ user: String, pass: Bool, _ time: Int64) -> EventRecord {
@@ -98,6 +102,7 @@ struct PulseContractTests {
         var series: [String: [PulseSeriesDay]] = [:]
         var setAsideCounts: [String: Int] = [:]
         var setAside: [PulseSetAside] = []
+        var dimensions: [String: [PulseUnitSlice]] = [:]
 
         var description: String {
             "\(arms.count) arm sets, \(unitValues.values.map(\.count).reduce(0, +)) unit rows, \(sources.count) sources, "
@@ -119,6 +124,10 @@ struct PulseContractTests {
             }
             if setAsideCounts != other.setAsideCounts { return "set-aside counts: \(setAsideCounts) vs \(other.setAsideCounts)" }
             if setAside != other.setAside { return "set aside: \(setAside) vs \(other.setAside)" }
+            for k in Set(dimensions.keys).union(other.dimensions.keys).sorted() where dimensions[k] != other.dimensions[k] {
+                let a = Set(dimensions[k] ?? []), b = Set(other.dimensions[k] ?? [])
+                return "dimension \(k): only here \(a.subtracting(b).prefix(5)), only there \(b.subtracting(a).prefix(5))"
+            }
             return nil
         }
     }
@@ -135,6 +144,11 @@ struct PulseContractTests {
                 s.unitValues["\(subject) \(unitType)"] = try await store.pulseUnitValues(
                     project: "default", subject: subject, unitType: unitType, sources: sourceNames
                 ).sorted { ($0.source, $0.unit) < ($1.source, $1.unit) }
+                for field in ["country", "custom.plan", "custom.none"] {
+                    s.dimensions["\(subject) \(unitType) \(field)"] = try await store.pulseUnitDimension(
+                        project: "default", subject: subject, unitType: unitType, dimension: field
+                    ).sorted { $0.unit < $1.unit }
+                }
             }
         }
         s.sources = try await store.pulseSources(project: "default")
@@ -187,6 +201,12 @@ struct PulseContractTests {
         #expect(s.setAsideCounts["time_out_of_range"] ?? 0 > 0)
         #expect(s.setAsideCounts["value_out_of_range"] ?? 0 > 0)
         #expect(s.sources.map(\.source) == ["filtered:checkout", "page", "purchase", "visit"])
+        let countries = s.dimensions["\(subject) userID country"] ?? []
+        #expect(countries.count == exp.map { $0.units.values.reduce(0, +) }, "one row per assigned unit")
+        #expect(Set(countries.compactMap(\.value)) == ["US", "DE", "FR"])
+        #expect(Set((s.dimensions["\(subject) userID custom.plan"] ?? []).compactMap(\.value)) == ["0", "1"])
+        #expect((s.dimensions["\(subject) userID custom.none"] ?? []).allSatisfy { $0.value == nil })
+        #expect((s.dimensions["gate:beta userID country"] ?? []).allSatisfy { $0.value == nil }, "gate exposures carry no fields here")
     }
 
     // MARK: - Scenarios

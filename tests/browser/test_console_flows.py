@@ -621,6 +621,19 @@ def test_experiment_results_charts_and_srm(console, signed_in, experiments):
     assert wait_css(d, '#results-options input[name="sequential"]').is_selected()
     no_js_errors(d)
 
+    # Drilling down by a field of the first exposure: one table row per value, metric and group.
+    field = wait_css(d, '#results-options input[name="dimension"]')
+    field.clear()
+    field.send_keys("environment")
+    d.find_element(By.CSS_SELECTOR, "#results-options button[type=submit]").click()
+    wait_url(d, "dimension=environment")
+    drill = wait_css(d, "#drilldown-table")
+    assert "count:" + event in drill.text and "Test" in drill.text, drill.text
+    assert wait_css(d, "#drilldown h2").text == "By environment"
+    assert wait_css(d, '#results-options input[name="dimension"]').get_attribute("value") == "environment"
+    shot(d, "flows-05-experiment-results-drilldown")
+    no_js_errors(d)
+
     # A 320/180 split of a 50/50 experiment: the sample ratio mismatch banner.
     d.get(console.url("experiments/%s/results" % experiments["unbalanced"]))
     banner = wait_css(d, "#srm-banner")

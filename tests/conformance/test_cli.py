@@ -51,3 +51,7 @@ def test_pulse_reads_a_holdout(tmp_path):
     assert "control: held out" in r.stdout and "units: held out 0, exposed 0" in r.stdout, r.stdout
     r = _vane("pulse", "--data-dir", data, "--holdout", "--gate", "cli_holdout", cwd=tmp_path)
     assert r.returncode != 0 and "exclude each other" in r.stderr, r.stderr[-500:]
+    r = _vane("pulse", "--data-dir", data, "--holdout", "cli_holdout", "--dimension", "country", cwd=tmp_path)
+    assert r.returncode == 0 and "slice comparisons" in r.stdout, (r.stdout, r.stderr[-2000:])
+    r = _vane("pulse", "--data-dir", data, "--holdout", "cli_holdout", "--dimension", 'a"b', cwd=tmp_path)
+    assert r.returncode != 0 and "dimension" in r.stderr and "Fatal" not in r.stderr, r.stderr[-500:]

@@ -452,9 +452,76 @@ struct WebController: Sendable {
     func resultsContext(_ kind: PulseSubject.Kind, _ name: String, _ query: [String: String]) async throws -> [String: Any] {
         let r = try await PulseService(store: store).results(project: "default", kind: kind, name: name, query: query, now: Clock.nowMs())
         let options = r.options
+        let rows = Self.comparisonRows(r.metrics, options: options)
+        let groups = r.groups.map { g -> [String: Any] in
+            ["name": g.name, "units": g.units, "weight": g.weight.map { Self.number($0) + "%" } ?? "—"]
+        }
+        var context: [String: Any] = [
+            "heading": kind == .experiment ? "Results" : "Rollout results (pass vs fail)",
+            "idType": r.subject.idType, "computedAt": Self.time(r.computedAt),
+            "groups": groups, "metrics": rows,
+            "level": String(format: "%g%%", (1 - options.analysis.alpha) * 100),
+            "cuped": options.analysis.cuped.enabled, "sequential": options.analysis.sequential,
+            "bayesian": options.analysis.bayesianPrior != nil,
+            "correctionNone": options.correction == .none,
+            "correctionBonferroni": options.correction == .bonferroni,
+            "correctionBH": options.correction == .benjaminiHochberg,
+            "winsorize": options.winsorize,
+        ]
+        if r.crossovers > 0 { context["crossovers"] = r.crossovers }
+        if let scope = r.subject.scope { context["scope"] = scope }
+        if r.rollup.eventsSetAside > 0 { context["eventsSetAside"] = r.rollup.eventsSetAside }
+        if let srm = r.srm, srm.isMismatch {
+            context["srmMismatch"] = true
+            context["srmP"] = String(format: "%.2g", srm.pValue)
+            context["observed"] = srm.observed.map { Self.number(Double($0)) }.joined(separator: " / ")
+            let total = srm.expected.reduce(0, +)
+            context["expected"] = srm.expected.map { String(format: "%.1f%%", 100 * $0 / max(total, 1)) }.joined(separator: " / ")
+        }
+        if let periods = r.srmPeriods {
+            let names = r.groups.map(\.name)
+            context["hasSrmPeriods"] = true
+            context["srmPeriods"] = periods.map { p -> [String: Any] in
+                [
+                    "from": Self.time(p.since), "to": p.until.map { Self.time($0) } ?? "now",
+                    "split": names.map { Self.number(p.weights[$0] ?? 0) }.joined(separator: " / "),
+                    "units": names.map { String(p.units[$0] ?? 0) }.joined(separator: " / "),
+                    "check": p.srm.map { $0.isMismatch ? "mismatch (p = \(String(format: "%.2g", $0.pValue)))" : "ok" } ?? "not enough units",
+                    "mismatch": p.srm?.isMismatch == true,
+                ]
+            }
+        }
+        if let drill = r.drillDown {
+            context["dimension"] = drill.dimension
+            context["drill"] = [
+                "dimension": drill.dimension, "notes": drill.notes,
+                "rows": drill.slices.flatMap { slice in
+                    Self.comparisonRows(slice.metrics, options: options).map { row -> [String: Any] in
+                        var row = row
+                        row["slice"] = slice.value
+                        row["units"] = slice.groups.map { String($0.units) }.joined(separator: " / ")
+                        return row
+                    }
+                },
+                "flagged": drill.interactions.filter(\.heterogeneous).map { i -> [String: Any] in
+                    ["metric": i.metric, "group": i.group, "p": String(format: "%.2g", i.test?.pValue ?? 1)]
+                },
+            ] as [String: Any]
+        }
+        let armNames = r.groups.map(\.name)
+        let days = r.exposuresPerDay.keys.sorted()
+        if !days.isEmpty {
+            context["exposureChart"] = WebCharts.bars(
+                labels: days, series: armNames.map { arm in days.map { Double(r.exposuresPerDay[$0]?[arm] ?? 0) } }, names: armNames)
+        }
+        return context
+    }
+
+    /// One table row per metric and treatment: lift, interval and its chart, p-value or chance to win.
+    static func comparisonRows(_ metrics: [PulseResults.Metric], options: PulseAnalysisOptions) -> [[String: Any]] {
         let corrected = options.correction != .none
         var rows: [[String: Any]] = []
-        for m in r.metrics {
+        for m in metrics {
             for c in m.comparisons {
                 let effect = c.effect
                 var row: [String: Any] = [
@@ -500,51 +567,7 @@ struct WebController: Sendable {
                 rows.append(row)
             }
         }
-        let groups = r.groups.map { g -> [String: Any] in
-            ["name": g.name, "units": g.units, "weight": g.weight.map { Self.number($0) + "%" } ?? "—"]
-        }
-        var context: [String: Any] = [
-            "heading": kind == .experiment ? "Results" : "Rollout results (pass vs fail)",
-            "idType": r.subject.idType, "computedAt": Self.time(r.computedAt),
-            "groups": groups, "metrics": rows,
-            "level": String(format: "%g%%", (1 - options.analysis.alpha) * 100),
-            "cuped": options.analysis.cuped.enabled, "sequential": options.analysis.sequential,
-            "bayesian": options.analysis.bayesianPrior != nil,
-            "correctionNone": options.correction == .none,
-            "correctionBonferroni": options.correction == .bonferroni,
-            "correctionBH": options.correction == .benjaminiHochberg,
-            "winsorize": options.winsorize,
-        ]
-        if r.crossovers > 0 { context["crossovers"] = r.crossovers }
-        if let scope = r.subject.scope { context["scope"] = scope }
-        if r.rollup.eventsSetAside > 0 { context["eventsSetAside"] = r.rollup.eventsSetAside }
-        if let srm = r.srm, srm.isMismatch {
-            context["srmMismatch"] = true
-            context["srmP"] = String(format: "%.2g", srm.pValue)
-            context["observed"] = srm.observed.map { Self.number(Double($0)) }.joined(separator: " / ")
-            let total = srm.expected.reduce(0, +)
-            context["expected"] = srm.expected.map { String(format: "%.1f%%", 100 * $0 / max(total, 1)) }.joined(separator: " / ")
-        }
-        if let periods = r.srmPeriods {
-            let names = r.groups.map(\.name)
-            context["hasSrmPeriods"] = true
-            context["srmPeriods"] = periods.map { p -> [String: Any] in
-                [
-                    "from": Self.time(p.since), "to": p.until.map { Self.time($0) } ?? "now",
-                    "split": names.map { Self.number(p.weights[$0] ?? 0) }.joined(separator: " / "),
-                    "units": names.map { String(p.units[$0] ?? 0) }.joined(separator: " / "),
-                    "check": p.srm.map { $0.isMismatch ? "mismatch (p = \(String(format: "%.2g", $0.pValue)))" : "ok" } ?? "not enough units",
-                    "mismatch": p.srm?.isMismatch == true,
-                ]
-            }
-        }
-        let armNames = r.groups.map(\.name)
-        let days = r.exposuresPerDay.keys.sorted()
-        if !days.isEmpty {
-            context["exposureChart"] = WebCharts.bars(
-                labels: days, series: armNames.map { arm in days.map { Double(r.exposuresPerDay[$0]?[arm] ?? 0) } }, names: armNames)
-        }
-        return context
+        return rows
     }
 
     // MARK: - Metrics

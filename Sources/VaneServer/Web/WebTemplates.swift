@@ -410,6 +410,8 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
         <option value="bonferroni" {{#correctionBonferroni}}selected{{/correctionBonferroni}}>Bonferroni</option>
         <option value="benjamini-hochberg" {{#correctionBH}}selected{{/correctionBH}}>Benjamini–Hochberg</option></select></label>
       <label class="switch"><input type="checkbox" name="winsorize" value="true" {{#winsorize}}checked{{/winsorize}}> winsorize</label>
+      <label class="switch">Drill down by <input type="text" name="dimension" value="{{dimension}}" list="dimension-names" size="14" placeholder="none" aria-label="Drill down by a field"></label>
+      <datalist id="dimension-names"><option value="environment"><option value="country"><option value="locale"><option value="appVersion"><option value="custom."><option value="context.device.type"></datalist>
       <button class="btn btn-small" type="submit">Apply</button>
     </form>
   </div>
@@ -428,6 +430,17 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
   </tbody></table></div>
   {{/empty(metrics)}}
   {{^metrics}}<div class="empty"><strong>No metric data yet</strong>Results appear once exposed units log events (through an SDK's logEvent or Segment).</div>{{/metrics}}
+  {{#drill}}<section id="drilldown"><h2>By {{dimension}}</h2>
+  {{#flagged}}<div class="banner banner-warn differential-impact" role="status"><strong>The effect differs across values of {{dimension}}</strong> for {{metric}} ({{group}}; interaction p = {{p}}).</div>{{/flagged}}
+  <div class="table-wrap"><table class="data" id="drilldown-table"><thead><tr>
+    <th data-sort="text">{{dimension}}</th><th data-sort="text">Metric</th><th>Group</th><th class="num">Units</th><th class="num" data-sort="number">Lift</th><th>Interval (relative, {{level}})</th>
+  </tr></thead><tbody>
+  {{#rows}}<tr><td>{{slice}}</td><td>{{metric}}</td><td>{{group}}</td><td class="num">{{units}}</td>
+    <td class="num lift {{sigClass}}" data-value="{{liftValue}}" title="p = {{pValue}}">{{lift}}</td>
+    <td>{{#chart}}<span title="p = {{pValue}}; {{interval}}">{{{chart}}}</span><div class="muted small interval-text">{{interval}}</div>{{/chart}}{{^chart}}<span class="muted">{{reason}}</span>{{/chart}}</td></tr>{{/rows}}
+  </tbody></table></div>
+  {{#notes}}<p class="muted small">{{.}}</p>{{/notes}}
+  </section>{{/drill}}
   <h2>Exposures per day</h2>
   {{#exposureChart}}<div id="exposures-chart">{{{exposureChart}}}</div>{{/exposureChart}}
   {{^exposureChart}}<div class="empty"><strong>No exposures yet</strong>Units are exposed when an SDK evaluates this for them.</div>{{/exposureChart}}

@@ -101,6 +101,11 @@ public struct PGRow: Sendable {
     public func get<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
         try row[column].decode(T.self)
     }
+
+    /// The column as `T?`; nil also when the query did not select it.
+    public func ifSelected(_ column: String, as type: String.Type = String.self) throws -> String? {
+        row.contains(column) ? try row[column].decode(String?.self) : nil
+    }
 }
 
 /// One connection, inside a transaction (`PostgresDatabase.write`) or not (`read`). Every statement
@@ -232,6 +237,7 @@ public final class PostgresDatabase: Sendable {
         }
     }
 
+    @discardableResult
     public func read<T: Sendable>(_ body: (PGConnection) async throws -> T) async throws -> T {
         try await client.withConnection { try await body(connection($0)) }
     }
@@ -239,6 +245,7 @@ public final class PostgresDatabase: Sendable {
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws, and
     /// given up (`PostgresConnectionLost`) when the connection closes under it. Not PostgresNIO's
     /// `withTransaction`, whose COMMIT and ROLLBACK could wait forever on a closed connection.
+    @discardableResult
     public func write<T: Sendable>(_ body: (PGConnection) async throws -> T) async throws -> T {
         try await client.withConnection { raw in
             let c = connection(raw)

@@ -49,6 +49,11 @@ enum PostgresMigrations {
                 retry_requested BOOLEAN NOT NULL DEFAULT false);
             CREATE INDEX webhook_dead_letters_by_webhook ON webhook_dead_letters (project_id, webhook_id, retry_requested, id);
             """),
+        ("006_assignment_dimensions", """
+            -- The drill-down fields of each unit's first exposure (PulseDimensions), as a JSON object.
+            -- The rollup's rules version moved with it, so existing rollups are rebuilt to fill it.
+            ALTER TABLE pulse_assignments ADD COLUMN dimensions TEXT;
+            """),
     ]
 
     /// The ChangeFeed counter, bumped by statement triggers in the changing transaction, which also

@@ -50,7 +50,7 @@ extension PostgresStore /* PulseRepository */ {
             let metadataEvents = Set(catalog.filteredSources.map(\.event))
             let events = try await c.fetchAll(
                 """
-                SELECT id, event_name, user_id, stable_id, custom_ids, value_num, value_text, metadata, time FROM events
+                SELECT \(PulseBatch.rollupColumns) FROM events
                 WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?
                 """, [project, cursor, maxEvents < 0 ? nil : maxEvents as Int?]  // SQLite reads a negative limit as none
             ).map { try Self.rollupEvent($0, project: project, parseMetadata: { PulseBatch.needsMetadata($0, metadataEvents: metadataEvents) }) }
@@ -108,7 +108,10 @@ extension PostgresStore /* PulseRepository */ {
             userID: try row.get("user_id", as: String?.self), stableID: try row.get("stable_id", as: String?.self),
             customIDs: try row.get("custom_ids", as: String?.self), valueNum: try row.get("value_num", as: Double?.self),
             valueText: try row.get("value_text", as: String?.self), metadata: try row.get("metadata", as: String?.self),
-            time: try row.get("time", as: Int64.self), parseMetadata: parseMetadata(name))
+            time: try row.get("time", as: Int64.self), parseMetadata: parseMetadata(name),
+            // Backfills read events without these (they are not exposures).
+            userJSON: try row.ifSelected("user_json", as: String.self), environment: try row.ifSelected("environment", as: String.self),
+            source: try row.ifSelected("source", as: String.self), raw: try row.ifSelected("raw", as: String.self))
     }
 
     static func saveSetAside(_ c: PGConnection, project: String, _ records: [PulseSetAside]) async throws {
@@ -150,13 +153,14 @@ extension PostgresStore /* PulseRepository */ {
                 let units = Array(chunk)
                 for row in try await c.fetchAll(
                     """
-                    SELECT unit, subject, arm, first_time, excluded FROM pulse_assignments
+                    SELECT unit, subject, arm, first_time, excluded, dimensions FROM pulse_assignments
                     WHERE project_id = ? AND unit_type = ? AND unit = ANY(?)
                     """, [project, unitType, units]) {
                     let key = UnitKey(unitType: unitType, unit: try row.get("unit", as: String.self))
                     state.assignments[key, default: [:]][try row.get("subject", as: String.self)] = PulseAssignment(
                         arm: try row.get("arm", as: String.self), firstTime: try row.get("first_time", as: Int64.self),
-                        excluded: try row.get("excluded", as: Bool.self))
+                        excluded: try row.get("excluded", as: Bool.self),
+                        dimensions: PulseBatch.dimensions(try row.get("dimensions", as: String?.self)))
                 }
                 for row in try await c.fetchAll(
                     """
@@ -200,13 +204,13 @@ extension PostgresStore /* PulseRepository */ {
             .sorted(by: { ($0.key.unitType, $0.key.unit, $0.subject) < ($1.key.unitType, $1.key.unit, $1.subject) })
             .compactMap { su in
                 guard let a = state.assignments[su.key]?[su.subject] else { return nil }
-                return [project, su.key.unitType, su.key.unit, su.subject, a.arm, a.firstTime, a.excluded]
+                return [project, su.key.unitType, su.key.unit, su.subject, a.arm, a.firstTime, a.excluded, PulseBatch.dimensionsText(a.dimensions)]
             }
         try await insertRows(
-            c, "INSERT INTO pulse_assignments (project_id, unit_type, unit, subject, arm, first_time, excluded)", assignments,
+            c, "INSERT INTO pulse_assignments (project_id, unit_type, unit, subject, arm, first_time, excluded, dimensions)", assignments,
             """
             ON CONFLICT (project_id, unit_type, unit, subject) DO UPDATE SET
-                arm = excluded.arm, first_time = excluded.first_time, excluded = excluded.excluded
+                arm = excluded.arm, first_time = excluded.first_time, excluded = excluded.excluded, dimensions = excluded.dimensions
             """)
 
         var values: [[any PGBindable]] = []
@@ -383,6 +387,20 @@ extension PostgresStore /* PulseRepository */ {
                 }
             }
             return out
+        }
+    }
+
+    public func pulseUnitDimension(project: String, subject: String, unitType: String, dimension: String) async throws -> [PulseUnitSlice] {
+        guard PulseDimensions.isValidName(dimension) else { throw StoreError.invalid("not a drill-down field name: \(dimension)") }
+        return try await db.read { c in
+            try await c.fetchAll(
+                """
+                SELECT unit, arm, dimensions::jsonb ->> ? AS value FROM pulse_assignments
+                WHERE project_id = ? AND subject = ? AND unit_type = ? AND NOT excluded
+                """, [dimension, project, subject, unitType]
+            ).map {
+                PulseUnitSlice(unit: try $0.get("unit"), arm: try $0.get("arm"), value: try $0.get("value", as: String?.self))
+            }
         }
     }
 
