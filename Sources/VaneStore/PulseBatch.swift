@@ -7,32 +7,29 @@ import VanePulse
 /// when one of them fails.
 enum PulseBatch {
     /// An event as the rollup reads it from the events table's columns; metadata is parsed only
-    /// when `parseMetadata` (exposures and events that filtered metrics look at), the user and the
-    /// raw message only for exposures (their drill-down fields, `PulseDimensions`).
+    /// when `parseMetadata` (exposures and events that filtered metrics look at), the user only for
+    /// exposures (their drill-down fields, `PulseDimensions`).
     static func event(
         id: Int64, project: String, eventName: String, userID: String?, stableID: String?, customIDs: String?,
         valueNum: Double?, valueText: String?, metadata: String?, time: Int64, parseMetadata: Bool,
-        userJSON: String? = nil, environment: String? = nil, source: String? = nil, raw: String? = nil
+        userJSON: String? = nil, environment: String? = nil
     ) -> EventRecord {
         var value: JSONValue? = nil
         if let n = valueNum { value = .double(n) } else if let t = valueText { value = .string(t) }
         let customIDs = customIDs.flatMap { try? JSONValue.parse($0).objectValue }?.compactMapValues(\.stringValue) ?? [:]
         let metadata = parseMetadata ? metadata.flatMap { try? JSONValue.parse($0) } : nil
         let isExposure = ExposureKind.isReserved(eventName)
-        var e = EventRecord(
+        return EventRecord(
             id: id, project: project, eventName: eventName,
             user: isExposure ? userJSON.flatMap { try? JSONValue.parse($0) } ?? .null : .null, userID: userID, stableID: stableID,
             customIDs: customIDs, environment: environment, value: value, metadata: metadata, secondaryExposures: nil,
-            time: time, receivedAt: 0, source: source.flatMap(EventSource.init(wireName:)) ?? .sdk, sdkType: nil)
-        if isExposure, e.source == .segment { e.raw = raw.flatMap { try? JSONValue.parse($0) } }
-        return e
+            time: time, receivedAt: 0, source: .sdk /* not read by the rollup */, sdkType: nil)
     }
 
-    /// The events columns the rollup selects: the user and raw message only for exposures.
+    /// The events columns the rollup selects: the user only for exposures.
     static let rollupColumns = """
-        id, event_name, user_id, stable_id, custom_ids, value_num, value_text, metadata, time, environment, source,
-        CASE WHEN substr(event_name, 1, 9) = 'statsig::' THEN user_json END AS user_json,
-        CASE WHEN substr(event_name, 1, 9) = 'statsig::' AND source = 'segment' THEN raw END AS raw
+        id, event_name, user_id, stable_id, custom_ids, value_num, value_text, metadata, time, environment,
+        CASE WHEN substr(event_name, 1, 9) = 'statsig::' THEN user_json END AS user_json
         """
 
     /// An assignment's drill-down fields as stored (a JSON object; NULL when none).

@@ -93,7 +93,7 @@ extension SQLiteStore {
             id: row[c.id], project: project, eventName: name, userID: row[c.userID], stableID: row[c.stableID],
             customIDs: row[c.customIDs], valueNum: row[c.valueNum], valueText: row[c.valueText], metadata: row[c.metadata],
             time: row[c.time], parseMetadata: PulseBatch.needsMetadata(name, metadataEvents: metadataEvents),
-            userJSON: row[c.userJSON], environment: row[c.environment], source: row[c.source], raw: row[c.raw])
+            userJSON: row[c.userJSON], environment: row[c.environment])
     }
 
     /// Clears every rollup so the next run rebuilds them from the first event.

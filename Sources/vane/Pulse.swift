@@ -21,7 +21,7 @@ struct Pulse: AsyncParsableCommand {
     @Option(help: "Prior for --engine bayesian: flat or informative.") var prior: String?
     @Flag(help: "Cap unit values at the 99.9th percentile.") var winsorize = false
     @Flag(help: "Do not use CUPED.") var noCuped = false
-    @Option(help: "Drill down: split the results by a field of each unit's first exposure (environment, country, custom.plan, context.device.type, …).")
+    @Option(help: "Drill down: split the results by a field of each unit's first exposure (environment, country, locale, appVersion, custom.plan, …).")
     var dimension: String?
     @Option(help: "With --dimension: values beyond this many largest pool as 'other' (1 to 50, default 10).") var sliceLimit: Int?
 

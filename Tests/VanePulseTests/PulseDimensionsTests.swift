@@ -4,12 +4,10 @@ import VaneCore
 
 @Suite("Drill-down fields recorded with an assignment")
 struct PulseDimensionsTests {
-    static func exposure(user: JSONValue, environment: String? = nil, source: EventSource = .sdk, raw: JSONValue? = nil) -> EventRecord {
-        var e = EventRecord(
+    static func exposure(user: JSONValue, environment: String? = nil) -> EventRecord {
+        EventRecord(
             project: "default", eventName: "statsig::config_exposure", user: user, userID: "u1", stableID: nil, customIDs: [:],
-            environment: environment, value: nil, metadata: nil, secondaryExposures: nil, time: 0, receivedAt: 0, source: source, sdkType: nil)
-        e.raw = raw
-        return e
+            environment: environment, value: nil, metadata: nil, secondaryExposures: nil, time: 0, receivedAt: 0, source: .sdk, sdkType: nil)
     }
 
     @Test func userFieldsCustomFieldsAndTheEnvironment() {
@@ -26,18 +24,6 @@ struct PulseDimensionsTests {
 
     @Test func theEventsEnvironmentWinsOverTheUsers() {
         #expect(PulseDimensions.of(Self.exposure(user: ["statsigEnvironment": ["tier": "staging"]], environment: "production"))["environment"] == "production")
-    }
-
-    @Test func segmentContextFieldsButNothingThatIdentifiesAPerson() {
-        let raw: JSONValue = ["context": [
-            "ip": "1.2.3.4", "userAgent": "Mozilla", "locale": "en-US", "traits": ["email": "a@b.c"],
-            "device": ["type": "ios", "id": "d1"], "campaign": ["source": "newsletter"], "os": ["name": "iOS", "version": "17"],
-        ]]
-        let d = PulseDimensions.of(Self.exposure(user: [:], source: .segment, raw: raw))
-        #expect(d["context.locale"] == "en-US" && d["context.device.type"] == "ios" && d["context.campaign.source"] == "newsletter")
-        #expect(d["context.ip"] == nil && d["context.userAgent"] == nil && d.keys.allSatisfy { !$0.contains("traits") })
-        // Context is read only from messages that came through Segment.
-        #expect(PulseDimensions.of(Self.exposure(user: [:], source: .sdk, raw: raw)).isEmpty)
     }
 
     @Test func boundedInCountAndLength() {

@@ -411,7 +411,7 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
         <option value="benjamini-hochberg" {{#correctionBH}}selected{{/correctionBH}}>Benjamini–Hochberg</option></select></label>
       <label class="switch"><input type="checkbox" name="winsorize" value="true" {{#winsorize}}checked{{/winsorize}}> winsorize</label>
       <label class="switch">Drill down by <input type="text" name="dimension" value="{{dimension}}" list="dimension-names" size="14" placeholder="none" aria-label="Drill down by a field"></label>
-      <datalist id="dimension-names"><option value="environment"><option value="country"><option value="locale"><option value="appVersion"><option value="custom."><option value="context.device.type"></datalist>
+      <datalist id="dimension-names"><option value="environment"><option value="country"><option value="locale"><option value="appVersion"><option value="custom."></datalist>
       <button class="btn btn-small" type="submit">Apply</button>
     </form>
   </div>
