@@ -42,8 +42,8 @@ public final class FirstResult<T: Sendable>: Sendable {
     }
 
     /// Runs `work` in its own task, racing whatever else reports, and returns the first result.
-    /// Cancelling the caller cancels the work and stops the wait at once; work that loses the race
-    /// is cancelled too.
+    /// Cancelling the caller cancels the work (it still waits for it, or for another report);
+    /// work that loses the race is cancelled.
     public func run(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
         let task = Task {
             do { self.report(.success(try await work())) } catch { self.report(.failure(error)) }
@@ -53,7 +53,6 @@ public final class FirstResult<T: Sendable>: Sendable {
             try await value()
         } onCancel: {
             task.cancel()
-            report(.failure(CancellationError()))
         }
     }
 }

@@ -103,7 +103,7 @@ public struct PGRow: Sendable {
     }
 
     /// The column as `T?`; nil also when the query did not select it.
-    public func ifSelected(_ column: String, as type: String.Type = String.self) throws -> String? {
+    public func textIfSelected(_ column: String) throws -> String? {
         row.contains(column) ? try row[column].decode(String?.self) : nil
     }
 }
@@ -221,17 +221,9 @@ public final class PostgresDatabase: Sendable {
     /// Checks that the database answers; throws `PostgresUnreachable` naming the URL.
     public func ping(timeout: Duration = .seconds(10)) async throws {
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { _ = try await self.read { try await $0.fetchValue("SELECT 1", as: Int.self) } }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    throw PostgresUnreachable(url: self.url, reason: "no answer within \(timeout)")
-                }
-                try await group.next()
-                group.cancelAll()
-            }
-        } catch let e as PostgresUnreachable {
-            throw e
+            _ = try await withTimeout(timeout) { try await self.read { try await $0.fetchValue("SELECT 1", as: Int.self) } }
+        } catch is TimedOut {
+            throw PostgresUnreachable(url: url, reason: "no answer within \(timeout)")
         } catch {
             throw PostgresUnreachable(url: url, reason: Self.describe(error))
         }

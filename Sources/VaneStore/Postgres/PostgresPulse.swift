@@ -110,7 +110,7 @@ extension PostgresStore /* PulseRepository */ {
             valueText: try row.get("value_text", as: String?.self), metadata: try row.get("metadata", as: String?.self),
             time: try row.get("time", as: Int64.self), parseMetadata: parseMetadata(name),
             // Backfills read events without these (they are not exposures).
-            userJSON: try row.ifSelected("user_json", as: String.self), environment: try row.ifSelected("environment", as: String.self))
+            userJSON: try row.textIfSelected("user_json"), environment: try row.textIfSelected("environment"))
     }
 
     static func saveSetAside(_ c: PGConnection, project: String, _ records: [PulseSetAside]) async throws {

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import VaneServer
+import VaneCore
 
 @Suite("Timeouts")
 struct TimeoutTests {

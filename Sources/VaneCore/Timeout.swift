@@ -1,9 +1,7 @@
-import VaneCore
-
-struct TimedOut: Error {}
+public struct TimedOut: Error {}
 
 /// Runs `body`, giving up after `limit`.
-func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+public func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     // Not a task group: a group waits for all its children, so a body that ignores cancellation
     // (a database driver waiting on a connection) would hold the caller past the limit.
     let outcome = FirstResult<T>()
