@@ -32,11 +32,11 @@ struct PulseService: Sendable {
     @discardableResult
     /// The returned progress counts every event processed in this call, its other fields are the last batch's.
     func catchUp(_ project: String, budget: Duration = .seconds(20)) async throws -> PulseProgress {
-        let catalog = try await catalog(project)
         let deadline = ContinuousClock.now + budget
         var processed = 0
         while true {
-            var p = try await store.pulseRollup(project: project, catalog: catalog, maxEvents: Self.batchSize)
+            // Read again for every batch: an experiment created meanwhile may already have exposures.
+            var p = try await store.pulseRollup(project: project, maxEvents: Self.batchSize) { try await catalog(project) }
             processed += p.processed
             p.processed = processed
             if p.behind == 0 || ContinuousClock.now >= deadline { return p }

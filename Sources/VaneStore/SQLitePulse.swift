@@ -3,20 +3,20 @@ import VaneCore
 import VanePulse
 
 extension SQLiteStore {
-    /// Processes up to `maxEvents` events after the rollup cursor in one transaction. When the
-    /// catalogue's version differs from the one the rollups were built with, they are cleared and
-    /// rebuilt from the first event.
-    public func pulseRollup(project: String, catalog: PulseCatalog, maxEvents: Int) async throws -> PulseProgress {
-        let version = catalog.version
-        // Most runs find nothing new: answer those from a read, without a (synced) write transaction.
-        let idle = try await db.read { db -> PulseProgress? in
-            guard let row = try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project]),
-                  (row["version"] as String) == version else { return nil }
-            let cursor: Int64 = row["cursor"]
-            let last = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events") ?? 0
-            return last <= cursor ? PulseProgress(processed: 0, cursor: cursor, behind: 0, rebuilt: false) : nil
+    public func pulseRollup(
+        project: String, maxEvents: Int, catalog loadCatalog: @Sendable () async throws -> PulseCatalog
+    ) async throws -> PulseProgress {
+        let (head, built) = try await db.read { db -> (Int64, (cursor: Int64, version: String)?) in
+            let head = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events") ?? 0
+            let row = try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project])
+            return (head, row.map { ($0["cursor"], $0["version"]) })
         }
-        if let idle { return idle }
+        let catalog = try await loadCatalog()
+        let version = catalog.version
+        // Most runs find nothing new: answer those from the read, without a (synced) write transaction.
+        if let built, built.version == version, head <= built.cursor {
+            return PulseProgress(processed: 0, cursor: built.cursor, behind: 0, rebuilt: false)
+        }
         return try await db.write { db in
             var rebuilt = false
             var cursor: Int64 = 0
@@ -32,9 +32,9 @@ extension SQLiteStore {
             let rows = try Row.fetchAll(
                 db, sql: """
                     SELECT \(PulseBatch.rollupColumns) FROM events
-                    WHERE +project_id = ? AND id > ? ORDER BY id LIMIT ?
+                    WHERE +project_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?
                     """,
-                arguments: [project, cursor, maxEvents])
+                arguments: [project, cursor, head, maxEvents])
             let events = rows.first.map(EventRowColumns.init).map { columns in
                 rows.map { Self.rollupEvent($0, columns, project: project, metadataEvents: metadataEvents) }
             } ?? []

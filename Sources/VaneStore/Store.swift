@@ -135,7 +135,13 @@ public protocol OutboundRepository: Sendable {
 
 /// Pulse rollup state (see PulseRollup.swift).
 public protocol PulseRepository: Sendable {
-    func pulseRollup(project: String, catalog: PulseCatalog, maxEvents: Int) async throws -> PulseProgress
+    /// Processes up to `maxEvents` events after the rollup cursor in one transaction, only events up
+    /// to the log's last position when the run began. `catalog` is read after that position: an
+    /// exposure is logged after its experiment is saved, so the catalogue knows every experiment
+    /// the run's exposures name. (Read earlier, it could miss an experiment created and exposed
+    /// while the job ran, and those exposures would never be assigned.) When the catalogue's
+    /// version differs from the one the rollups were built with, they are rebuilt from the first event.
+    func pulseRollup(project: String, maxEvents: Int, catalog: @Sendable () async throws -> PulseCatalog) async throws -> PulseProgress
     func pulseReset(project: String) async throws
     /// Events the rollup set aside: counts by reason and the most recent `limit` of them.
     func pulseSetAside(project: String, limit: Int) async throws -> (counts: [String: Int], recent: [PulseSetAside])
@@ -147,6 +153,13 @@ public protocol PulseRepository: Sendable {
     func pulseSources(project: String) async throws -> [PulseSourceTotals]
     func pulseSeries(project: String, source: String) async throws -> [PulseSeriesDay]
 
+}
+
+extension PulseRepository {
+    /// A run with a catalogue known to be current (tests, and callers that just read it).
+    public func pulseRollup(project: String, catalog: PulseCatalog, maxEvents: Int) async throws -> PulseProgress {
+        try await pulseRollup(project: project, maxEvents: maxEvents) { catalog }
+    }
 }
 
 /// Console users and their sessions (sessions are found by the SHA-256 of their token).

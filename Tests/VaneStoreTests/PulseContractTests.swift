@@ -252,6 +252,33 @@ struct PulseContractTests {
         #expect(idle == PulseProgress(processed: 0, cursor: Int64(events.count), behind: 0, rebuilt: false))
     }
 
+    /// An experiment created, and exposed, while a run reads its catalogue: that run leaves the new
+    /// exposure to the next, whose catalogue knows the experiment. (A run that read its catalogue
+    /// first and the log after it took the exposure as no assignment, and never looked at it again.)
+    @Test(arguments: StoreUnderTest.allCases)
+    func anExperimentCreatedDuringARunKeepsItsExposures(_ factory: StoreUnderTest) async throws {
+        let store = try await factory.make()
+        defer { (store as? PostgresStore)?.close() }
+        try await store.insertEvents([Self.exposure("u1", "a", Self.t0)])
+        let late = {
+            var e = Self.exposure("u2", "treatment", Self.t0 + 1)
+            e.metadata = ["config": "late", "ruleID": "treatment"]
+            return e
+        }()
+
+        let first = try await store.pulseRollup(project: "default", maxEvents: 100) {
+            try await store.insertEvents([late])  // another node saves the experiment, an SDK exposes u2
+            return Self.catalog
+        }
+        #expect(first.processed == 1 && first.behind == 1)
+        var withLate = Self.catalog
+        withLate.experiments["late"] = ["control", "treatment"]
+        let second = try await store.pulseRollup(project: "default", catalog: withLate, maxEvents: 100)
+        #expect(second.processed == 1 && second.behind == 0)
+        #expect(try await store.pulseArms(project: "default", subject: "experiment:late", unitType: "userID").units == ["treatment": 1])
+        #expect(try await store.pulseArms(project: "default", subject: Self.subject, unitType: "userID").units == ["a": 1])
+    }
+
     /// A changed catalogue clears the rollups and rebuilds them from the first event.
     @Test(arguments: StoreUnderTest.allCases)
     func aChangedCatalogueRebuilds(_ factory: StoreUnderTest) async throws {

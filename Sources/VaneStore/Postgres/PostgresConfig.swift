@@ -15,16 +15,12 @@ extension PostgresStore /* ConfigRepository */ {
 
     // MARK: - Transactions
 
-    /// `db.write`, with the error the body threw (PostgresNIO wraps it in PostgresTransactionError),
-    /// and a unique violation (SQLSTATE 23505) reported as `conflict` when one is given.
+    /// `db.write`, with a unique violation (SQLSTATE 23505) reported as `conflict` when one is given.
     private func cfgWrite<T: Sendable>(conflict: StoreError? = nil, _ body: (PGConnection) async throws -> T) async throws -> T {
         do {
             return try await db.write(body)
-        } catch {
-            var e: any Error = error
-            if let t = e as? PostgresTransactionError, let inner = t.closureError { e = inner }
-            if let conflict, let p = e as? PSQLError, p.serverInfo?[.sqlState] == "23505" { throw conflict }
-            throw e
+        } catch let e as PSQLError where conflict != nil && e.serverInfo?[.sqlState] == "23505" {
+            throw conflict!
         }
     }
 

@@ -12,30 +12,22 @@ extension PostgresStore /* PulseRepository */ {
     /// one project across nodes: two runs must not apply the same events twice.
     static func pulseLockKey(_ project: String) -> String { "vane.pulse:" + project }
 
-    /// One transaction; throws the error the body (or the commit) threw rather than PostgresNIO's wrapper.
-    private func pulseWrite<T: Sendable>(_ body: (PGConnection) async throws -> T) async throws -> T {
-        do {
-            return try await db.write(body)
-        } catch let e as PostgresTransactionError {
-            throw e.closureError ?? e.commitError ?? e.beginError ?? e
+    public func pulseRollup(
+        project: String, maxEvents: Int, catalog loadCatalog: @Sendable () async throws -> PulseCatalog
+    ) async throws -> PulseProgress {
+        let (head, built) = try await db.read { c -> (Int64, (cursor: Int64, version: String)?) in
+            // Positions are taken in commit order (docs/event-log.md): every event up to the highest visible one has committed.
+            let head = try await c.fetchValue("SELECT MAX(id) FROM events", as: Int64.self) ?? 0
+            let row = try await c.fetchOne("SELECT cursor, version FROM pulse_state WHERE project_id = ?", [project])
+            return (head, try row.map { (try $0.get("cursor", as: Int64.self), try $0.get("version", as: String.self)) })
         }
-    }
-
-    /// Processes up to `maxEvents` events after the rollup cursor in one transaction. When the
-    /// catalogue's version differs from the one the rollups were built with, they are cleared and
-    /// rebuilt from the first event.
-    public func pulseRollup(project: String, catalog: PulseCatalog, maxEvents: Int) async throws -> PulseProgress {
+        let catalog = try await loadCatalog()
         let version = catalog.version
-        // Most runs find nothing new: answer those from a read, without a write transaction.
-        let idle = try await db.read { c -> PulseProgress? in
-            guard let row = try await c.fetchOne("SELECT cursor, version FROM pulse_state WHERE project_id = ?", [project]),
-                  try row.get("version", as: String.self) == version else { return nil }
-            let cursor = try row.get("cursor", as: Int64.self)
-            let last = try await c.fetchValue("SELECT MAX(id) FROM events", as: Int64.self) ?? 0
-            return last <= cursor ? PulseProgress(processed: 0, cursor: cursor, behind: 0, rebuilt: false) : nil
+        // Most runs find nothing new: answer those from the read, without a write transaction.
+        if let built, built.version == version, head <= built.cursor {
+            return PulseProgress(processed: 0, cursor: built.cursor, behind: 0, rebuilt: false)
         }
-        if let idle { return idle }
-        return try await pulseWrite { c in
+        return try await db.write { c in
             try await c.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [Self.pulseLockKey(project)])
             var rebuilt = false
             var cursor: Int64 = 0
@@ -51,8 +43,8 @@ extension PostgresStore /* PulseRepository */ {
             let events = try await c.fetchAll(
                 """
                 SELECT \(PulseBatch.rollupColumns) FROM events
-                WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?
-                """, [project, cursor, maxEvents < 0 ? nil : maxEvents as Int?]  // SQLite reads a negative limit as none
+                WHERE project_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?
+                """, [project, cursor, head, maxEvents < 0 ? nil : maxEvents as Int?]  // SQLite reads a negative limit as none
             ).map { try Self.rollupEvent($0, project: project, parseMetadata: { PulseBatch.needsMetadata($0, metadataEvents: metadataEvents) }) }
             if !events.isEmpty {
                 let (state, setAside, processedThrough) = try await Self.processBatch(c, project: project, catalog: catalog, events: events)
@@ -127,7 +119,7 @@ extension PostgresStore /* PulseRepository */ {
 
     /// Clears every rollup so the next run rebuilds them from the first event.
     public func pulseReset(project: String) async throws {
-        try await pulseWrite { c in
+        try await db.write { c in
             try await c.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [Self.pulseLockKey(project)])
             try await Self.clearPulse(c, project: project)
             try await c.execute("DELETE FROM pulse_state WHERE project_id = ?", [project])
