@@ -73,6 +73,9 @@ let package = Package(
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Crypto", package: "swift-crypto"),
+        ], resources: [
+            // Compiled into the binary (PackageResources), so `vane` stays one file to deploy.
+            .embedInCode("Resources/rule-builder.js"),
         ]),
         // For the tests: a real PostgreSQL started on demand (scripts/pg-temp).
         .target(name: "VaneTestSupport", dependencies: ["VaneStore"]),

@@ -32,11 +32,14 @@ public enum Validation {
         .not_array_contains_all,
     ]
 
+    static let knownTypes = (consoleTypes.union(ConditionType.allCases.map(\.rawValue))).sorted().joined(separator: ", ")
+    static let knownOperators = ConditionOperator.allCases.map(\.rawValue).joined(separator: ", ")
+
     public static func check(condition c: EntityCondition, at path: String) throws {
         let type = c.type.lowercased()
         let sdkType = ConditionType(rawValue: type)
         guard sdkType != nil || consoleTypes.contains(type) else {
-            throw ValidationError("\(path).type '\(c.type)' is not a known condition type")
+            throw ValidationError("\(path).type '\(c.type)' is not a known condition type (known: \(knownTypes))")
         }
         let needsNoOperator: Set<String> = [
             "public", "pass_gate", "fail_gate", "multi_pass_gate", "multi_fail_gate", "passes_gate", "fails_gate",
@@ -49,7 +52,7 @@ public enum Validation {
         }
         if needsNoOperator.contains(type) {
             if type != "public" {
-                guard let t = c.targetValue, t.stringValue != nil || (type.hasPrefix("multi") && t.arrayValue != nil) else {
+                guard let t = c.targetValue, t.stringValue?.isEmpty == false || (type.hasPrefix("multi") && t.arrayValue != nil) else {
                     throw ValidationError("\(path).targetValue must name the gate or segment")
                 }
             }
@@ -57,7 +60,7 @@ public enum Validation {
         }
         guard let opName = c.operator else { throw ValidationError("\(path).operator is required for type '\(c.type)'") }
         guard let op = ConditionOperator(rawValue: opName.lowercased()) else {
-            throw ValidationError("\(path).operator '\(opName)' is not a known operator")
+            throw ValidationError("\(path).operator '\(opName)' is not a known operator (known: \(knownOperators))")
         }
         if listOperators.contains(op), type != "user_bucket" || op == .any || op == .none {
             guard c.targetValue?.arrayValue != nil else {

@@ -314,6 +314,20 @@ struct SpecCompilerTests {
         #expect(explicit.idType == "companyID")
     }
 
+    /// A refused condition says what is allowed, so the console and API users need no other reference.
+    @Test func unknownTypesAndOperatorsListTheKnownOnes() {
+        func message(_ c: EntityCondition) -> String {
+            do { try Validation.check(condition: c, at: "rules[0].conditions[1]"); return "" } catch { return "\(error)" }
+        }
+        let op = message(EntityCondition(type: "email", operator: "ends_with", targetValue: ["@x.com"]))
+        #expect(op.hasPrefix("rules[0].conditions[1].operator 'ends_with' is not a known operator (known: "))
+        #expect(op.contains("str_ends_with_any") && op.contains("version_gte") && op.contains("in_segment_list"))
+        let type = message(EntityCondition(type: "e-mail", operator: "any", targetValue: ["a"]))
+        #expect(type.hasPrefix("rules[0].conditions[1].type 'e-mail' is not a known condition type (known: "))
+        #expect(type.contains("email") && type.contains("custom_field") && type.contains("public") && type.contains("user_bucket"))
+        #expect(message(EntityCondition(type: "passes_gate", targetValue: "")) == "rules[0].conditions[1].targetValue must name the gate or segment")
+    }
+
     @Test func gateDefaults() throws {
         var g = Entity(kind: .gate, name: "g")
         g.rules = [

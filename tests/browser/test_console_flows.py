@@ -25,6 +25,7 @@ import pytest
 import requests
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 import conftest
@@ -310,6 +311,9 @@ def test_gate_create_rules_and_test_a_user(console, signed_in):
     details = summary.find_element(By.XPATH, "..")
     if details.get_attribute("open") is None:
         summary.click()
+    wait_css(d, "#rule-builder [data-add-rule]")
+    # This test writes the rules as JSON: the editor under "Advanced" (the builder has its own test).
+    wait_css(d, "#rules-advanced summary").click()
     wait_css(d, "textarea#rules")
 
     # Invalid JSON: the error is shown beside the field and nothing is saved.
@@ -990,6 +994,113 @@ def test_empty_values_are_not_shown(console, signed_in, experiments):
         problems.append("ratio metric: subtitle %r" % sub)
     no_js_errors(d)
     assert not problems, "\n".join(problems)
+
+
+# ================================================================ the rule builder
+
+BUILT_RULES = [{
+    "name": "Staff", "passPercentage": 100,
+    "conditions": [{"type": "email", "operator": "str_ends_with_any", "targetValue": ["@example.com", "@example.org"]},
+                   {"type": "app_version", "operator": "version_gte", "targetValue": "2.1.0"}],
+}, {
+    "name": "Pro plan", "passPercentage": 40,
+    "conditions": [{"type": "custom_field", "field": "plan", "operator": "any", "targetValue": ["pro"]}],
+}, {
+    "name": "Beta countries", "passPercentage": 100, "environments": ["staging", "production"],
+    "conditions": [{"type": "country", "operator": "any", "targetValue": ["NZ", "AU"]}],
+}]
+
+
+def _comparable(rules):
+    """A gate's rules without what the server assigns (ids, salts)."""
+    return [{k: v for k, v in r.items() if k not in ("id", "salt")} for r in rules]
+
+
+def test_rule_builder_saves_what_the_json_api_saves(console, signed_in):
+    d = signed_in
+    built, sent = uniq("built_gate"), uniq("sent_gate")
+    console.console_ok("POST", "/gates", {"name": built})
+    console.console_ok("POST", "/gates", {"name": sent, "rules": BUILT_RULES})
+    d.get(console.url("gates/" + built))
+    builder = wait_css(d, "#rule-builder")
+    assert not css(d, "#rule-builder [data-rule]"), "a new gate has no rules"
+
+    def rule(i):
+        return wait_css(d, '#rule-builder [data-rule="%d"]' % i)
+
+    def condition(i, j):
+        return wait_css(d, '#rule-builder [data-rule="%d"] [data-condition="%d"]' % (i, j))
+
+    def type_into(element, text):
+        # Select what is there and type over it, then leave the field: a change is applied then.
+        element.send_keys(Keys.CONTROL, "a")
+        element.send_keys(text or Keys.DELETE)
+        element.send_keys(Keys.TAB)
+
+    # Rule 1: email ends with either domain, and app version at least 2.1.0.
+    builder.find_element(By.CSS_SELECTOR, "[data-add-rule]").click()
+    type_into(rule(0).find_element(By.CSS_SELECTOR, "[data-rule-name]"), "Staff")
+    ops = [o.text for o in Select(condition(0, 0).find_element(By.CSS_SELECTOR, "[data-operator]")).options]
+    assert "ends with any of" in ops and "matches the regular expression" in ops, ops
+    assert "is a version above" not in ops, "a text field offers version operators: %s" % ops
+    Select(condition(0, 0).find_element(By.CSS_SELECTOR, "[data-operator]")).select_by_visible_text("ends with any of")
+    type_into(condition(0, 0).find_element(By.CSS_SELECTOR, "[data-value]"), "@example.com\n@example.org")
+    rule(0).find_element(By.CSS_SELECTOR, "[data-add-condition]").click()
+    Select(condition(0, 1).find_element(By.CSS_SELECTOR, "[data-field]")).select_by_visible_text("App version")
+    Select(condition(0, 1).find_element(By.CSS_SELECTOR, "[data-operator]")).select_by_visible_text("is at least version")
+    type_into(condition(0, 1).find_element(By.CSS_SELECTOR, "[data-value]"), "2.1.0")
+
+    # Rule 2 (made third, then moved up): a country list, off in development.
+    builder.find_element(By.CSS_SELECTOR, "[data-add-rule]").click()
+    type_into(rule(1).find_element(By.CSS_SELECTOR, "[data-rule-name]"), "Beta countries")
+    Select(condition(1, 0).find_element(By.CSS_SELECTOR, "[data-field]")).select_by_visible_text("Country")
+    type_into(condition(1, 0).find_element(By.CSS_SELECTOR, "[data-value]"), "NZ, AU")  # pasted with a comma
+    rule(1).find_element(By.CSS_SELECTOR, 'input[data-env="development"]').click()
+
+    builder.find_element(By.CSS_SELECTOR, "[data-add-rule]").click()
+    type_into(rule(2).find_element(By.CSS_SELECTOR, "[data-rule-name]"), "Pro plan")
+    Select(condition(2, 0).find_element(By.CSS_SELECTOR, "[data-field]")).select_by_visible_text("Custom field")
+    type_into(condition(2, 0).find_element(By.CSS_SELECTOR, "[data-custom-field]"), "plan")
+    Select(condition(2, 0).find_element(By.CSS_SELECTOR, "[data-operator]")).select_by_visible_text("is any of")
+    type_into(condition(2, 0).find_element(By.CSS_SELECTOR, "[data-value]"), "pro")
+    type_into(rule(2).find_element(By.CSS_SELECTOR, "[data-pass]"), "40")
+    rule(2).find_element(By.CSS_SELECTOR, '[aria-label="Move rule 3 up"]').click()
+    assert rule(1).find_element(By.CSS_SELECTOR, "[data-rule-name]").get_attribute("value") == "Pro plan"
+    shot(d, "flows-11-rule-builder")
+
+    # The JSON editor under "Advanced" shows the same rules.
+    wait_css(d, "#rules-advanced summary").click()
+    assert json.loads(wait_css(d, "textarea#rules").get_attribute("value")) == BUILT_RULES
+
+    d.find_element(By.CSS_SELECTOR, "#save-rules").click()
+    wait_text(d, "Saved", "#rules-form .form-ok")
+    table = wait_css(d, "#rules-table")
+    assert "Staff" in table.text and "Pro plan" in table.text and "Beta countries" in table.text, table.text
+    got = console.console_ok("GET", "/gates/" + built)["rules"]
+    want = console.console_ok("GET", "/gates/" + sent)["rules"]
+    assert _comparable(got) == _comparable(want), (got, want)
+
+    # Both gates evaluate alike for users the 40 % rule does not reach (its bucketing is salted per gate).
+    for user, env, value in [
+            ({"userID": "a", "email": "ada@example.com", "appVersion": "2.3.0"}, "production", True),
+            ({"userID": "b", "email": "bo@example.org", "appVersion": "2.0.9"}, "production", False),
+            ({"userID": "c", "country": "NZ"}, "production", True),
+            ({"userID": "c", "country": "NZ"}, "development", False),
+            ({"userID": "e", "email": "x@elsewhere.net", "country": "DE"}, "staging", False)]:
+        for gate in (built, sent):
+            status, body = browser_fetch(d, "POST", "/console/v1/gates/%s/evaluate" % gate, {"user": user, "environment": env})
+            assert status == 200 and body["data"]["value"] is value, (gate, user, env, body)
+
+    # Reloaded, the builder shows the saved rules; an API error names the rule and condition it is about.
+    d.refresh()
+    wait_css(d, "#rules-form", visible=False).find_element(By.XPATH, "./ancestor::details/summary").click()
+    assert wait_css(d, '#rule-builder [data-rule="2"] [data-rule-name]').get_attribute("value") == "Beta countries"
+    Select(condition(1, 0).find_element(By.CSS_SELECTOR, "[data-field]")).select_by_visible_text("Passes gate")
+    d.find_element(By.CSS_SELECTOR, "#save-rules").click()
+    message = wait_for(d, lambda x: text_of(x, '#rule-builder [data-rule="1"] [data-rule-error]'), "the error on rule 2")
+    assert "rules[1].conditions[0]" in message, message
+    no_js_errors(d, allow=("status of 400",))
+    assert _comparable(console.console_ok("GET", "/gates/" + built)["rules"]) == _comparable(want), "a refused save changed the gate"
 
 
 # ================================================================ per-environment switches on a gate's rules

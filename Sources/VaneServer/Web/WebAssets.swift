@@ -94,6 +94,19 @@ input[aria-invalid=true], textarea[aria-invalid=true] { border-color: var(--bad)
 .btn-small { padding: 3px 10px; font-size: .85rem; }
 .btn[disabled] { opacity: .5; cursor: not-allowed; }
 .switch { display: inline-flex; gap: 8px; align-items: center; font-weight: 600; }
+.rb-rule { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; margin: 0 0 12px; display: grid; gap: 8px; min-width: 0; }
+.rb-rule legend { font-weight: 600; padding: 0 4px; }
+.rb-conditions { display: grid; gap: 6px; }
+.rb-condition { display: flex; flex-wrap: wrap; gap: 6px; align-items: flex-start; }
+.rb-rule input[type=text], .rb-rule input[type=number], .rb-rule select, .rb-rule textarea { width: auto; max-width: 100%; min-height: 0; }
+.rb-rule input[data-rule-name] { width: 18em; }
+.rb-rule textarea[data-return-value] { width: 100%; }
+.rb-condition textarea.rb-list { min-width: 14em; }
+.rb-pass-row input[type=range] { width: 12em; max-width: 50vw; }
+.rb-rule .rb-pass { width: 6em; }
+.rb-conditions > button { justify-self: start; }
+.rb-invalid { outline: 2px solid var(--bad); outline-offset: 2px; border-radius: 6px; }
+.rb-raw { word-break: break-all; }
 
 .tabs { display: flex; gap: 4px; border-bottom: 1px solid var(--line); margin-bottom: 16px; }
 .tabs a { padding: 8px 14px; border-bottom: 2px solid transparent; color: var(--muted); }
@@ -442,6 +455,7 @@ const Vane = (() => {
       try {
         await api("PATCH", table.dataset.rulesPath, { rules });
         editor.value = JSON.stringify(rules, null, 2);
+        editor.dispatchEvent(new Event("input"));  // the rule builder shows the change
         if (status) status.textContent = "Saved: rule " + (index + 1) + " is on in " + (on.length ? on.join(", ") : "no environment") + ".";
       } catch (e) {
         box.checked = !box.checked;

@@ -32,6 +32,9 @@ struct WebController: Sendable {
         router.get("/") { _, _ in Self.redirect("/console") }
         router.get("console/assets/vane.css") { _, _ in Self.asset(WebAssets.css, type: "text/css; charset=utf-8") }
         router.get("console/assets/vane.js") { _, _ in Self.asset(WebAssets.js, type: "text/javascript; charset=utf-8") }
+        router.get("console/assets/rule-builder.js") { _, _ in
+            Self.asset(String(decoding: PackageResources.rule_builder_js, as: UTF8.self), type: "text/javascript; charset=utf-8")
+        }
         router.get("console/setup") { r, _ in try await setupPage(r, fields: [:], errors: [:], error: nil) }
         router.post("console/setup") { r, _ in try await setup(r) }
         router.get("console/login") { r, _ in try await signinPage(r, error: nil, email: "", status: .ok) }
@@ -367,6 +370,21 @@ struct WebController: Sendable {
         pretty(encodeToJSON(e.rules ?? []))
     }
 
+    /// What the rule builder (Resources/rule-builder.js) offers in its pickers, as JSON for a data attribute.
+    func builderOptions(_ e: Entity, environments: [String]) async throws -> String {
+        func names(_ kind: EntityKind) async throws -> JSONValue {
+            .array(try await store.entities(project: "default", kind: kind).map(\.name).filter { $0 != e.name }.sorted().map { .string($0) })
+        }
+        let options: JSONValue = [
+            "kind": .string(e.kind.rawValue), "idType": .string(e.effectiveIdType),
+            "environments": .array(environments.map { .string($0) }),
+            "gates": try await names(.gate), "segments": try await names(.segment),
+            "idLists": .array(try await store.idLists(project: "default").map { .string($0.name) }),
+            "customIDTypes": .array(try await store.customIDTypes(project: "default").map { .string($0) }),
+        ]
+        return options.serialized()
+    }
+
     func detail(_ kind: EntityKind, _ name: String, _ r: Request, _ s: ConsoleSession) async throws -> Response {
         guard let e = try await store.entity(project: "default", kind: kind, name: name) else {
             throw StoreError.notFound("There is no \(kind.displayName.lowercased()) named ‘\(name)’.")
@@ -378,6 +396,7 @@ struct WebController: Sendable {
                 "name": e.name, "description": e.description ?? "", "enabled": e.isEnabled != false,
                 "rules": Self.rulesContext(e, environments: environments), "rulesJSON": Self.rulesJSON(e),
                 "environments": environments, "collection": kind.collection,
+                "builderOptions": try await builderOptions(e, environments: environments),
             ]
             let partial = (e.rules ?? []).contains { $0.passPercentage > 0 && $0.passPercentage < 100 }
             data.merge(try await guardrailsContext(e), uniquingKeysWith: { a, _ in a })
@@ -413,6 +432,7 @@ struct WebController: Sendable {
                 "name": e.name, "description": e.description ?? "", "kindName": kind.displayName, "collection": kind.collection,
                 "rules": Self.rulesContext(e, environments: environments), "rulesJSON": Self.rulesJSON(e),
                 "hasDefault": kind == .dynamicConfig || kind == .layer, "isHoldout": kind == .holdout,
+                "builderOptions": try await builderOptions(e, environments: environments),
             ], uniquingKeysWith: { a, _ in a }), s, title: e.name, nav: kind.collection)
         }
     }

@@ -28,6 +28,7 @@ enum WebTemplates {
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/assets/vane.css">
 <script src="/console/assets/vane.js" defer></script>
+<script src="/console/assets/rule-builder.js" defer></script>
 </head>
 <body>
 <a class="skip" href="#content">Skip to content</a>
@@ -273,10 +274,13 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
   <details {{^rules}}open{{/rules}}><summary>Edit rules</summary>
   <form data-api="/console/v1/gates/{{name}}" data-method="PATCH" class="stack" id="rules-form" style="max-width:none" data-reload-after-save>
     <div class="form-error" role="alert"></div>
+    <div id="rule-builder" data-rule-builder data-json="rules" data-options="{{builderOptions}}"></div>
+    <div class="field-error" data-error-for="rules"></div>
+    <details id="rules-advanced"><summary>Advanced: the rules as JSON</summary>
     <div class="field"><label for="rules">Rules (JSON)</label>
       <textarea id="rules" name="rules" data-type="json" rows="14">{{rulesJSON}}</textarea>
-      <div class="hint">Each rule: <code>name</code>, <code>passPercentage</code>, <code>conditions</code> (e.g. <code>{"type": "email", "operator": "str_contains_any", "targetValue": ["@example.com"]}</code>), optional <code>environments</code>, optional <code>schedule</code> (steps of <code>{"time": ms since 1970, "passPercentage": 50}</code>, in time order; Vane applies each when due).</div>
-      <div class="field-error" data-error-for="rules"></div></div>
+      <div class="hint">Each rule: <code>name</code>, <code>passPercentage</code>, <code>conditions</code> (e.g. <code>{"type": "email", "operator": "str_contains_any", "targetValue": ["@example.com"]}</code>), optional <code>environments</code>, optional <code>schedule</code> (steps of <code>{"time": ms since 1970, "passPercentage": 50}</code>, in time order; Vane applies each when due). The builder above and this editor show the same rules.</div></div>
+    </details>
     <div><button class="btn btn-primary" type="submit" id="save-rules">Save rules</button> <span class="form-ok" role="status"></span></div>
   </form></details>
 {{/canEdit}}
@@ -322,10 +326,14 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
     <div class="field"><label for="description">Description</label><input id="description" name="description" type="text" value="{{description}}"></div>
     {{#hasDefault}}<div class="field"><label for="defaultValue">Default value (JSON object)</label>
       <textarea id="defaultValue" name="defaultValue" data-type="json" rows="6">{{defaultJSON}}</textarea><div class="field-error" data-error-for="defaultValue"></div></div>{{/hasDefault}}
+    <div class="field"><strong>Rules</strong>
+      <div id="rule-builder" data-rule-builder data-json="rules" data-options="{{builderOptions}}"></div>
+      <div class="field-error" data-error-for="rules"></div></div>
+    <details id="rules-advanced"><summary>Advanced: the rules as JSON</summary>
     <div class="field"><label for="rules">Rules (JSON)</label>
       <textarea id="rules" name="rules" data-type="json" rows="12">{{rulesJSON}}</textarea>
-      {{#hasDefault}}<div class="hint">Rules of a dynamic config carry a <code>returnValue</code> object.</div>{{/hasDefault}}
-      <div class="field-error" data-error-for="rules"></div></div>
+      {{#hasDefault}}<div class="hint">Rules of a dynamic config carry a <code>returnValue</code> object.</div>{{/hasDefault}}</div>
+    </details>
     <div><button class="btn btn-primary" type="submit" id="save-entity">Save</button> <span class="form-ok" role="status"></span></div>
   </form>
 </section>
