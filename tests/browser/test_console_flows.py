@@ -1177,6 +1177,46 @@ def test_disabling_a_gate_asks_first_and_names_the_environments(console, signed_
     wait_for(d, lambda x: console.console_ok("GET", "/gates/" + name).get("isEnabled") is False or None, "the gate to be disabled")
 
 
+def test_experiment_targeting_picked_then_a_group_shipped(console, signed_in):
+    d = signed_in
+    gate, name = uniq("exp_target"), uniq("exp_ship")
+    console.console_ok("POST", "/gates", {"name": gate, "rules": [
+        {"name": "everyone", "passPercentage": 100, "conditions": [{"type": "public"}]}]})
+    console.console_ok("POST", "/experiments", {"name": name, "groups": [
+        {"name": "Control", "size": 50, "parameterValues": {"color": "blue"}},
+        {"name": "Green", "size": 50, "parameterValues": {"color": "green"}}]})
+    d.get(console.url("experiments/" + name))
+
+    # The targeting gate is picked from the gates there are, and can be cleared again.
+    Select(wait_css(d, "#targetingGate")).select_by_value(gate)
+    d.find_element(By.CSS_SELECTOR, "#save-experiment").click()
+    wait_text(d, "Saved", "#experiment-form .form-ok")
+    assert console.console_ok("GET", "/experiments/" + name)["targetingGate"] == gate
+    assert wait_css(d, "dl.kv").find_element(By.LINK_TEXT, gate)
+    Select(wait_css(d, "#targetingGate")).select_by_visible_text("everyone")
+    d.find_element(By.CSS_SELECTOR, "#save-experiment").click()
+    wait_text(d, "Saved", "#experiment-form .form-ok")
+    assert console.console_ok("GET", "/experiments/" + name).get("targetingGate") is None
+
+    # Started, then Green shipped after a confirmation: everyone gets Green's values.
+    wait_css(d, "#start-experiment").click()
+    wait_for(d, lambda x: css(x, "#decision-form") or None, "the decision form of a running experiment")
+    Select(wait_css(d, "#ship-group")).select_by_visible_text("Green")
+    d.find_element(By.CSS_SELECTOR, "#ship-group-submit").click()
+    alert = wait_for(d, lambda x: _alert(x), "the confirmation")
+    assert "Ship" in alert.text, alert.text
+    alert.accept()
+    banner = wait_css(d, "#decision-banner")
+    assert "Shipped Green" in banner.text, banner.text
+    assert not css(d, "#decision-form") and not css(d, "#stop-experiment")
+    saved = console.console_ok("GET", "/experiments/" + name)
+    assert saved["status"] == "decision_made" and saved["launchedGroup"] == "Green", saved
+    for uid in ("u1", "u2", "u3", "u4"):
+        r = console.sdk_post("get_config", {"user": {"userID": uid}, "configName": name})
+        assert r.status_code == 200 and r.json()["value"] == {"color": "green"}, (uid, r.text)
+    shot(d, "flows-12-experiment-shipped")
+
+
 def _alert(driver):
     try:
         return driver.switch_to.alert

@@ -220,6 +220,8 @@ const Vane = (() => {
         v = v.split(/[\n,]/).map(s => s.trim()).filter(Boolean);
       } else if (t === "optional" && v.trim() === "") {
         continue;
+      } else if (t === "nullable" && v.trim() === "") {
+        v = null;  // clears the field (a PATCH keeps what a body leaves out)
       }
       set(body, n, v);
     }

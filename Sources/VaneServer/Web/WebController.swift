@@ -370,6 +370,11 @@ struct WebController: Sendable {
         pretty(encodeToJSON(e.rules ?? []))
     }
 
+    /// The entities of a kind as picker options, `selected` marked.
+    func options(_ kind: EntityKind, selected: String?) async throws -> [[String: Any]] {
+        try await store.entities(project: "default", kind: kind).map(\.name).sorted().map { ["name": $0, "selected": $0 == selected] }
+    }
+
     /// What the rule builder (Resources/rule-builder.js) offers in its pickers, as JSON for a data attribute.
     func builderOptions(_ e: Entity, environments: [String]) async throws -> String {
         func names(_ kind: EntityKind) async throws -> JSONValue {
@@ -411,6 +416,7 @@ struct WebController: Sendable {
             let status = e.status?.rawValue ?? "setup"
             return try render("experiment", Self.present([
                 "hypothesis": e.hypothesis, "targetingGate": e.targetingGate, "layer": e.layer, "started": e.startTime.map { Self.time($0) },
+                "launchedGroup": e.status == .decisionMade ? e.launchedGroup : nil,
             ]).merging([
                 "name": e.name, "description": e.description ?? "", "idType": e.effectiveIdType,
                 "status": status, "statusClass": status == "active" ? "badge-ok" : "",
@@ -423,6 +429,8 @@ struct WebController: Sendable {
                     ["id": .string(g.id ?? ""), "name": .string(g.name), "size": .double(g.size), "parameterValues": .object(g.parameterValues)] as JSONValue
                 })),
                 "idTypes": idTypes.map { ["name": $0, "selected": $0 == e.effectiveIdType] }, "collection": kind.collection,
+                "gateOptions": try await options(.gate, selected: e.targetingGate),
+                "layerOptions": try await options(.layer, selected: e.layer),
             ], uniquingKeysWith: { a, _ in a }).merging(try await guardrailsContext(e), uniquingKeysWith: { a, _ in a }),
             s, title: e.name, nav: "experiments")
         default:

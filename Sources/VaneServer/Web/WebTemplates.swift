@@ -350,10 +350,20 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
     <a class="btn btn-primary" href="/console/experiments/{{name}}/results" id="view-results">Results</a>
     {{#canEdit}}
     {{#canStart}}<form data-api="/console/v1/experiments/{{name}}/start" data-method="PUT" data-nobody="1"><button class="btn" type="submit" id="start-experiment">Start</button></form>{{/canStart}}
-    {{#canStop}}<form data-api="/console/v1/experiments/{{name}}/abandon" data-method="PUT" data-nobody="1" data-confirm="Stop this experiment? Everyone will get the default value."><button class="btn btn-danger" type="submit" id="stop-experiment">Stop</button></form>{{/canStop}}
+    {{#canStop}}<form data-api="/console/v1/experiments/{{name}}/abandon" data-method="PUT" data-nobody="1" data-confirm="Stop this experiment and ship nothing? Everyone gets the default values again."><button class="btn btn-danger" type="submit" id="stop-experiment">Stop, ship nothing</button></form>{{/canStop}}
     {{/canEdit}}
   </div>
 </div>
+{{#launchedGroup}}<div class="banner banner-info" id="decision-banner"><strong>Shipped {{launchedGroup}}.</strong> Everyone gets the values of {{launchedGroup}}; the experiment no longer assigns groups.</div>{{/launchedGroup}}
+{{#canEdit}}{{#canStop}}
+<section class="card" id="decision-card"><h2>Decide</h2>
+  <form data-api="/console/v1/experiments/{{name}}/make_decision" data-method="PUT" class="inline" id="decision-form" data-confirm="Ship the chosen group? Everyone gets its values and the experiment stops assigning groups." data-reload-after-save data-ok-text="Shipped.">
+    <div class="field"><label for="ship-group">Ship group</label><select id="ship-group" name="group">{{#groups}}<option>{{name}}</option>{{/groups}}</select></div>
+    <button class="btn btn-primary" type="submit" id="ship-group-submit">Ship</button> <span class="form-ok" role="status"></span><span class="form-error" role="alert"></span>
+  </form>
+  <p class="muted small">Shipping makes the group's parameter values what everyone gets. "Stop, ship nothing" above returns everyone to the default values.</p>
+</section>
+{{/canStop}}{{/canEdit}}
 <div class="grid-2">
 <section class="card"><h2>Setup</h2>
   <dl class="kv">
@@ -379,8 +389,8 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
     <div class="inline">
       <div class="field"><label for="idType">Unit type</label><select id="idType" name="idType">{{#idTypes}}<option {{#selected}}selected{{/selected}}>{{name}}</option>{{/idTypes}}</select></div>
       <div class="field"><label for="allocation">Allocation %</label><input id="allocation" name="allocation" type="number" min="0" max="100" step="any" data-type="number" value="{{allocation}}"><div class="field-error" data-error-for="allocation"></div></div>
-      <div class="field"><label for="targetingGate">Targeting gate</label><input id="targetingGate" name="targetingGate" type="text" value="{{targetingGate}}" data-type="optional"></div>
-      <div class="field"><label for="layer">Layer</label><input id="layer" name="layer" type="text" value="{{layer}}" data-type="optional"></div>
+      <div class="field"><label for="targetingGate">Targeting gate</label><select id="targetingGate" name="targetingGate" data-type="nullable"><option value="">everyone</option>{{#gateOptions}}<option value="{{name}}" {{#selected}}selected{{/selected}}>{{name}}</option>{{/gateOptions}}</select><div class="field-error" data-error-for="targetingGate"></div></div>
+      <div class="field"><label for="layer">Layer</label><select id="layer" name="layer" data-type="nullable"><option value="">none</option>{{#layerOptions}}<option value="{{name}}" {{#selected}}selected{{/selected}}>{{name}}</option>{{/layerOptions}}</select><div class="field-error" data-error-for="layer"></div></div>
       <div class="field"><label for="analysisWindowDays">Window (days)</label><input id="analysisWindowDays" name="analysisWindowDays" type="number" min="1" data-type="number" value="{{windowDays}}"><div class="field-error" data-error-for="analysisWindowDays"></div></div>
     </div>
     <div class="field"><label for="hypothesis">Hypothesis</label><input id="hypothesis" name="hypothesis" type="text" value="{{hypothesis}}"></div>
