@@ -76,6 +76,7 @@ let package = Package(
         ], resources: [
             // Compiled into the binary (PackageResources), so `vane` stays one file to deploy.
             .embedInCode("Resources/rule-builder.js"),
+            .embedInCode("Resources/groups-editor.js"),
         ]),
         // For the tests: a real PostgreSQL started on demand (scripts/pg-temp).
         .target(name: "VaneTestSupport", dependencies: ["VaneStore"]),

@@ -164,7 +164,7 @@ public enum Validation {
                 }
                 let total = groups.reduce(0) { $0 + $1.size }
                 guard abs(total - 100) < 1e-6 else {
-                    throw ValidationError("group sizes must add up to 100 (they add up to \(total))")
+                    throw ValidationError("groups: sizes must add up to 100 (they add up to \(total))")
                 }
             }
             if let a = e.allocation, !(0...100).contains(a) { throw ValidationError("allocation must be between 0 and 100") }

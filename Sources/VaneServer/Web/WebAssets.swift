@@ -107,6 +107,8 @@ input[aria-invalid=true], textarea[aria-invalid=true] { border-color: var(--bad)
 .rb-conditions > button { justify-self: start; }
 .rb-invalid { outline: 2px solid var(--bad); outline-offset: 2px; border-radius: 6px; }
 .rb-raw { word-break: break-all; }
+.ge-table input[type=text], .ge-table input[type=number], .ge-table select, .ge-table textarea { width: auto; min-width: 6em; min-height: 0; }
+.ge-table .ge-size { width: 6em; }
 
 .tabs { display: flex; gap: 4px; border-bottom: 1px solid var(--line); margin-bottom: 16px; }
 .tabs a { padding: 8px 14px; border-bottom: 2px solid transparent; color: var(--muted); }
@@ -127,6 +129,8 @@ dl.kv dd { margin: 0; word-break: break-word; }
 .ci-chart .bar.sig-pos { fill: var(--ok); }
 .ci-chart .bar.sig-neg { fill: var(--bad); }
 .ci-chart .point { fill: #1d2330; }
+.ci-chart text { font-size: 9px; fill: var(--muted); }
+.spark line.grid { stroke: var(--line); stroke-width: 1; }
 .lift.sig-pos { color: var(--ok); font-weight: 700; }
 .lift.sig-neg { color: var(--bad); font-weight: 700; }
 .spark rect { fill: var(--accent); }

@@ -2,43 +2,81 @@ import Foundation
 
 /// Small inline SVG charts, drawn on the server so results read without JavaScript.
 enum WebCharts {
-    /// A relative-lift interval as a bar around zero: the axis spans ±max(|lower|, |upper|, 5%).
-    static func interval(lower: Double, estimate: Double, upper: Double, cls: String, width: Double = 220, height: Double = 22) -> String {
-        let span = max(abs(lower), abs(upper), 0.05) * 1.1
-        func x(_ v: Double) -> Double { (v + span) / (2 * span) * width }
+    /// A relative-lift interval as a bar around zero, on an axis labelled at its ends and at zero:
+    /// the axis spans ±max(|lower|, |upper|, 5%) rounded up to a readable percentage.
+    static func interval(lower: Double, estimate: Double, upper: Double, cls: String, width: Double = 220, height: Double = 34) -> String {
+        let span = niceCeiling(max(abs(lower), abs(upper), 0.05) * 1.05)
+        let pad = 16.0  // room for the end labels
+        func x(_ v: Double) -> Double { pad + (v + span) / (2 * span) * (width - 2 * pad) }
         let left = x(max(-span, lower)), right = x(min(span, upper))
+        let mid = 11.0
         let label = String(format: "relative lift %+.2f%%, interval %+.2f%% to %+.2f%%", estimate * 100, lower * 100, upper * 100)
+        let ticks = [(-span, "start"), (0, "middle"), (span, "end")].map { v, anchor in
+            "<text x=\"\(f(anchor == "start" ? x(v) - pad + 1 : anchor == "end" ? x(v) + pad - 1 : x(v)))\" y=\"\(f(height - 2))\" text-anchor=\"\(anchor)\">\(percent(v))</text>"
+        }.joined()
         return """
         <svg class="ci-chart" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" role="img" aria-label="\(label)">\
-        <line class="axis" x1="0" y1="\(height / 2)" x2="\(width)" y2="\(height / 2)"/>\
-        <rect class="bar \(cls)" x="\(f(left))" y="\(f(height / 2 - 5))" width="\(f(max(1, right - left)))" height="10" rx="2"/>\
-        <line class="zero" x1="\(f(x(0)))" y1="2" x2="\(f(x(0)))" y2="\(f(height - 2))"/>\
-        <circle class="point" cx="\(f(x(estimate)))" cy="\(f(height / 2))" r="3"/>\
-        <title>\(label)</title></svg>
+        <line class="axis" x1="\(f(x(-span)))" y1="\(mid)" x2="\(f(x(span)))" y2="\(mid)"/>\
+        <rect class="bar \(cls)" x="\(f(left))" y="\(f(mid - 5))" width="\(f(max(1, right - left)))" height="10" rx="2"/>\
+        <line class="zero" x1="\(f(x(0)))" y1="2" x2="\(f(x(0)))" y2="\(f(mid + 9))"/>\
+        <circle class="point" cx="\(f(x(estimate)))" cy="\(mid)" r="3"/>\
+        \(ticks)<title>\(label)</title></svg>
         """
     }
 
-    /// Grouped bars per label (day), one series per name, with the labels' first and last day shown.
+    /// Grouped bars per label (day), one series per name, on a labelled value axis with grid lines;
+    /// bars keep a readable width however few days there are, and at most about 8 days are labelled.
     static func bars(labels: [String], series: [[Double]], names: [String], width: Double = 640, height: Double = 140) -> String {
-        let maxValue = max(1, series.flatMap { $0 }.max() ?? 1)
+        let axisWidth = 44.0, labelHeight = 16.0, top = 6.0
+        let plotWidth = width - axisWidth
+        let maxValue = niceCeiling(max(1, series.flatMap { $0 }.filter(\.isFinite).max() ?? 1))
         let n = max(1, labels.count)
-        let slot = width / Double(n)
-        let barWidth = max(1, (slot - 2) / Double(max(1, series.count)))
-        var out = "<svg class=\"spark\" width=\"100%\" viewBox=\"0 0 \(Int(width)) \(Int(height + 16))\" role=\"img\" aria-label=\"\(escape(names.joined(separator: ", "))) per day\">"
+        let slot = plotWidth / Double(n)
+        let groupWidth = min(slot * 0.8, 28 * Double(max(1, series.count)))
+        let barWidth = groupWidth / Double(max(1, series.count))
+        func y(_ v: Double) -> Double { top + height - v / maxValue * height }
+        var out = "<svg class=\"spark\" width=\"100%\" viewBox=\"0 0 \(Int(width)) \(Int(top + height + labelHeight))\" role=\"img\" aria-label=\"\(escape(names.joined(separator: ", "))) per day\">"
+        for tick in [0, maxValue / 2, maxValue] {
+            out += "<line class=\"grid\" x1=\"\(f(axisWidth))\" y1=\"\(f(y(tick)))\" x2=\"\(f(width))\" y2=\"\(f(y(tick)))\"/>"
+            out += "<text class=\"tick\" x=\"\(f(axisWidth - 6))\" y=\"\(f(y(tick) + 3))\" text-anchor=\"end\">\(count(tick))</text>"
+        }
         for (s, values) in series.enumerated() {
-            for (i, v) in values.enumerated() {
-                let h = v / maxValue * height
+            for (i, v) in values.enumerated() where i < n {
+                let h = v.isFinite ? max(0, v) / maxValue * height : 0
                 let label = "\(labels[i]): \(names.indices.contains(s) ? names[s] : "") \(v.isFinite ? String(format: "%.0f", v) : "—")"
-                out += "<rect class=\"\(s % 2 == 1 ? "alt" : "")\" x=\"\(f(Double(i) * slot + Double(s) * barWidth))\" y=\"\(f(height - h))\" width=\"\(f(barWidth))\" height=\"\(f(max(h, 0.5)))\"><title>\(escape(label))</title></rect>"
+                let x = axisWidth + Double(i) * slot + (slot - groupWidth) / 2 + Double(s) * barWidth
+                out += "<rect class=\"\(s % 2 == 1 ? "alt" : "")\" x=\"\(f(x))\" y=\"\(f(top + height - h))\" width=\"\(f(max(1, barWidth - 1)))\" height=\"\(f(max(h, 0.5)))\"><title>\(escape(label))</title></rect>"
             }
         }
-        if let first = labels.first { out += "<text x=\"0\" y=\"\(Int(height + 13))\">\(escape(first))</text>" }
-        if labels.count > 1, let last = labels.last { out += "<text x=\"\(Int(width))\" y=\"\(Int(height + 13))\" text-anchor=\"end\">\(escape(last))</text>" }
+        let step = max(1, Int((Double(labels.count) / 8).rounded(.up)))
+        for i in stride(from: 0, to: labels.count, by: step) {
+            out += "<text x=\"\(f(axisWidth + (Double(i) + 0.5) * slot))\" y=\"\(f(top + height + 13))\" text-anchor=\"middle\">\(escape(labels[i]))</text>"
+        }
         out += "</svg>"
         let legend = names.enumerated().map { i, name in
             "<span><i style=\"background:\(i % 2 == 1 ? "#f0a35e" : "var(--accent)")\"></i>\(escape(name))</span>"
         }.joined()
         return out + "<div class=\"legend\">\(legend)</div>"
+    }
+
+    /// The smallest of 1, 2, 2.5, 5 × 10ⁿ at or above `x` (x > 0): axis ends that read easily.
+    static func niceCeiling(_ x: Double) -> Double {
+        guard x.isFinite, x > 0 else { return 1 }
+        let power = pow(10, (log10(x)).rounded(.down))
+        for m in [1, 2, 2.5, 5, 10] where m * power >= x * (1 - 1e-12) { return m * power }
+        return 10 * power
+    }
+
+    static func percent(_ v: Double) -> String {
+        let p = v * 100
+        let text = p == p.rounded() ? String(format: "%.0f", p) : String(format: "%.1f", p)
+        return (p > 0 ? "+" : p < 0 ? "−" : "") + text.replacingOccurrences(of: "-", with: "") + "%"
+    }
+
+    static func count(_ v: Double) -> String {
+        if v >= 1_000_000 { return String(format: "%gM", v / 1_000_000) }
+        if v >= 10_000 { return String(format: "%gk", v / 1_000) }
+        return String(format: "%g", v)
     }
 
     static func f(_ x: Double) -> String { String(format: "%.1f", x) }

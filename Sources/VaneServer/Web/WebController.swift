@@ -32,8 +32,9 @@ struct WebController: Sendable {
         router.get("/") { _, _ in Self.redirect("/console") }
         router.get("console/assets/vane.css") { _, _ in Self.asset(WebAssets.css, type: "text/css; charset=utf-8") }
         router.get("console/assets/vane.js") { _, _ in Self.asset(WebAssets.js, type: "text/javascript; charset=utf-8") }
-        router.get("console/assets/rule-builder.js") { _, _ in
-            Self.asset(String(decoding: PackageResources.rule_builder_js, as: UTF8.self), type: "text/javascript; charset=utf-8")
+        for (path, bytes) in [("rule-builder.js", PackageResources.rule_builder_js), ("groups-editor.js", PackageResources.groups_editor_js)] {
+            let script = String(decoding: bytes, as: UTF8.self)
+            router.get(RouterPath("console/assets/" + path)) { _, _ in Self.asset(script, type: "text/javascript; charset=utf-8") }
         }
         router.get("console/setup") { r, _ in try await setupPage(r, fields: [:], errors: [:], error: nil) }
         router.post("console/setup") { r, _ in try await setup(r) }
@@ -72,7 +73,7 @@ struct WebController: Sendable {
         page("console/gates/{name}/results") { r, c, s in try await resultsPage(.gate, try pathParameter(c, "name"), r, s) }
         page("console/holdouts/{name}/results") { r, c, s in try await resultsPage(.holdout, try pathParameter(c, "name"), r, s) }
         page("console/metrics") { _, _, s in try await metricsPage(s) }
-        page("console/metrics/{name}") { _, c, s in try await metricPage(try pathParameter(c, "name"), s) }
+        page("console/metrics/{name}") { r, c, s in try await metricPage(try pathParameter(c, "name"), r.queryItems(), s) }
         page("console/events") { r, _, s in try await eventsPage(r, s) }
         page("console/events/{id}") { _, c, s in try await eventPage(try pathParameter(c, "id"), s) }
         page("console/id_lists") { _, _, s in try await idListsPage(s) }
@@ -328,7 +329,9 @@ struct WebController: Sendable {
                 }
             }()
             return ["name": e.name, "href": "/console/\(kind.collection)/\(e.name)", "status": status, "statusClass": cls,
-                    "description": e.description ?? "", "rules": (e.rules ?? []).count, "updated": Self.time(e.lastModifiedTime),
+                    "description": e.description ?? "", "updated": Self.time(e.lastModifiedTime),
+                    // An experiment's rules are its groups (compiled): the count that means something is the groups'.
+                    "rules": kind == .experiment ? (e.groups ?? []).count : (e.rules ?? []).count,
                     "updatedSort": e.lastModifiedTime ?? 0]
         }
         let (blurb, hint) = Self.blurbs[kind] ?? ("", "")
@@ -336,6 +339,7 @@ struct WebController: Sendable {
             "heading": kind.displayName + "s", "singular": kind.displayName.lowercased(), "blurb": blurb, "emptyHint": hint,
             "items": items, "collection": kind.collection, "base": "/console/\(kind.collection)",
             "isExperiment": kind == .experiment, "isSegmentList": kind == .segment,
+            "countHeading": kind == .experiment ? "Groups" : "Rules",
             "idTypes": ["userID", "stableID"] + (try await store.customIDTypes(project: "default")),
         ], s, title: kind.displayName + "s", nav: kind.collection)
     }
@@ -613,30 +617,46 @@ struct WebController: Sendable {
         return try render("metrics", ["items": items, "events": events], s, title: "Metrics", nav: "metrics")
     }
 
-    func metricPage(_ name: String, _ s: ConsoleSession) async throws -> Response {
+    /// A metric's days (within `from`…`to`, UTC dates, when given): events, users and value sum
+    /// charted and listed, and for a defined metric a form that edits it.
+    func metricPage(_ name: String, _ query: [String: String], _ s: ConsoleSession) async throws -> Response {
         let pulse = PulseService(store: store)
         guard let m = try await pulse.metrics.resolve("default", name) else {
             throw StoreError.notFound("There is no metric named ‘\(name)’.")
         }
-        let series = try await pulse.series("default", metric: name)
-        let days = (series["days"]?.arrayValue ?? []).map { d -> [String: Any] in
-            ["day": d["day"]?.stringValue ?? "", "events": d["events"]?.int64Value ?? 0, "units": d["units"]?.int64Value ?? 0,
-             "sum": Self.number(d["sum"]?.doubleValue ?? 0)]
+        let from = query["from"].flatMap { $0.isEmpty ? nil : $0 }, to = query["to"].flatMap { $0.isEmpty ? nil : $0 }
+        for (field, value) in [("from", from), ("to", to)] {
+            if let value, !Self.isISODate(value) { throw ValidationError("\(field) must be a date such as 2026-12-01 (got '\(value)')") }
         }
+        let series = try await pulse.series("default", metric: name)
+        let days = (series["days"]?.arrayValue ?? []).map { d -> (day: String, events: Int64, units: Int64, sum: Double) in
+            (d["day"]?.stringValue ?? "", d["events"]?.int64Value ?? 0, d["units"]?.int64Value ?? 0, d["sum"]?.doubleValue ?? 0)
+        }.filter { d in (from.map { d.day >= $0 } ?? true) && (to.map { d.day <= $0 } ?? true) }  // ISO dates sort as text
         let filters = (m.filters ?? []).map(\.description).joined(separator: " and ")
         var data: [String: Any] = Self.present([
             "event": m.event, "filters": filters.isEmpty ? nil : filters,
             "ratio": m.type == .ratio ? "\(m.numerator ?? "") / \(m.denominator ?? "")" : nil,
+            "metricDescription": m.description, "from": from, "to": to,
         ]).merging([
-            "name": name, "type": m.type.rawValue, "days": days.reversed() as [[String: Any]], "custom": !m.isAutomatic,
+            "name": name, "type": m.type.rawValue, "custom": !m.isAutomatic,
+            "days": days.reversed().map { ["day": $0.day, "events": $0.events, "units": $0.units, "sum": Self.number($0.sum)] as [String: Any] },
+            "typeOptions": MetricDefinition.MetricType.allCases.map { ["name": $0.rawValue, "selected": $0 == m.type] },
+            "filtersJSON": Self.pretty(encodeToJSON(m.filters ?? [])),  // "[]" rather than empty, which a PATCH would leave as it was
+            "numerator": m.numerator ?? "", "denominator": m.denominator ?? "", "eventValue": m.event ?? "",
         ], uniquingKeysWith: { a, _ in a })
         if !days.isEmpty {
+            let labels = days.map(\.day)
             data["chart"] = WebCharts.bars(
-                labels: days.map { $0["day"] as? String ?? "" },
-                series: [days.map { Double($0["events"] as? Int64 ?? 0) }, days.map { Double($0["units"] as? Int64 ?? 0) }],
-                names: ["events", "unique users"])
+                labels: labels, series: [days.map { Double($0.events) }, days.map { Double($0.units) }], names: ["events", "unique users"])
+            if days.contains(where: { $0.sum != 0 }) {
+                data["valueChart"] = WebCharts.bars(labels: labels, series: [days.map(\.sum)], names: ["value sum"])
+            }
         }
         return try render("metric", data, s, title: name, nav: "metrics")
+    }
+
+    static func isISODate(_ s: String) -> Bool {
+        s.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) != nil
     }
 
     // MARK: - Events

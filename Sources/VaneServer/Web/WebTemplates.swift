@@ -29,6 +29,7 @@ enum WebTemplates {
 <link rel="stylesheet" href="/console/assets/vane.css">
 <script src="/console/assets/vane.js" defer></script>
 <script src="/console/assets/rule-builder.js" defer></script>
+<script src="/console/assets/groups-editor.js" defer></script>
 </head>
 <body>
 <a class="skip" href="#content">Skip to content</a>
@@ -194,7 +195,7 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
 </div>
 {{^empty(items)}}
 <div class="table-wrap"><table class="data" id="entity-table"><thead><tr>
-  <th data-sort="text">Name</th><th data-sort="text">Status</th><th data-sort="text">Description</th><th data-sort="number">Rules</th><th data-sort="text">Updated</th>
+  <th data-sort="text">Name</th><th data-sort="text">Status</th><th data-sort="text">Description</th><th data-sort="number">{{countHeading}}</th><th data-sort="text">Updated</th>
 </tr></thead><tbody>
 {{#items}}<tr><td><a href="{{href}}">{{name}}</a></td><td><span class="badge {{statusClass}}">{{status}}</span></td><td class="muted">{{description}}</td><td class="num">{{rules}}</td><td data-value="{{updatedSort}}">{{updated}}</td></tr>{{/items}}
 </tbody></table></div>
@@ -209,9 +210,14 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
     <div class="field"><label for="new-description">Description</label><input id="new-description" name="description" type="text" data-type="optional"></div>
     {{#isExperiment}}
     <div class="field"><label for="new-idType">Unit type</label><select id="new-idType" name="idType">{{#idTypes}}<option>{{.}}</option>{{/idTypes}}</select></div>
-    <div class="field"><label for="new-groups">Groups</label>
+    <div class="field"><strong>Groups and parameters</strong>
+      <div id="new-groups-editor" data-groups-editor data-json="new-groups"></div>
+      <div class="field-error" data-error-for="groups"></div></div>
+    <details id="new-groups-advanced"><summary>Advanced: the groups as JSON</summary>
+    <div class="field"><label for="new-groups">Groups (JSON)</label>
       <textarea id="new-groups" name="groups" data-type="json" rows="6">[{"name": "Control", "size": 50, "parameterValues": {}}, {"name": "Test", "size": 50, "parameterValues": {}}]</textarea>
-      <div class="hint">Names, sizes (adding up to 100) and parameter values.</div><div class="field-error" data-error-for="groups"></div></div>
+      <div class="hint">Names, sizes (adding up to 100) and parameter values.</div></div>
+    </details>
     {{/isExperiment}}
     {{#isSegmentList}}
     <div class="field"><label for="new-segmentType">Type</label><select id="new-segmentType" name="segmentType"><option value="rule_based">Rule based</option><option value="id_list">ID list</option></select></div>
@@ -394,7 +400,12 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
       <div class="field"><label for="analysisWindowDays">Window (days)</label><input id="analysisWindowDays" name="analysisWindowDays" type="number" min="1" data-type="number" value="{{windowDays}}"><div class="field-error" data-error-for="analysisWindowDays"></div></div>
     </div>
     <div class="field"><label for="hypothesis">Hypothesis</label><input id="hypothesis" name="hypothesis" type="text" value="{{hypothesis}}"></div>
-    <div class="field"><label for="groups">Groups (JSON)</label><textarea id="groups" name="groups" data-type="json" rows="8">{{groupsJSON}}</textarea><div class="field-error" data-error-for="groups"></div></div>
+    <div class="field"><strong>Groups and parameters</strong>
+      <div id="groups-editor" data-groups-editor data-json="groups"></div>
+      <div class="field-error" data-error-for="groups"></div></div>
+    <details id="groups-advanced"><summary>Advanced: the groups as JSON</summary>
+    <div class="field"><label for="groups">Groups (JSON)</label><textarea id="groups" name="groups" data-type="json" rows="8">{{groupsJSON}}</textarea></div>
+    </details>
     {{#canStop}}<label class="switch" style="font-weight:400"><input type="checkbox" name="confirmSplitChange" id="confirm-split"> The experiment is running: if I change group sizes, start a new analysis period (the sample-ratio check restarts with the new sizes)</label>{{/canStop}}
     <div><button class="btn btn-primary" type="submit" id="save-experiment">Save</button> <span class="form-ok" role="status"></span></div>
   </form>
@@ -509,15 +520,39 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
 
     static let metric = #"""
 {{<layout}}{{$body}}
-<div class="page-header"><div><h1>{{name}}</h1><p class="sub">{{type}}{{#event}} of <code>{{event}}</code>{{/event}}{{#filters}} where {{filters}}{{/filters}}{{#ratio}} {{ratio}}{{/ratio}}</p></div>
+<div class="page-header"><div><h1>{{name}}</h1><p class="sub">{{type}}{{#event}} of <code>{{event}}</code>{{/event}}{{#filters}} where {{filters}}{{/filters}}{{#ratio}} {{ratio}}{{/ratio}}{{#metricDescription}} · {{metricDescription}}{{/metricDescription}}</p></div>
 {{#custom}}{{#canEdit}}<form data-api="/console/v1/metrics/{{name}}" data-method="DELETE" data-nobody="1" data-redirect="/console/metrics" data-confirm="Delete this metric?"><button class="btn btn-danger" type="submit">Delete</button></form>{{/canEdit}}{{/custom}}</div>
+<form method="get" class="inline card" id="metric-range">
+  <div class="field"><label for="range-from">From</label><input id="range-from" name="from" type="date" value="{{from}}"></div>
+  <div class="field"><label for="range-to">To</label><input id="range-to" name="to" type="date" value="{{to}}"></div>
+  <button class="btn" type="submit" id="range-apply">Show</button>{{#from}}<a class="btn" href="?">All days</a>{{/from}}{{^from}}{{#to}}<a class="btn" href="?">All days</a>{{/to}}{{/from}}
+</form>
 <section class="card"><h2>Events per day</h2>
 {{#chart}}<div id="metric-chart">{{{chart}}}</div>{{/chart}}
-{{^chart}}<div class="empty"><strong>No events yet</strong>This metric has had no events.</div>{{/chart}}
+{{^chart}}<div class="empty"><strong>No events</strong>This metric has had no events{{#from}} in this range{{/from}}{{^from}}{{#to}} in this range{{/to}}{{/from}}.</div>{{/chart}}
 </section>
+{{#valueChart}}<section class="card"><h2>Value sum per day</h2><div id="metric-value-chart">{{{valueChart}}}</div></section>{{/valueChart}}
 {{^empty(days)}}<div class="table-wrap"><table class="data" id="series-table"><thead><tr><th data-sort="text">Day</th><th class="num" data-sort="number">Events</th><th class="num" data-sort="number">Unique users</th><th class="num" data-sort="number">Value sum</th></tr></thead><tbody>
 {{#days}}<tr><td>{{day}}</td><td class="num">{{events}}</td><td class="num">{{units}}</td><td class="num">{{sum}}</td></tr>{{/days}}
 </tbody></table></div>{{/empty(days)}}
+{{#custom}}{{#canEdit}}
+<section class="card"><details><summary>Edit metric</summary>
+  <form data-api="/console/v1/metrics/{{name}}" data-method="PATCH" class="stack" id="metric-edit-form" data-reload-after-save>
+    <div class="form-error" role="alert"></div>
+    <div class="inline">
+      <div class="field"><label for="edit-type">Type</label><select id="edit-type" name="type">{{#typeOptions}}<option {{#selected}}selected{{/selected}}>{{name}}</option>{{/typeOptions}}</select></div>
+      <div class="field"><label for="edit-event">Event</label><input id="edit-event" name="event" type="text" data-type="nullable" value="{{eventValue}}"><div class="field-error" data-error-for="event"></div></div>
+    </div>
+    <div class="field"><label for="edit-filters">Metadata filters (JSON)</label><textarea id="edit-filters" name="filters" data-type="json" rows="3">{{filtersJSON}}</textarea><div class="field-error" data-error-for="filters"></div></div>
+    <div class="inline">
+      <div class="field"><label for="edit-numerator">Numerator (ratio)</label><input id="edit-numerator" name="numerator" type="text" data-type="nullable" value="{{numerator}}"><div class="field-error" data-error-for="numerator"></div></div>
+      <div class="field"><label for="edit-denominator">Denominator (ratio)</label><input id="edit-denominator" name="denominator" type="text" data-type="nullable" value="{{denominator}}"><div class="field-error" data-error-for="denominator"></div></div>
+    </div>
+    <div class="field"><label for="edit-description">Description</label><input id="edit-description" name="description" type="text" data-type="nullable" value="{{metricDescription}}"></div>
+    <div><button class="btn btn-primary" type="submit" id="save-metric">Save</button> <span class="form-ok" role="status"></span></div>
+    <p class="muted small">Changes are audited. Results recompute from the rollups; a changed filter rebuilds them once.</p>
+  </form></details></section>
+{{/canEdit}}{{/custom}}
 {{/body}}{{/layout}}
 """#
 
