@@ -75,6 +75,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], resources: [
             // Compiled into the binary (PackageResources), so `vane` stays one file to deploy.
+            .embedInCode("Resources/dom.js"),
             .embedInCode("Resources/rule-builder.js"),
             .embedInCode("Resources/groups-editor.js"),
         ]),

@@ -3,6 +3,7 @@
 // its type and a typed value per group. Kept in sync with the JSON editor beside it (the textarea
 // the form saves); group IDs and anything else in the JSON are kept as they are.
 (() => {
+  const { el } = window.VaneDOM;
   const TYPES = { string: "Text", number: "Number", boolean: "Boolean", json: "JSON" };
 
   function typeOf(v) {
@@ -25,15 +26,6 @@
     return defaultOf("json");
   }
 
-  function el(tag, attrs, ...children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null || v === false) continue;
-      if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children) if (c) e.append(c);
-    return e;
-  }
 
   function bind(root) {
     const textarea = document.getElementById(root.dataset.json);

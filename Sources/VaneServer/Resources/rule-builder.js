@@ -3,6 +3,7 @@
 // editor beside it (the textarea the form saves). Anything the builder does not know how to show
 // (an SDK condition type, a config's return value, a schedule) is kept as it is in the JSON.
 (() => {
+  const { el } = window.VaneDOM;
   // Fields as Statsig's console groups them. `type` is the console condition type the API takes;
   // `ops` the operators offered; `value` the input: list, text, number, version, time, pick.
   const TEXT_OPS = ["any", "none", "any_case_sensitive", "none_case_sensitive", "str_starts_with_any",
@@ -71,15 +72,6 @@
     return f;
   }
 
-  function el(tag, attrs, ...children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null || v === false) continue;
-      if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children) if (c) e.append(c);
-    return e;
-  }
 
   function toLocalInput(ms) {
     const d = new Date(Number(ms));

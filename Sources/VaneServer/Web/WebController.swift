@@ -32,7 +32,10 @@ struct WebController: Sendable {
         router.get("/") { _, _ in Self.redirect("/console") }
         router.get("console/assets/vane.css") { _, _ in Self.asset(WebAssets.css, type: "text/css; charset=utf-8") }
         router.get("console/assets/vane.js") { _, _ in Self.asset(WebAssets.js, type: "text/javascript; charset=utf-8") }
-        for (path, bytes) in [("rule-builder.js", PackageResources.rule_builder_js), ("groups-editor.js", PackageResources.groups_editor_js)] {
+        for (path, bytes) in [
+            ("dom.js", PackageResources.dom_js), ("rule-builder.js", PackageResources.rule_builder_js),
+            ("groups-editor.js", PackageResources.groups_editor_js),
+        ] {
             let script = String(decoding: bytes, as: UTF8.self)
             router.get(RouterPath("console/assets/" + path)) { _, _ in Self.asset(script, type: "text/javascript; charset=utf-8") }
         }

@@ -28,6 +28,7 @@ enum WebTemplates {
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/assets/vane.css">
 <script src="/console/assets/vane.js" defer></script>
+<script src="/console/assets/dom.js" defer></script>
 <script src="/console/assets/rule-builder.js" defer></script>
 <script src="/console/assets/groups-editor.js" defer></script>
 </head>
