@@ -263,6 +263,10 @@ public struct Entity: Codable, Sendable, Hashable {
     /// experiment on its control (`GuardrailWatch`).
     public var guardrails: [Guardrail]?
 
+    /// Experiments: the metrics the experiment is run to move, in the order they matter. Results
+    /// list them first, then guardrails, then every other metric.
+    public var primaryMetrics: [String]?
+
     // Segments
     /// "rule_based" or "id_list".
     public var segmentType: String?

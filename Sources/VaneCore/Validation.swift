@@ -106,6 +106,22 @@ public enum Validation {
         }
     }
 
+    /// The most primary metrics one experiment may have.
+    public static let maxPrimaryMetrics = 10
+
+    static func check(primaryMetrics: [String]) throws {
+        guard primaryMetrics.count <= maxPrimaryMetrics else {
+            throw ValidationError("primaryMetrics has \(primaryMetrics.count) metrics; at most \(maxPrimaryMetrics) are allowed")
+        }
+        var seen = Set<String>()
+        for (i, m) in primaryMetrics.enumerated() {
+            guard !m.isEmpty, m.count <= 200, !m.contains(",") else {
+                throw ValidationError("primaryMetrics[\(i)] must be a metric id such as conversion:purchase or a defined metric's name (1 to 200 characters, no commas)")
+            }
+            guard seen.insert(m).inserted else { throw ValidationError("primaryMetrics[\(i)] '\(m)' is listed twice") }
+        }
+    }
+
     /// The most guardrails one gate or experiment may have.
     public static let maxGuardrails = 20
 
@@ -136,6 +152,10 @@ public enum Validation {
             for env in r.environments ?? [] where !environments.contains(env) {
                 throw ValidationError("rules[\(i)].environments: unknown environment '\(env)' (known: \(environments.joined(separator: ", ")))")
             }
+        }
+        if let primary = e.primaryMetrics, !primary.isEmpty {
+            guard e.kind == .experiment else { throw ValidationError("primaryMetrics: only experiments have primary metrics") }
+            try check(primaryMetrics: primary)
         }
         if let guardrails = e.guardrails, !guardrails.isEmpty {
             guard e.kind == .gate || e.kind == .experiment else {

@@ -1297,7 +1297,7 @@ def test_a_metric_page_charts_values_over_a_range_and_edits_the_metric(console, 
     wait_css(d, "#metric-value-chart svg rect")
     rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#series-table tbody tr")]
     assert len(rows) == 3 and rows[0].startswith(labels[0]) and rows[0].endswith("20"), rows  # newest first: 2 × 10
-    shot(d, "flows-14-metric-values")
+    shot(d, "flows-15-metric-values")
 
     # A range: only the days in it.
     d.get(console.url("metrics/%s?from=%s" % (name, labels[1])))
@@ -1315,6 +1315,43 @@ def test_a_metric_page_charts_values_over_a_range_and_edits_the_metric(console, 
     assert console.console_ok("GET", "/metrics/" + name)["description"] == "Order revenue in USD"
     audit = console.console_ok("GET", "/audit_logs?kind=metric&name=" + name)
     assert [e["action"] for e in audit] == ["updated", "created"], audit
+
+
+def test_primary_metrics_lead_the_results_and_the_rest_fold_away(console, signed_in):
+    d = signed_in
+    event = uniq("checkout")
+    name = _load_experiment(console, "exp_primary", {"Control": 60, "Test": 60}, {
+        "Control": lambda i: i % 2, "Test": lambda i: (i % 3 > 0)}, event)
+    d.get(console.url("experiments/" + name))
+    fill(d, "#primaryMetrics", "sum:%s, conversion:%s, not_yet_defined" % (event, event))
+    d.find_element(By.CSS_SELECTOR, "#save-experiment").click()
+    wait_text(d, "Saved", "#experiment-form .form-ok")
+    assert text_of(d, "#primary-metrics") == "sum:%s, conversion:%s, not_yet_defined" % (event, event)
+    assert console.console_ok("GET", "/experiments/" + name)["primaryMetrics"] == [
+        "sum:" + event, "conversion:" + event, "not_yet_defined"]
+
+    d.get(console.url("experiments/%s/results" % name))
+    table = wait_css(d, "#metrics-table")
+    shown = [r.find_element(By.CSS_SELECTOR, "td a").text for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")
+             if r.is_displayed() and r.find_elements(By.CSS_SELECTOR, "td a")]
+    assert shown == ["sum:" + event, "conversion:" + event], shown
+    assert "PRIMARY METRICS" in table.text.upper() and "not_yet_defined: no data yet" in table.text, table.text
+    # Why a row has no interval is a short badge; the whole reason is its title.
+    badge = table.find_element(By.CSS_SELECTOR, "tbody tr .reason-badge")
+    assert badge.text == "needs more data" and "at least 100 per group" in badge.get_attribute("title"), badge.get_attribute("title")
+    others = d.find_element(By.CSS_SELECTOR, "#other-metrics")
+    assert not others.is_displayed()
+    toggle = wait_css(d, "#show-other-metrics")
+    toggle.click()
+    wait_for(d, lambda x: others.is_displayed() or None, "the other metrics to unfold")
+    assert "count:" + event in others.text and "mean:" + event in others.text, others.text
+    shot(d, "flows-16-results-primary-metrics")
+
+    # Only experiments have primary metrics, and a name may appear once.
+    status = console.console("POST", "/gates", {"name": uniq("g"), "primaryMetrics": ["count:x"]}).status_code
+    assert status == 400
+    r = console.console("PATCH", "/experiments/" + name, {"primaryMetrics": ["count:x", "count:x"]})
+    assert r.status_code == 400 and "listed twice" in r.text, r.text
 
 
 def _alert(driver):

@@ -130,6 +130,7 @@ dl.kv dd { margin: 0; word-break: break-word; }
 .ci-chart .bar.sig-neg { fill: var(--bad); }
 .ci-chart .point { fill: #1d2330; }
 .ci-chart text { font-size: 9px; fill: var(--muted); }
+tr.section-row th { background: var(--bg); text-align: left; font-size: .8rem; }
 .spark line.grid { stroke: var(--line); stroke-width: 1; }
 .lift.sig-pos { color: var(--ok); font-weight: 700; }
 .lift.sig-neg { color: var(--bad); font-weight: 700; }
@@ -495,6 +496,12 @@ const Vane = (() => {
     bindDrawer();
     bindStream(document);
     showSavedNotice();
+    document.querySelectorAll("[data-toggle-rows]").forEach(b => b.addEventListener("click", () => {
+      const rows = document.getElementById(b.dataset.toggleRows);
+      rows.hidden = !rows.hidden;
+      b.setAttribute("aria-expanded", String(!rows.hidden));
+      b.textContent = rows.hidden ? b.dataset.showText : "Hide the other metrics";
+    }));
     document.querySelectorAll("[data-event-json]").forEach(b => b.addEventListener("click", () => {
       showEventDetails(JSON.parse(document.getElementById(b.dataset.eventJson).textContent));
     }));

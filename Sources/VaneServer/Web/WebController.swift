@@ -424,6 +424,7 @@ struct WebController: Sendable {
             return try render("experiment", Self.present([
                 "hypothesis": e.hypothesis, "targetingGate": e.targetingGate, "layer": e.layer, "started": e.startTime.map { Self.time($0) },
                 "launchedGroup": e.status == .decisionMade ? e.launchedGroup : nil,
+                "primaryMetricsText": e.primaryMetrics.flatMap { $0.isEmpty ? nil : $0.joined(separator: ", ") },
             ]).merging([
                 "name": e.name, "description": e.description ?? "", "idType": e.effectiveIdType,
                 "status": status, "statusClass": status == "active" ? "badge-ok" : "",
@@ -488,6 +489,9 @@ struct WebController: Sendable {
         let r = try await PulseService(store: store).results(project: "default", kind: kind, name: name, query: query, now: Clock.nowMs())
         let options = r.options
         let rows = Self.comparisonRows(r.metrics, options: options)
+        let primary = kind == .experiment
+            ? try await store.entity(project: "default", kind: .experiment, name: name)?.primaryMetrics ?? [] : []
+        let sections = Self.metricSections(rows, primary: primary)
         let groups = r.groups.map { g -> [String: Any] in
             ["name": g.name, "units": g.units, "weight": g.weight.map { Self.number($0) + "%" } ?? "—"]
         }
@@ -495,6 +499,9 @@ struct WebController: Sendable {
             "heading": kind == .experiment ? "Results" : "Rollout results (pass vs fail)",
             "idType": r.subject.idType, "computedAt": Self.time(r.computedAt),
             "groups": groups, "metrics": rows,
+            "primaryRows": sections.primary, "guardrailRows": sections.guardrails, "otherRows": sections.others,
+            "otherCount": sections.others.count, "collapseOthers": !(sections.primary.isEmpty && sections.guardrails.isEmpty),
+            "primaryMissing": primary.filter { p in !rows.contains { $0["metric"] as? String == p } },
             "level": String(format: "%g%%", (1 - options.analysis.alpha) * 100),
             "cuped": options.analysis.cuped.enabled, "sequential": options.analysis.sequential,
             "bayesian": options.analysis.bayesianPrior != nil,
@@ -552,6 +559,21 @@ struct WebController: Sendable {
         return context
     }
 
+    /// The results table's rows in the order a reader wants them: the primary metrics (in their
+    /// chosen order), then guardrails, then the rest.
+    static func metricSections(_ rows: [[String: Any]], primary: [String]) -> (primary: [[String: Any]], guardrails: [[String: Any]], others: [[String: Any]]) {
+        var rank: [String: Int] = [:]
+        for (i, m) in primary.enumerated() where rank[m] == nil { rank[m] = i }
+        var out: (primary: [(Int, Int, [String: Any])], guardrails: [[String: Any]], others: [[String: Any]]) = ([], [], [])
+        for (i, row) in rows.enumerated() {
+            let metric = row["metric"] as? String ?? ""
+            if let r = rank[metric] { out.primary.append((r, i, row)) }
+            else if row["guardrail"] != nil { out.guardrails.append(row) }
+            else { out.others.append(row) }
+        }
+        return (out.primary.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2), out.guardrails, out.others)
+    }
+
     /// One table row per metric and treatment: lift, interval and its chart, p-value or chance to win.
     static func comparisonRows(_ metrics: [PulseResults.Metric], options: PulseAnalysisOptions) -> [[String: Any]] {
         let corrected = options.correction != .none
@@ -567,6 +589,7 @@ struct WebController: Sendable {
 
                     "reason": effect.reason ?? effect.notes.first ?? "no interval",
                 ]
+                row["reasonShort"] = (row["reason"] as? String ?? "").contains("at least") ? "needs more data" : "no interval"
                 if let g = m.guardrail {
                     row["guardrail"] = "guardrail: " + (g.harmfulDirection == .decrease ? "a drop" : "a rise") + " beyond "
                         + GuardrailWatch.percent(g.tolerance) + " rolls back"

@@ -14,7 +14,7 @@ enum WebTemplates {
         "layout": layout, "signin": signin, "setup": setup, "overview": overview, "list": list, "gate": gate,
         "entity": entity, "experiment": experiment, "results": results, "metrics": metrics, "metric": metric,
         "events": events, "event": event, "segment": segment, "idlists": idlists, "idlist": idlist,
-        "settings": settings, "error": error,
+        "settings": settings, "error": error, "metricRow": metricRow,
     ]
 
     static let layout = #"""
@@ -378,6 +378,7 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
     <dt>Allocation</dt><dd>{{allocation}}%</dd>
     <dt>Targeting gate</dt><dd>{{#targetingGate}}<a href="/console/gates/{{targetingGate}}">{{targetingGate}}</a>{{/targetingGate}}{{^targetingGate}}everyone{{/targetingGate}}</dd>
     <dt>Layer</dt><dd>{{layer}}{{^layer}}none{{/layer}}</dd>
+    <dt>Primary metrics</dt><dd id="primary-metrics">{{primaryMetricsText}}{{^primaryMetricsText}}none chosen{{/primaryMetricsText}}</dd>
     <dt>Analysis window</dt><dd>{{window}}</dd>
     <dt>Started</dt><dd>{{started}}{{^started}}not yet{{/started}}</dd>
   </dl>
@@ -401,6 +402,8 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
       <div class="field"><label for="analysisWindowDays">Window (days)</label><input id="analysisWindowDays" name="analysisWindowDays" type="number" min="1" data-type="number" value="{{windowDays}}"><div class="field-error" data-error-for="analysisWindowDays"></div></div>
     </div>
     <div class="field"><label for="hypothesis">Hypothesis</label><input id="hypothesis" name="hypothesis" type="text" value="{{hypothesis}}"></div>
+    <div class="field"><label for="primaryMetrics">Primary metrics</label><input id="primaryMetrics" name="primaryMetrics" type="text" data-type="list" value="{{primaryMetricsText}}" placeholder="conversion:purchase, revenue">
+      <div class="hint">The metrics this experiment is run to move, comma-separated, most important first: automatic ones such as <code>conversion:purchase</code> or a defined metric's name. Results show them first.</div><div class="field-error" data-error-for="primaryMetrics"></div></div>
     <div class="field"><strong>Groups and parameters</strong>
       <div id="groups-editor" data-groups-editor data-json="groups"></div>
       <div class="field-error" data-error-for="groups"></div></div>
@@ -413,6 +416,16 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
 </section>
 {{/canEdit}}
 {{/body}}{{/layout}}
+"""#
+
+    /// One metric's comparison in the results table (primary, guardrail and other rows alike).
+    static let metricRow = #"""
+<tr>
+    <td><a href="/console/metrics/{{metricPath}}">{{metric}}</a>{{#guardrail}} <span class="badge badge-warn guardrail-badge" title="{{guardrail}}">guardrail</span>{{/guardrail}}<div class="muted">{{type}}{{#cuped}} · CUPED{{/cuped}}</div></td>
+    <td>{{group}}</td><td class="num">{{controlMean}}</td><td class="num">{{treatmentMean}}</td>
+    <td class="num lift {{sigClass}}" data-value="{{liftValue}}" title="p = {{pValue}}">{{lift}}</td>
+    <td>{{#chart}}<span title="p = {{pValue}}; {{interval}}">{{{chart}}}</span><div class="muted small interval-text">{{interval}} · {{#chance}}chance to beat control {{chance}}{{/chance}}{{^chance}}p = {{pValue}}{{/chance}}</div>{{/chart}}{{^chart}}<span class="badge reason-badge" tabindex="0" title="{{reason}}" aria-label="No interval: {{reason}}">{{reasonShort}}</span>{{/chart}}</td>
+  </tr>
 """#
 
     static let resultsSection = #"""
@@ -451,12 +464,14 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
   <div class="table-wrap"><table class="data" id="metrics-table"><thead><tr>
     <th data-sort="text">Metric</th><th>Group</th><th class="num">Control</th><th class="num">Group mean</th><th class="num" data-sort="number">Lift</th><th>Interval (relative, {{level}})</th>
   </tr></thead><tbody>
-  {{#metrics}}<tr>
-    <td><a href="/console/metrics/{{metricPath}}">{{metric}}</a>{{#guardrail}} <span class="badge badge-warn guardrail-badge" title="{{guardrail}}">guardrail</span>{{/guardrail}}<div class="muted">{{type}}{{#cuped}} · CUPED{{/cuped}}</div></td>
-    <td>{{group}}</td><td class="num">{{controlMean}}</td><td class="num">{{treatmentMean}}</td>
-    <td class="num lift {{sigClass}}" data-value="{{liftValue}}" title="p = {{pValue}}">{{lift}}</td>
-    <td>{{#chart}}<span title="p = {{pValue}}; {{interval}}">{{{chart}}}</span><div class="muted small interval-text">{{interval}} · {{#chance}}chance to beat control {{chance}}{{/chance}}{{^chance}}p = {{pValue}}{{/chance}}</div>{{/chart}}{{^chart}}<span class="muted">{{reason}}</span>{{/chart}}</td>
-  </tr>{{/metrics}}
+  {{^empty(primaryRows)}}<tr class="section-row"><th colspan="6">Primary metrics</th></tr>{{/empty(primaryRows)}}
+  {{#primaryRows}}{{>metricRow}}{{/primaryRows}}
+  {{#primaryMissing}}<tr class="section-row"><td colspan="6" class="muted">{{.}}: no data yet</td></tr>{{/primaryMissing}}
+  {{^empty(guardrailRows)}}<tr class="section-row"><th colspan="6">Guardrails</th></tr>{{/empty(guardrailRows)}}
+  {{#guardrailRows}}{{>metricRow}}{{/guardrailRows}}
+  {{#collapseOthers}}<tr class="section-row"><th colspan="6"><button type="button" class="btn btn-small" id="show-other-metrics" data-toggle-rows="other-metrics" data-show-text="Show {{otherCount}} other metric rows" aria-expanded="false">Show {{otherCount}} other metric rows</button></th></tr>{{/collapseOthers}}
+  </tbody><tbody id="other-metrics" {{#collapseOthers}}hidden{{/collapseOthers}}>
+  {{#otherRows}}{{>metricRow}}{{/otherRows}}
   </tbody></table></div>
   {{/empty(metrics)}}
   {{^metrics}}<div class="empty"><strong>No metric data yet</strong>Results appear once exposed units log events (through an SDK's logEvent or Segment).</div>{{/metrics}}
