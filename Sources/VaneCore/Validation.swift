@@ -108,33 +108,31 @@ public enum Validation {
 
     /// The most primary metrics one experiment may have.
     public static let maxPrimaryMetrics = 10
-
-    static func check(primaryMetrics: [String]) throws {
-        guard primaryMetrics.count <= maxPrimaryMetrics else {
-            throw ValidationError("primaryMetrics has \(primaryMetrics.count) metrics; at most \(maxPrimaryMetrics) are allowed")
-        }
-        var seen = Set<String>()
-        for (i, m) in primaryMetrics.enumerated() {
-            guard !m.isEmpty, m.count <= 200, !m.contains(",") else {
-                throw ValidationError("primaryMetrics[\(i)] must be a metric id such as conversion:purchase or a defined metric's name (1 to 200 characters, no commas)")
-            }
-            guard seen.insert(m).inserted else { throw ValidationError("primaryMetrics[\(i)] '\(m)' is listed twice") }
-        }
-    }
-
     /// The most guardrails one gate or experiment may have.
     public static let maxGuardrails = 20
 
-    static func check(guardrails: [Guardrail]) throws {
-        guard guardrails.count <= maxGuardrails else {
-            throw ValidationError("guardrails has \(guardrails.count) metrics; at most \(maxGuardrails) are allowed")
+    /// A list of metric ids (`field` names it, `path(i)` names its i-th id in errors): at most
+    /// `max`, each usable as an id, none twice.
+    static func checkMetricIDs(_ ids: [String], field: String, max: Int, path: (Int) -> String) throws {
+        guard ids.count <= max else {
+            throw ValidationError("\(field) has \(ids.count) metrics; at most \(max) are allowed")
         }
         var seen = Set<String>()
-        for (i, g) in guardrails.enumerated() {
-            guard !g.metric.isEmpty, g.metric.count <= 200, !g.metric.contains(",") else {
-                throw ValidationError("guardrails[\(i)].metric must be a metric id such as conversion:purchase or a defined metric's name (1 to 200 characters, no commas)")
+        for (i, id) in ids.enumerated() {
+            guard !id.isEmpty, id.count <= 200, !id.contains(",") else {
+                throw ValidationError("\(path(i)) must be a metric id such as conversion:purchase or a defined metric's name (1 to 200 characters, no commas)")
             }
-            guard seen.insert(g.metric).inserted else { throw ValidationError("guardrails[\(i)].metric '\(g.metric)' is listed twice") }
+            guard seen.insert(id).inserted else { throw ValidationError("\(path(i)) '\(id)' is listed twice") }
+        }
+    }
+
+    static func check(primaryMetrics: [String]) throws {
+        try checkMetricIDs(primaryMetrics, field: "primaryMetrics", max: maxPrimaryMetrics) { "primaryMetrics[\($0)]" }
+    }
+
+    static func check(guardrails: [Guardrail]) throws {
+        try checkMetricIDs(guardrails.map(\.metric), field: "guardrails", max: maxGuardrails) { "guardrails[\($0)].metric" }
+        for (i, g) in guardrails.enumerated() {
             guard g.tolerance.isFinite, (0..<1).contains(g.tolerance) else {
                 throw ValidationError("guardrails[\(i)].tolerance must be a relative change from 0 to below 1 (0.02 is 2 %; got \(g.tolerance))")
             }
