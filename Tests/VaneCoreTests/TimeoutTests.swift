@@ -35,7 +35,11 @@ struct TimeoutTests {
                 return 0
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // The work sees its cancellation soon after the timeout; a loaded machine (the other
+        // suites running) can take seconds to schedule it. Left alone it would sleep 10 s and end
+        // without noticing, so waiting up to 30 s still tells the two apart.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !cancelled.withLock({ $0 }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(cancelled.withLock { $0 })
     }
 }
