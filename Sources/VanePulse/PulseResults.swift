@@ -47,8 +47,10 @@ public struct PulseResults: Sendable, Encodable {
         public var kind: MetricKind
         public var event: String?
         public var description: String?
-        /// Set when the metric is one of the subject's guardrails (listed first).
+        /// Set when the metric is one of the subject's guardrails (listed after the primary metrics).
         public var guardrail: Guardrail?
+        /// One of the experiment's primary metrics (listed first, in their chosen order).
+        public var primary = false
         public var comparisons: [Comparison]
 
         public init(_ definition: MetricDefinition, kind: MetricKind, comparisons: [Comparison]) {
@@ -144,6 +146,8 @@ public struct PulseResults: Sendable, Encodable {
     public var options: PulseAnalysisOptions
     public var rollup: Rollup
     public var metrics: [Metric]
+    /// The experiment's primary metrics as chosen, including any without data yet.
+    public var primaryMetrics: [String] = []
     public var drillDown: DrillDown?
 
     public init(
@@ -163,7 +167,7 @@ public struct PulseResults: Sendable, Encodable {
 
     enum Keys: String, CodingKey {
         case experiment, gate, holdout, subjectKind, idType, scope, computedAt, controlGroup, groups, crossovers, srm, srmPeriods, exposuresPerDay
-        case options, rollup, metrics, drillDown
+        case options, rollup, metrics, primaryMetrics, drillDown
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -182,6 +186,7 @@ public struct PulseResults: Sendable, Encodable {
         try c.encode(options, forKey: .options)
         try c.encode(rollup, forKey: .rollup)
         try c.encode(metrics, forKey: .metrics)
+        if !primaryMetrics.isEmpty { try c.encode(primaryMetrics, forKey: .primaryMetrics) }
         try c.encodeIfPresent(drillDown, forKey: .drillDown)
     }
 }

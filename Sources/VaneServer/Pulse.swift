@@ -95,12 +95,8 @@ struct PulseService: Sendable {
         let treatments = subject.arms.count - 1
         if options.correction == .bonferroni { options.analysis.comparisons = max(1, definitions.count * treatments) }
 
-        let counts = subject.arms.map { data.units[$0.arm] ?? 0 }
-        var srm: SRMResult? = nil
-        let weights = subject.arms.compactMap(\.weight)
-        if counts.reduce(0, +) > 0, weights.count == counts.count, weights.allSatisfy({ $0 > 0 }) {
-            srm = SampleRatioMismatch.test(observed: counts, weights: weights)
-        }
+        let (groups, split) = Self.groups(subject, data)
+        var srm = split
         var srmPeriods: [SRMPeriod]? = nil
         if let history = entity.splitHistory, history.count > 1 {
             srmPeriods = SRMPeriod.periods(history: history, arms: subject.arms, exposureDays: data.exposureDays)
@@ -120,7 +116,7 @@ struct PulseService: Sendable {
         let setAside = try await store.pulseSetAside(project: project, limit: 0)
         var results = PulseResults(
             subject: subject, computedAt: now,
-            groups: zip(subject.arms, counts).map { PulseResults.Group(name: $0.name, units: $1, weight: $0.weight) },
+            groups: groups,
             crossovers: data.crossovers, srm: srm, exposuresPerDay: exposuresPerDay, options: options,
             rollup: PulseResults.Rollup(eventsBehind: progress.behind, cursor: progress.cursor, setAsideReasons: setAside.counts),
             metrics: Self.metricResults(effects, subject: subject))
@@ -130,15 +126,24 @@ struct PulseService: Sendable {
                 project: project, subject: subject, dimension: dimension, sliceLimit: try Self.sliceLimit(query), data: data,
                 definitions: definitions, userMetrics: userMetrics, options: options)
         }
-        if let guardrails = entity.guardrails, !guardrails.isEmpty {
-            for i in results.metrics.indices { results.metrics[i].guardrail = guardrails.first { $0.metric == results.metrics[i].metric } }
-            // Guardrails first, in the order they were named; the other metrics keep theirs.
-            let order = Dictionary(uniqueKeysWithValues: guardrails.enumerated().map { ($1.metric, $0) })
-            results.metrics = results.metrics.enumerated().sorted { a, b in
-                (order[a.element.metric] ?? Int.max, a.offset) < (order[b.element.metric] ?? Int.max, b.offset)
-            }.map(\.element)
+        let guardrails = entity.guardrails ?? []
+        results.primaryMetrics = entity.primaryMetrics ?? []
+        for i in results.metrics.indices {
+            results.metrics[i].guardrail = guardrails.first { $0.metric == results.metrics[i].metric }
+            results.metrics[i].primary = results.primaryMetrics.contains(results.metrics[i].metric)
         }
+        results.metrics = Self.ordered(results.metrics, first: results.primaryMetrics + guardrails.map(\.metric))
         return results
+    }
+
+    /// The metrics named in `first` (primary metrics, then guardrails) in that order, then the
+    /// others in the order they had.
+    static func ordered(_ metrics: [PulseResults.Metric], first: [String]) -> [PulseResults.Metric] {
+        var rank: [String: Int] = [:]
+        for (i, m) in first.enumerated() where rank[m] == nil { rank[m] = i }
+        return metrics.enumerated().sorted { a, b in
+            (rank[a.element.metric] ?? Int.max, a.offset) < (rank[b.element.metric] ?? Int.max, b.offset)
+        }.map(\.element)
     }
 
     typealias MetricEffects = [(metric: MetricDefinition, kind: MetricKind, comparisons: [EffectResult])]
@@ -178,6 +183,18 @@ struct PulseService: Sendable {
                 PulseResults.Comparison(group: arm.name, effect: Self.writable(effect))
             })
         }
+    }
+
+    /// Each arm's units, and the sample-ratio check of that split when every arm has a weight and
+    /// there are units.
+    static func groups(_ subject: PulseSubject, _ data: PulseArmData) -> ([PulseResults.Group], SRMResult?) {
+        let counts = subject.arms.map { data.units[$0.arm] ?? 0 }
+        let weights = subject.arms.compactMap(\.weight)
+        var srm: SRMResult? = nil
+        if counts.reduce(0, +) > 0, weights.count == counts.count, weights.allSatisfy({ $0 > 0 }) {
+            srm = SampleRatioMismatch.test(observed: counts, weights: weights)
+        }
+        return (zip(subject.arms, counts).map { PulseResults.Group(name: $0.name, units: $1, weight: $0.weight) }, srm)
     }
 
     static let defaultSliceLimit = 10
@@ -226,23 +243,16 @@ struct PulseService: Sendable {
         }
         var slices: [DrillDown.Slice] = []
         var sliceEffects: [MetricEffects] = []
-        let weights = subject.arms.compactMap(\.weight)
         for value in order {
             let d = sliceData[value]!
-            let counts = subject.arms.map { d.units[$0.arm] ?? 0 }
-            var srm: SRMResult? = nil
-            if counts.reduce(0, +) > 0, weights.count == counts.count, weights.allSatisfy({ $0 > 0 }) {
-                srm = SampleRatioMismatch.test(observed: counts, weights: weights)
-            }
+            let (groups, srm) = Self.groups(subject, d)
             let sliceRows = rowsBySlice[value] ?? []
             let effects = try await metricEffects(subject: subject, data: d, definitions: definitions, userMetrics: userMetrics, options: options) { wanted in
                 let wanted = Set(wanted)
                 return sliceRows.filter { wanted.contains($0.source) }
             }
             sliceEffects.append(effects)
-            slices.append(DrillDown.Slice(
-                value: value, groups: zip(subject.arms, counts).map { PulseResults.Group(name: $0.name, units: $1, weight: $0.weight) },
-                srm: srm, metrics: Self.metricResults(effects, subject: subject)))
+            slices.append(DrillDown.Slice(value: value, groups: groups, srm: srm, metrics: Self.metricResults(effects, subject: subject)))
         }
 
         var interactions: [DrillDown.Interaction] = []

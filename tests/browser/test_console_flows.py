@@ -1306,6 +1306,8 @@ def test_a_metric_page_charts_values_over_a_range_and_edits_the_metric(console, 
     assert wait_css(d, "#range-from").get_attribute("value") == labels[1]
     status, _ = browser_fetch(d, "GET", "/console/metrics/%s?from=yesterday" % name)
     assert status == 400
+    status, _ = browser_fetch(d, "GET", "/console/metrics/%s?from=2026-13-45" % name)
+    assert status == 400
 
     # Editing a defined metric: saved, audited, shown.
     wait_css(d, "#metric-edit-form", visible=False).find_element(By.XPATH, "./ancestor::details/summary").click()
@@ -1336,6 +1338,11 @@ def test_primary_metrics_lead_the_results_and_the_rest_fold_away(console, signed
              if r.is_displayed() and r.find_elements(By.CSS_SELECTOR, "td a")]
     assert shown == ["sum:" + event, "conversion:" + event], shown
     assert "PRIMARY METRICS" in table.text.upper() and "not_yet_defined: no data yet" in table.text, table.text
+    # The API lists them in the same order and marks them.
+    api = console.console_ok("GET", "/experiments/%s/results" % name)
+    assert api["primaryMetrics"] == ["sum:" + event, "conversion:" + event, "not_yet_defined"]
+    assert [(m["metric"], m["primary"]) for m in api["metrics"][:3]] == [
+        ("sum:" + event, True), ("conversion:" + event, True), (api["metrics"][2]["metric"], False)], api["metrics"]
     # Why a row has no interval is a short badge; the whole reason is its title.
     badge = table.find_element(By.CSS_SELECTOR, "tbody tr .reason-badge")
     assert badge.text == "needs more data" and "at least 100 per group" in badge.get_attribute("title"), badge.get_attribute("title")

@@ -489,9 +489,10 @@ struct WebController: Sendable {
         let r = try await PulseService(store: store).results(project: "default", kind: kind, name: name, query: query, now: Clock.nowMs())
         let options = r.options
         let rows = Self.comparisonRows(r.metrics, options: options)
-        let primary = kind == .experiment
-            ? try await store.entity(project: "default", kind: .experiment, name: name)?.primaryMetrics ?? [] : []
-        let sections = Self.metricSections(rows, primary: primary)
+        // The service lists primary metrics first, then guardrails: the page only folds away the rest.
+        let primaryRows = rows.filter { $0["primary"] as? Bool == true }
+        let guardrailRows = rows.filter { $0["primary"] as? Bool != true && $0["guardrail"] != nil }
+        let otherRows = rows.filter { $0["primary"] as? Bool != true && $0["guardrail"] == nil }
         let groups = r.groups.map { g -> [String: Any] in
             ["name": g.name, "units": g.units, "weight": g.weight.map { Self.number($0) + "%" } ?? "—"]
         }
@@ -499,9 +500,9 @@ struct WebController: Sendable {
             "heading": kind == .experiment ? "Results" : "Rollout results (pass vs fail)",
             "idType": r.subject.idType, "computedAt": Self.time(r.computedAt),
             "groups": groups, "metrics": rows,
-            "primaryRows": sections.primary, "guardrailRows": sections.guardrails, "otherRows": sections.others,
-            "otherCount": sections.others.count, "collapseOthers": !(sections.primary.isEmpty && sections.guardrails.isEmpty),
-            "primaryMissing": primary.filter { p in !rows.contains { $0["metric"] as? String == p } },
+            "primaryRows": primaryRows, "guardrailRows": guardrailRows, "otherRows": otherRows,
+            "otherCount": otherRows.count, "collapseOthers": !(primaryRows.isEmpty && guardrailRows.isEmpty),
+            "primaryMissing": r.primaryMetrics.filter { p in !r.metrics.contains { $0.metric == p } },
             "level": String(format: "%g%%", (1 - options.analysis.alpha) * 100),
             "cuped": options.analysis.cuped.enabled, "sequential": options.analysis.sequential,
             "bayesian": options.analysis.bayesianPrior != nil,
@@ -559,21 +560,6 @@ struct WebController: Sendable {
         return context
     }
 
-    /// The results table's rows in the order a reader wants them: the primary metrics (in their
-    /// chosen order), then guardrails, then the rest.
-    static func metricSections(_ rows: [[String: Any]], primary: [String]) -> (primary: [[String: Any]], guardrails: [[String: Any]], others: [[String: Any]]) {
-        var rank: [String: Int] = [:]
-        for (i, m) in primary.enumerated() where rank[m] == nil { rank[m] = i }
-        var out: (primary: [(Int, Int, [String: Any])], guardrails: [[String: Any]], others: [[String: Any]]) = ([], [], [])
-        for (i, row) in rows.enumerated() {
-            let metric = row["metric"] as? String ?? ""
-            if let r = rank[metric] { out.primary.append((r, i, row)) }
-            else if row["guardrail"] != nil { out.guardrails.append(row) }
-            else { out.others.append(row) }
-        }
-        return (out.primary.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2), out.guardrails, out.others)
-    }
-
     /// One table row per metric and treatment: lift, interval and its chart, p-value or chance to win.
     static func comparisonRows(_ metrics: [PulseResults.Metric], options: PulseAnalysisOptions) -> [[String: Any]] {
         let corrected = options.correction != .none
@@ -589,7 +575,12 @@ struct WebController: Sendable {
 
                     "reason": effect.reason ?? effect.notes.first ?? "no interval",
                 ]
-                row["reasonShort"] = (row["reason"] as? String ?? "").contains("at least") ? "needs more data" : "no interval"
+                row["primary"] = m.primary
+                row["reasonShort"] = switch effect.status {
+                case .insufficientSample: "needs more data"
+                case .notComputable: "not computable"
+                case .ok: "no interval"
+                }
                 if let g = m.guardrail {
                     row["guardrail"] = "guardrail: " + (g.harmfulDirection == .decrease ? "a drop" : "a rise") + " beyond "
                         + GuardrailWatch.percent(g.tolerance) + " rolls back"
@@ -650,14 +641,17 @@ struct WebController: Sendable {
         guard let m = try await pulse.metrics.resolve("default", name) else {
             throw StoreError.notFound("There is no metric named ‘\(name)’.")
         }
-        let from = query["from"].flatMap { $0.isEmpty ? nil : $0 }, to = query["to"].flatMap { $0.isEmpty ? nil : $0 }
-        for (field, value) in [("from", from), ("to", to)] {
-            if let value, !Self.isISODate(value) { throw ValidationError("\(field) must be a date such as 2026-12-01 (got '\(value)')") }
+        // A `from`/`to` date as the series labels its days (UTC, YYYY-MM-DD), so they compare as text.
+        func day(_ field: String) throws -> String? {
+            guard let text = query[field], !text.isEmpty else { return nil }
+            guard let t = ISOTime.parse(text + "T00:00:00Z") else { throw ValidationError("\(field) must be a date such as 2026-12-01 (got '\(text)')") }
+            return PulseDay.label(PulseDay.of(t))
         }
+        let from = try day("from"), to = try day("to")
         let series = try await pulse.series("default", metric: name)
         let days = (series["days"]?.arrayValue ?? []).map { d -> (day: String, events: Int64, units: Int64, sum: Double) in
             (d["day"]?.stringValue ?? "", d["events"]?.int64Value ?? 0, d["units"]?.int64Value ?? 0, d["sum"]?.doubleValue ?? 0)
-        }.filter { d in (from.map { d.day >= $0 } ?? true) && (to.map { d.day <= $0 } ?? true) }  // ISO dates sort as text
+        }.filter { d in (from.map { d.day >= $0 } ?? true) && (to.map { d.day <= $0 } ?? true) }
         let filters = (m.filters ?? []).map(\.description).joined(separator: " and ")
         var data: [String: Any] = Self.present([
             "event": m.event, "filters": filters.isEmpty ? nil : filters,
@@ -679,10 +673,6 @@ struct WebController: Sendable {
             }
         }
         return try render("metric", data, s, title: name, nav: "metrics")
-    }
-
-    static func isISODate(_ s: String) -> Bool {
-        s.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) != nil
     }
 
     // MARK: - Events
