@@ -106,7 +106,7 @@ struct FoldedKey: Hashable, Sendable {
     }
 
     @inline(__always)
-    private static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+    static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
 
     func hash(into hasher: inout Hasher) {
         for b in text.utf8 { hasher.combine(Self.lower(b)) }
@@ -147,6 +147,9 @@ final class CompiledCondition: Sendable {
     let bucketPrefix: [UInt8]
     /// Targets for case-insensitive `any`/`none`.
     let foldedSet: Set<FoldedKey>?
+    /// The same targets lower-cased, when there are few: a scan of a handful of short strings
+    /// costs less than hashing the value.
+    let foldedTargets: [[UInt8]]?
     /// Targets compared byte for byte (case-sensitive and array operators): Python does not
     /// treat canonically equivalent Unicode strings as equal, Swift's String does.
     let exactSet: Set<ByteKey>?
@@ -223,6 +226,9 @@ final class CompiledCondition: Sendable {
             exactSet = nil
             bucketSet = nil
             foldedSet = nil
+        }
+        foldedTargets = foldedSet.flatMap { set in
+            set.count <= 8 ? set.map { $0.text.utf8.map(FoldedKey.lower) } : nil
         }
     }
 

@@ -25,10 +25,6 @@ public enum EvaluationReason: String, Sendable {
 /// The outcome of evaluating a gate, config, experiment or layer, with the fields the SDKs report.
 public struct EvaluationResult: Sendable {
     public var value: Bool = false
-    public var jsonValue: JSONValue = .object([:])
-    public var ruleID: String = ""
-    public var groupName: String?
-    public var isExperimentGroup = false
     public var idType = ""
     public var secondaryExposures: [SecondaryExposure] = []
     /// nil while it is the same list as `secondaryExposures` (no delegation happened).
@@ -37,6 +33,25 @@ public struct EvaluationResult: Sendable {
     public var allocatedExperiment: String?
     public var reason: EvaluationReason = .network
     public var version: Int64?
+    /// The spec that decided (nil: not found) and its rule that matched (nil: none did). The
+    /// value, rule ID and group are read from them when asked for, so evaluating a rule costs two
+    /// references instead of copying its strings and JSON into every result on the way.
+    var spec: CompiledSpec?
+    var rule: CompiledRule?
+
+    public var jsonValue: JSONValue {
+        guard let spec else { return .object([:]) }
+        guard let rule, value else { return spec.defaultValue }
+        return rule.returnValue
+    }
+
+    public var ruleID: String {
+        guard let spec else { return "" }
+        return rule?.id ?? (spec.enabled ? "default" : "disabled")
+    }
+
+    public var groupName: String? { rule?.groupName }
+    public var isExperimentGroup: Bool { rule?.isExperimentGroup ?? false }
 
     public var undelegatedSecondaryExposures: [SecondaryExposure] { undelegated ?? secondaryExposures }
 
@@ -149,12 +164,10 @@ public struct Evaluator: Sendable {
         guard depth < Self.maxDepth, budget >= 0, let spec = rules.table(kind)[name] else {
             // The SDK resets its whole result here, exposures gathered so far included.
             result.value = false
-            result.jsonValue = .object([:])
-            result.ruleID = ""
+            result.spec = nil
+            result.rule = nil
             result.secondaryExposures = []
             result.undelegated = []
-            result.groupName = nil
-            result.isExperimentGroup = false
             result.allocatedExperiment = nil
             result.explicitParameters = []
             result.reason = rules.isUnsupported(name) ? .unsupported : .unrecognized
@@ -189,21 +202,13 @@ public struct Evaluator: Sendable {
         result.idType = spec.idType
         if let v = spec.version { result.version = v }
         result.reason = .network
-        if let rule {
-            result.jsonValue = passed ? rule.returnValue : spec.defaultValue
-            result.groupName = rule.groupName
-            result.isExperimentGroup = rule.isExperimentGroup
-            result.ruleID = rule.id
-        } else {
-            result.jsonValue = spec.defaultValue
-            result.groupName = nil
-            result.isExperimentGroup = false
-            result.ruleID = spec.enabled ? "default" : "disabled"
-        }
+        result.spec = spec
+        result.rule = rule
         if !nested { finalizeExposures(&result) }
     }
 
     private func finalizeExposures(_ result: inout EvaluationResult) {
+        if result.secondaryExposures.isEmpty && result.undelegated == nil { return }
         let cleanedUndelegated = result.undelegated.map(Self.clean)
         result.secondaryExposures = Self.clean(result.secondaryExposures)
         result.undelegated = cleanedUndelegated

@@ -6,7 +6,6 @@ enum Operators {
     static func apply(
         _ op: ConditionOperator, _ value: JSONValue, _ c: CompiledCondition, idLists: [String: Set<String>]
     ) -> Bool {
-        let target = c.raw.targetValue
         switch op {
         case .gt: return numeric(value, c.targetNumber, >)
         case .gte: return numeric(value, c.targetNumber, >=)
@@ -22,21 +21,21 @@ enum Operators {
         case .none: return !inTargets(value, c, casefold: true)
         case .any_case_sensitive: return inTargets(value, c, casefold: false)
         case .none_case_sensitive: return !inTargets(value, c, casefold: false)
-        case .str_starts_with_any: return matchAny(value, c) { $0.count >= $1.count && $0.prefix($1.count).elementsEqual($1) }
-        case .str_ends_with_any: return matchAny(value, c) { $0.count >= $1.count && $0.suffix($1.count).elementsEqual($1) }
-        case .str_contains_any: return matchAny(value, c) { contains($0, $1) }
-        case .str_contains_none: return !matchAny(value, c) { contains($0, $1) }
+        case .str_starts_with_any: return matchAny(value, c, .prefix)
+        case .str_ends_with_any: return matchAny(value, c, .suffix)
+        case .str_contains_any: return matchAny(value, c, .contains)
+        case .str_contains_none: return !matchAny(value, c, .contains)
         case .str_matches:
             guard let s = PythonValue.str(value), let regex = c.targetRegex else { return false }
             return regex.firstMatch(in: s) != nil
-        case .eq: return pyEqual(value, target)
-        case .neq: return !pyEqual(value, target)
-        case .before: return dates(value, target) { $0 < $1 }
-        case .after: return dates(value, target) { $0 > $1 }
-        case .on: return dates(value, target) { floorDiv($0, 86_400) == floorDiv($1, 86_400) }
+        case .eq: return pyEqual(value, c.raw.targetValue)
+        case .neq: return !pyEqual(value, c.raw.targetValue)
+        case .before: return dates(value, c.raw.targetValue) { $0 < $1 }
+        case .after: return dates(value, c.raw.targetValue) { $0 > $1 }
+        case .on: return dates(value, c.raw.targetValue) { floorDiv($0, 86_400) == floorDiv($1, 86_400) }
         case .in_segment_list, .not_in_segment_list:
             var found = false
-            if let list = target.stringValue.flatMap({ idLists[$0] }) {
+            if let list = c.raw.targetValue.stringValue.flatMap({ idLists[$0] }) {
                 // The SDK hashes str(value), so a missing value is looked up as "None".
                 found = list.contains(StatsigHash.idListEntry(PythonValue.str(value) ?? "None"))
             }
@@ -107,6 +106,15 @@ enum Operators {
             default: return false
             }
         }
+        if casefold, let targets = c.foldedTargets, case .string(var text) = value {
+            let found: Bool? = text.withUTF8 { bytes in
+                guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+                return targets.contains { t in
+                    t.count == bytes.count && zip(t, bytes).allSatisfy { $0 == FoldedKey.lower($1) }
+                }
+            }
+            if let found { return found }
+        }
         guard let s = PythonValue.str(value) else { return false }
         if casefold {
             guard let set = c.foldedSet else { return false }
@@ -116,12 +124,43 @@ enum Operators {
         return set.contains(ByteKey(s))
     }
 
-    private static func matchAny(
-        _ value: JSONValue, _ c: CompiledCondition, _ test: ([UInt8], [UInt8]) -> Bool
+    enum Placement { case prefix, suffix, contains }
+
+    /// The string operators compare casefolded text with casefolded targets. ASCII text is
+    /// lower-cased byte by byte while comparing; other text is casefolded first (it can change length).
+    private static func matchAny(_ value: JSONValue, _ c: CompiledCondition, _ placement: Placement) -> Bool {
+        guard let targets = c.targetFoldedBytes else { return false }
+        if case .string(var s) = value {
+            let matched: Bool? = s.withUTF8 { bytes in
+                guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+                return targets.contains { occurs($0, in: bytes, placement, lowering: true) }
+            }
+            if let matched { return matched }
+        }
+        guard let s = PythonValue.str(value) else { return false }
+        return PythonValue.foldedBytes(s).withUnsafeBufferPointer { folded in
+            targets.contains { occurs($0, in: folded, placement, lowering: false) }
+        }
+    }
+
+    private static func occurs(
+        _ needle: [UInt8], in text: UnsafeBufferPointer<UInt8>, _ placement: Placement, lowering: Bool
     ) -> Bool {
-        guard let s = PythonValue.str(value), let targets = c.targetFoldedBytes else { return false }
-        let folded = PythonValue.foldedBytes(s)
-        return targets.contains { test(folded, $0) }
+        let n = needle.count
+        guard text.count >= n else { return false }
+        func matches(at start: Int) -> Bool {
+            for i in 0..<n where (lowering ? FoldedKey.lower(text[start + i]) : text[start + i]) != needle[i] {
+                return false
+            }
+            return true
+        }
+        switch placement {
+        case .prefix: return matches(at: 0)
+        case .suffix: return matches(at: text.count - n)
+        case .contains:
+            for start in 0...(text.count - n) where matches(at: start) { return true }
+            return false
+        }
     }
 
     /// Fast path for the common `1.2.3` form (digits and dots only): compares without allocating.
@@ -173,15 +212,6 @@ enum Operators {
             }
             return order
         }
-    }
-
-    private static func contains(_ h: [UInt8], _ n: [UInt8]) -> Bool {
-        if n.isEmpty { return true }
-        guard h.count >= n.count else { return false }
-        for start in 0...(h.count - n.count) where h[start] == n[0] {
-            if h[start..<(start + n.count)].elementsEqual(n) { return true }
-        }
-        return false
     }
 
     /// Python's `==` on JSON values: numbers and bools compare by value, everything else by type and content.
