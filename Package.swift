@@ -78,6 +78,7 @@ let package = Package(
             .embedInCode("Resources/dom.js"),
             .embedInCode("Resources/rule-builder.js"),
             .embedInCode("Resources/groups-editor.js"),
+            .embedInCode("Resources/experiment-setup.js"),
         ]),
         // For the tests: a real PostgreSQL started on demand (scripts/pg-temp).
         .target(name: "VaneTestSupport", dependencies: ["VaneStore"]),

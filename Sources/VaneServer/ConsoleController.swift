@@ -27,6 +27,10 @@ struct ConsoleController: Sendable {
             envelope("Experiment results.", encodeToJSON(try await pulse.results(
                 project: c.project, kind: .experiment, name: try c.parameters.require("name"), query: r.queryItems(), now: Clock.nowMs())))
         }
+        api.get("experiments/{name}/power") { r, c in
+            envelope("Power estimate.", encodeToJSON(try await PowerCalculator(pulse: pulse).estimate(
+                project: c.project, experiment: try c.parameters.require("name"), query: r.queryItems(), now: Clock.nowMs())))
+        }
         api.get("holdouts/{name}/results") { r, c in
             envelope("Holdout results.", encodeToJSON(try await pulse.results(
                 project: c.project, kind: .holdout, name: try c.parameters.require("name"), query: r.queryItems(), now: Clock.nowMs())))

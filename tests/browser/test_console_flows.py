@@ -1361,6 +1361,57 @@ def test_primary_metrics_lead_the_results_and_the_rest_fold_away(console, signed
     assert r.status_code == 400 and "listed twice" in r.text, r.text
 
 
+def test_a_primary_metric_picked_from_the_catalogue_and_the_power_estimated(console, signed_in):
+    d = signed_in
+    event = uniq("signup")
+    name = _load_experiment(console, "exp_power", {"Control": 60, "Test": 60}, {
+        "Control": lambda i: i % 2, "Test": lambda i: (i % 3 > 0)}, event)
+    d.get(console.url("experiments/" + name))
+
+    # The metric picker offers the catalogue and adds to the field.
+    choice = Select(wait_css(d, "#primary-metric-choice"))
+    assert "conversion:" + event in [o.text for o in choice.options]
+    choice.select_by_visible_text("conversion:" + event)
+    d.find_element(By.CSS_SELECTOR, "#add-primary-metric").click()
+    choice.select_by_visible_text("sum:" + event)
+    d.find_element(By.CSS_SELECTOR, "#add-primary-metric").click()
+    d.find_element(By.CSS_SELECTOR, "#add-primary-metric").click()  # a second time adds nothing
+    assert d.find_element(By.CSS_SELECTOR, "#primaryMetrics").get_attribute("value") == "conversion:%s, sum:%s" % (event, event)
+    d.find_element(By.CSS_SELECTOR, "#save-experiment").click()
+    wait_text(d, "Saved", "#experiment-form .form-ok")
+    assert console.console_ok("GET", "/experiments/" + name)["primaryMetrics"] == ["conversion:" + event, "sum:" + event]
+
+    # Power from the experiment's own control group and exposures, as the API computes it.
+    Select(wait_css(d, "#power-metric")).select_by_visible_text("conversion:" + event)
+    fill(d, "#power-mde", "10")
+    d.find_element(By.CSS_SELECTOR, "#power-estimate").click()
+    table = wait_css(d, "#power-table")
+    api = console.console_ok("GET", "/experiments/%s/power" % name, params={"metric": "conversion:" + event, "mde": "0.1"})
+    assert "this experiment's Control group (60 units)" in text_of(d, "#power-baseline"), text_of(d, "#power-baseline")
+    rows = [[c.text for c in r.find_elements(By.CSS_SELECTOR, "td")] for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert [r[0] for r in rows] == ["%d days" % x["days"] for x in api["durations"]], rows
+    for row, want in zip(rows, api["durations"]):
+        shown = float(row[2].rstrip(" %"))
+        assert abs(shown - 100 * want["minimumDetectableEffect"]) <= 0.006 * shown, (row, want)
+    target = text_of(d, "#power-target")
+    assert "10 % change" in target and ("about %d days" % -(-api["target"]["days"] // 1)) in target, (target, api["target"])
+    shot(d, "flows-17-experiment-power")
+
+    # Figures entered by hand are used as given; a bad one is explained.
+    d.find_element(By.CSS_SELECTOR, "#power summary").click()
+    fill(d, "#power-mean", "10")
+    fill(d, "#power-sd", "4")
+    fill(d, "#power-units", "250")
+    d.find_element(By.CSS_SELECTOR, "#power-estimate").click()
+    wait_for(d, lambda x: "from entered" in text_of(x, "#power-baseline") or None, "the entered baseline")
+    assert "About 250 units a day (from entered)" in text_of(d, "#power-traffic")
+    fill(d, "#power-mde", "0")
+    d.find_element(By.CSS_SELECTOR, "#power-estimate").click()
+    error = wait_for(d, lambda x: text_of(x, "#power-form .form-error"), "the API's error for mde 0")
+    assert "mde must be a number between 0 and 100" in error, error
+    no_js_errors(d, allow=("status of 400",))
+
+
 def _alert(driver):
     try:
         return driver.switch_to.alert
@@ -1484,6 +1535,23 @@ def test_guardrails_are_edited_on_the_gate_page(console, signed_in):
     assert rows == ["conversion:purchase a decrease 2%"], rows
     assert console.console_ok("GET", "/gates/" + name)["guardrails"] == [
         {"metric": "conversion:purchase", "harmfulDirection": "decrease", "tolerance": 0.02}]
+
+    # A second one picked from the metric catalogue instead of typed.
+    errors = uniq("page_error")
+    console.log_events([{"eventName": errors, "user": {"userID": "u1"}, "time": now_ms()}])
+    d.get(console.url("gates/" + name))
+    wait_css(d, "#guardrails summary").click()
+    wait_for(d, lambda x: "conversion:" + errors in [o.text for o in Select(x.find_element(By.CSS_SELECTOR, "#guardrail-metric")).options] or None,
+             "the new event's metrics in the picker")
+    Select(d.find_element(By.CSS_SELECTOR, "#guardrail-metric")).select_by_visible_text("conversion:" + errors)
+    Select(d.find_element(By.CSS_SELECTOR, "#guardrail-direction")).select_by_visible_text("an increase")
+    fill(d, "#guardrail-tolerance", "5")
+    d.find_element(By.CSS_SELECTOR, "#add-guardrail").click()
+    d.find_element(By.CSS_SELECTOR, "#save-guardrails").click()
+    wait_for(d, lambda x: len(x.find_elements(By.CSS_SELECTOR, "#guardrails-table tbody tr")) == 2 or None, "two guardrails in the table")
+    assert console.console_ok("GET", "/gates/" + name)["guardrails"] == [
+        {"metric": "conversion:purchase", "harmfulDirection": "decrease", "tolerance": 0.02},
+        {"metric": "conversion:" + errors, "harmfulDirection": "increase", "tolerance": 0.05}]
     shot(d, "flows-14-guardrails", allow=("status of 400",))  # the refused tolerance
 
 

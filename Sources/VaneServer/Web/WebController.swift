@@ -35,6 +35,7 @@ struct WebController: Sendable {
         for (path, bytes) in [
             ("dom.js", PackageResources.dom_js), ("rule-builder.js", PackageResources.rule_builder_js),
             ("groups-editor.js", PackageResources.groups_editor_js),
+            ("experiment-setup.js", PackageResources.experiment_setup_js),
         ] {
             let script = String(decoding: bytes, as: UTF8.self)
             router.get(RouterPath("console/assets/" + path)) { _, _ in Self.asset(script, type: "text/javascript; charset=utf-8") }
@@ -382,6 +383,12 @@ struct WebController: Sendable {
         try await store.entities(project: "default", kind: kind).map(\.name).sorted().map { ["name": $0, "selected": $0 == selected] }
     }
 
+    /// The metric catalogue's IDs (automatic and defined), for the metric pickers.
+    func metricNames() async throws -> [String] {
+        guard case .array(let metrics) = try await PulseService(store: store).metricList("default") else { return [] }
+        return metrics.compactMap { $0["name"]?.stringValue }
+    }
+
     /// What the rule builder (Resources/rule-builder.js) offers in its pickers, as JSON for a data attribute.
     func builderOptions(_ e: Entity, environments: [String]) async throws -> String {
         func names(_ kind: EntityKind) async throws -> JSONValue {
@@ -461,6 +468,7 @@ struct WebController: Sendable {
                  "tolerance": GuardrailWatch.percent(g.tolerance)]
             },
             "guardrailsJSON": Self.pretty(encodeToJSON(e.guardrails ?? [])),
+            "metricOptions": try await metricNames(),
             "guardrailAction": e.kind == .gate
                 ? "rolls the partial rollout rules back to 0 % and drops their pending scheduled steps."
                 : "stops the experiment and ships its control group.",

@@ -31,6 +31,7 @@ enum WebTemplates {
 <script src="/console/assets/dom.js" defer></script>
 <script src="/console/assets/rule-builder.js" defer></script>
 <script src="/console/assets/groups-editor.js" defer></script>
+<script src="/console/assets/experiment-setup.js" defer></script>
 </head>
 <body>
 <a class="skip" href="#content">Skip to content</a>
@@ -251,6 +252,12 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
   <details><summary>Edit guardrails</summary>
   <form data-api="/console/v1/{{collection}}/{{name}}" data-method="PATCH" class="stack" id="guardrails-form" style="max-width:none" data-reload-after-save>
     <div class="form-error" role="alert"></div>
+    <div class="inline" data-guardrail-picker="guardrails-json">
+      <div class="field"><label for="guardrail-metric">Metric</label><select id="guardrail-metric">{{#metricOptions}}<option>{{.}}</option>{{/metricOptions}}</select></div>
+      <div class="field"><label for="guardrail-direction">Harm is</label><select id="guardrail-direction"><option value="decrease">a decrease</option><option value="increase">an increase</option></select></div>
+      <div class="field"><label for="guardrail-tolerance">Tolerated %</label><input id="guardrail-tolerance" type="number" min="0" max="99" step="any" value="2"></div>
+      <div class="field"><span class="label">&nbsp;</span><button class="btn btn-small" type="button" id="add-guardrail">Add guardrail</button></div>
+    </div>
     <div class="field"><label for="guardrails-json">Guardrails (JSON)</label>
       <textarea id="guardrails-json" name="guardrails" data-type="json" rows="6">{{guardrailsJSON}}</textarea>
       <div class="hint">A list of <code>{"metric": "conversion:purchase", "harmfulDirection": "decrease", "tolerance": 0.02}</code>: a metric id as the results name it (<code>count:</code>, <code>conversion:</code>, <code>sum:</code>, <code>mean:</code> and an event, or a defined metric), whether a <code>decrease</code> or an <code>increase</code> is harm, and the relative change tolerated (0.02 is 2 %).</div>
@@ -258,6 +265,31 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
     <div><button class="btn btn-primary" type="submit" id="save-guardrails">Save guardrails</button> <span class="form-ok" role="status"></span></div>
   </form></details>
 {{/canEdit}}
+</section>
+"""#
+
+    /// The experiment page's power calculator (Resources/experiment-setup.js draws its answer).
+    static let powerCard = #"""
+<section class="card" id="power"><h2>Power and duration</h2>
+  <form data-power-api="/console/v1/experiments/{{name}}/power" data-output="power-result" class="stack" id="power-form" style="max-width:none">
+    <div class="form-error" role="alert"></div>
+    <div class="inline">
+      <div class="field"><label for="power-metric">Metric</label><select id="power-metric" name="metric">{{#metricOptions}}<option>{{.}}</option>{{/metricOptions}}</select></div>
+      <div class="field"><label for="power-mde">Change to detect %</label><input id="power-mde" name="mde" type="number" min="0" step="any" data-percent value="5"></div>
+      <div class="field"><label for="power-power">Power %</label><input id="power-power" name="power" type="number" min="1" max="99" step="any" data-percent value="80"></div>
+      <div class="field"><label for="power-alpha">Significance level</label><input id="power-alpha" name="alpha" type="number" min="0" max="1" step="any" value="0.05"></div>
+    </div>
+    <details><summary>Enter the baseline or traffic yourself</summary>
+    <div class="inline">
+      <div class="field"><label for="power-mean">Baseline mean</label><input id="power-mean" name="mean" type="number" step="any"></div>
+      <div class="field"><label for="power-sd">Standard deviation</label><input id="power-sd" name="sd" type="number" min="0" step="any"></div>
+      <div class="field"><label for="power-units">Units per day</label><input id="power-units" name="unitsPerDay" type="number" min="0" step="any"></div>
+    </div>
+    <div class="hint">Left empty, the baseline comes from this experiment's control group once it has units (else from the other experiment or rollout with the most units on the metric), and the traffic from recent exposures (else from the units logging the metric's event).</div>
+    </details>
+    <div><button class="btn" type="submit" id="power-estimate">Estimate</button></div>
+  </form>
+  <div id="power-result" aria-live="polite"></div>
 </section>
 """#
 
@@ -389,7 +421,7 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
   </tbody></table></div>
 </section>
 </div>
-"""# + guardrailsCard + #"""
+"""# + guardrailsCard + powerCard + #"""
 {{#canEdit}}
 <section class="card"><h2>Edit setup</h2>
   <form data-api="/console/v1/experiments/{{name}}" data-method="PATCH" class="stack" id="experiment-form" style="max-width:none" data-reload-after-save>
@@ -403,6 +435,7 @@ analytics.track("user-1", "Order Completed", {"revenue": 42})
     </div>
     <div class="field"><label for="hypothesis">Hypothesis</label><input id="hypothesis" name="hypothesis" type="text" value="{{hypothesis}}"></div>
     <div class="field"><label for="primaryMetrics">Primary metrics</label><input id="primaryMetrics" name="primaryMetrics" type="text" data-type="list" value="{{primaryMetricsText}}" placeholder="conversion:purchase, revenue">
+      <div class="inline" data-metric-picker="primaryMetrics"><select aria-label="A metric from the catalogue" id="primary-metric-choice">{{#metricOptions}}<option>{{.}}</option>{{/metricOptions}}</select><button class="btn btn-small" type="button" id="add-primary-metric">Add</button></div>
       <div class="hint">The metrics this experiment is run to move, comma-separated, most important first: automatic ones such as <code>conversion:purchase</code> or a defined metric's name. Results show them first.</div><div class="field-error" data-error-for="primaryMetrics"></div></div>
     <div class="field"><strong>Groups and parameters</strong>
       <div id="groups-editor" data-groups-editor data-json="groups"></div>
