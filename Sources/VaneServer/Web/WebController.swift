@@ -30,10 +30,11 @@ struct WebController: Sendable {
     func register(on router: Router<Context>) {
         // The server's root leads a person who opens it in a browser to the console.
         router.get("/") { _, _ in Self.redirect("/console") }
-        router.get("console/assets/vane.css") { _, _ in Self.asset(WebAssets.css, type: "text/css; charset=utf-8") }
-        router.get("console/assets/vane.js") { _, _ in Self.asset(WebAssets.js, type: "text/javascript; charset=utf-8") }
+        // The stylesheet and scripts are files under Resources/, compiled into the binary.
+        let css = String(decoding: PackageResources.vane_css, as: UTF8.self)
+        router.get("console/assets/vane.css") { _, _ in Self.asset(css, type: "text/css; charset=utf-8") }
         for (path, bytes) in [
-            ("dom.js", PackageResources.dom_js), ("rule-builder.js", PackageResources.rule_builder_js),
+            ("vane.js", PackageResources.vane_js), ("dom.js", PackageResources.dom_js), ("rule-builder.js", PackageResources.rule_builder_js),
             ("groups-editor.js", PackageResources.groups_editor_js),
             ("experiment-setup.js", PackageResources.experiment_setup_js),
         ] {
