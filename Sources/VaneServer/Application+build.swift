@@ -108,6 +108,7 @@ struct IngestCounters: Sendable {
 public func buildRouter(_ services: VaneServices, config: AppConfig) -> Router<VaneRequestContext> {
     let router = Router(context: VaneRequestContext.self)
     router.add(middleware: ConnectionCloseMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: JSONErrorMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))

@@ -52,7 +52,11 @@ public struct VaneRequestContext: RequestContext {
         self.remoteAddress = source.channel.remoteAddress?.ipAddress ?? "local"
     }
 
-    public var project: String { key?.project ?? "default" }
+    /// The key's project; a console session manages the console's project.
+    public var project: String { key?.project ?? Self.consoleProject }
+
+    /// The project the web console shows and edits: the one `vane serve` creates on first start.
+    public static let consoleProject = "default"
 }
 
 func jsonResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {

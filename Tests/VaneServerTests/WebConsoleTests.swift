@@ -74,6 +74,25 @@ struct WebConsoleTests {
         return (b, try #require(token(home.text, "name=\"csrf-token\" content=")))
     }
 
+    @Test func everyResponseHasTheSecurityHeadersAndPagesTheirPolicy() async throws {
+        try await withVane { (client) async throws in
+            var (admin, _) = try await Self.setUpAdmin(client)
+            let csp = HTTPField.Name("Content-Security-Policy")!, frames = HTTPField.Name("X-Frame-Options")!
+            let nosniff = HTTPField.Name("X-Content-Type-Options")!
+            for path in ["/console", "/console/gates", "/console/gates/no_such_gate", "/console/metrics"] {
+                let page = try await admin.get(client, path)
+                #expect(page.headers[.contentType]?.hasPrefix("text/html") == true, "\(path)")
+                #expect(page.headers[csp]?.contains("script-src 'self'") == true && page.headers[csp]?.contains("frame-ancestors 'none'") == true, "\(path)")
+                #expect(page.headers[frames] == "DENY" && page.headers[nosniff] == "nosniff", "\(path)")
+            }
+            for path in ["/console/v1/gates", "/console/v1/no_such_endpoint", "/health", "/console/assets/vane.js"] {
+                let reply = try await admin.get(client, path)
+                #expect(reply.headers[nosniff] == "nosniff", "\(path)")
+                #expect(reply.headers[csp] == nil, "only HTML gets a page policy: \(path)")
+            }
+        }
+    }
+
     @Test func setupSignInAndSignOut() async throws {
         try await withVane { (client) async throws in
             var (admin, csrf) = try await Self.setUpAdmin(client)

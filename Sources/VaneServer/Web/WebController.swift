@@ -13,6 +13,8 @@ import VaneStore
 /// the page's CSRF token, so every change is validated and audited in one place. The few classic
 /// form posts (setup, sign-in, sign-out, adding a user) carry a CSRF token too.
 struct WebController: Sendable {
+    /// The project every page shows (the console manages one).
+    let project = VaneRequestContext.consoleProject
     let store: any VaneStore
     let auth: WebAuth
     let library: MustacheLibrary
@@ -52,7 +54,7 @@ struct WebController: Sendable {
                 guard let s = try await auth.session(r) else {
                     if try await store.userCount() == 0 { return Self.redirect("/console/setup") }
                     let next = r.uri.path + (r.uri.query.map { "?" + $0 } ?? "")
-                    return Self.redirect("/console/login?next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+                    return Self.redirect(WebLink.query("/console/login", ["next": next]))
                 }
                 do {
                     return try await handler(r, c, s)
@@ -115,12 +117,7 @@ struct WebController: Sendable {
     static func html(_ text: String, status: HTTPResponse.Status = .ok, cookies: [Cookie] = []) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
-        headers[.cacheControl] = "no-store"
-        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
-        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
-        headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
-        headers[HTTPField.Name("Content-Security-Policy")!] =
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+        headers[.cacheControl] = "no-store"  // security headers: SecurityHeadersMiddleware
         var response = Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         for c in cookies { response.setCookie(c) }
         return response
@@ -278,7 +275,6 @@ struct WebController: Sendable {
     }
 
     func overview(_ r: Request, _ s: ConsoleSession) async throws -> Response {
-        let project = "default"
         let now = Clock.nowMs()
         let startOfDay = now - now % 86_400_000
         let counts = try await store.eventCountsBySource(project: project, since: startOfDay)
@@ -319,7 +315,7 @@ struct WebController: Sendable {
     ]
 
     func list(_ kind: EntityKind, _ s: ConsoleSession) async throws -> Response {
-        let items = try await store.entities(project: "default", kind: kind).sorted { $0.name < $1.name }.map { e -> [String: Any] in
+        let items = try await store.entities(project: project, kind: kind).sorted { $0.name < $1.name }.map { e -> [String: Any] in
             let (status, cls): (String, String) = {
                 switch kind {
                 case .experiment:
@@ -333,7 +329,7 @@ struct WebController: Sendable {
                     return (share, "badge-info")
                 }
             }()
-            return ["name": e.name, "href": "/console/\(kind.collection)/\(e.name)", "status": status, "statusClass": cls,
+            return ["name": e.name, "href": WebLink.console(kind.collection, e.name), "status": status, "statusClass": cls,
                     "description": e.description ?? "", "updated": Self.time(e.lastModifiedTime),
                     // An experiment's rules are its groups (compiled): the count that means something is the groups'.
                     "rules": kind == .experiment ? (e.groups ?? []).count : (e.rules ?? []).count,
@@ -345,7 +341,7 @@ struct WebController: Sendable {
             "items": items, "collection": kind.collection, "base": "/console/\(kind.collection)",
             "isExperiment": kind == .experiment, "isSegmentList": kind == .segment,
             "countHeading": kind == .experiment ? "Groups" : "Rules",
-            "idTypes": ["userID", "stableID"] + (try await store.customIDTypes(project: "default")),
+            "idTypes": ["userID", "stableID"] + (try await store.customIDTypes(project: project)),
         ], s, title: kind.displayName + "s", nav: kind.collection)
     }
 
@@ -381,35 +377,35 @@ struct WebController: Sendable {
 
     /// The entities of a kind as picker options, `selected` marked.
     func options(_ kind: EntityKind, selected: String?) async throws -> [[String: Any]] {
-        try await store.entities(project: "default", kind: kind).map(\.name).sorted().map { ["name": $0, "selected": $0 == selected] }
+        try await store.entities(project: project, kind: kind).map(\.name).sorted().map { ["name": $0, "selected": $0 == selected] }
     }
 
     /// The metric catalogue's IDs (automatic and defined), for the metric pickers.
     func metricNames() async throws -> [String] {
-        guard case .array(let metrics) = try await PulseService(store: store).metricList("default") else { return [] }
+        guard case .array(let metrics) = try await PulseService(store: store).metricList(project) else { return [] }
         return metrics.compactMap { $0["name"]?.stringValue }
     }
 
     /// What the rule builder (Resources/rule-builder.js) offers in its pickers, as JSON for a data attribute.
     func builderOptions(_ e: Entity, environments: [String]) async throws -> String {
         func names(_ kind: EntityKind) async throws -> JSONValue {
-            .array(try await store.entities(project: "default", kind: kind).map(\.name).filter { $0 != e.name }.sorted().map { .string($0) })
+            .array(try await store.entities(project: project, kind: kind).map(\.name).filter { $0 != e.name }.sorted().map { .string($0) })
         }
         let options: JSONValue = [
             "kind": .string(e.kind.rawValue), "idType": .string(e.effectiveIdType),
             "environments": .array(environments.map { .string($0) }),
             "gates": try await names(.gate), "segments": try await names(.segment),
-            "idLists": .array(try await store.idLists(project: "default").map { .string($0.name) }),
-            "customIDTypes": .array(try await store.customIDTypes(project: "default").map { .string($0) }),
+            "idLists": .array(try await store.idLists(project: project).map { .string($0.name) }),
+            "customIDTypes": .array(try await store.customIDTypes(project: project).map { .string($0) }),
         ]
         return options.serialized()
     }
 
     func detail(_ kind: EntityKind, _ name: String, _ r: Request, _ s: ConsoleSession) async throws -> Response {
-        guard let e = try await store.entity(project: "default", kind: kind, name: name) else {
+        guard let e = try await store.entity(project: project, kind: kind, name: name) else {
             throw StoreError.notFound("There is no \(kind.displayName.lowercased()) named ‘\(name)’.")
         }
-        let environments = try await store.environments(project: "default")
+        let environments = try await store.environments(project: project)
         switch kind {
         case .gate:
             var data: [String: Any] = [
@@ -427,7 +423,7 @@ struct WebController: Sendable {
             let groups = (e.groups ?? []).map { g -> [String: Any] in
                 ["name": g.name, "size": Self.number(g.size), "parameters": JSONValue.object(g.parameterValues).serialized()]
             }
-            let idTypes = ["userID", "stableID"] + (try await store.customIDTypes(project: "default"))
+            let idTypes = ["userID", "stableID"] + (try await store.customIDTypes(project: project))
             let status = e.status?.rawValue ?? "setup"
             return try render("experiment", Self.present([
                 "hypothesis": e.hypothesis, "targetingGate": e.targetingGate, "layer": e.layer, "started": e.startTime.map { Self.time($0) },
@@ -474,7 +470,7 @@ struct WebController: Sendable {
                 ? "rolls the partial rollout rules back to 0 % and drops their pending scheduled steps."
                 : "stops the experiment and ships its control group.",
         ]
-        let fired = try await store.auditLog(project: "default", query: AuditQuery(kind: e.kind.rawValue, name: e.name, actor: GuardrailWatch.actor, limit: 50))
+        let fired = try await store.auditLog(project: project, query: AuditQuery(kind: e.kind.rawValue, name: e.name, actor: GuardrailWatch.actor, limit: 50))
             .first { $0.action == GuardrailWatch.action }
         if let fired { out["guardrailFired"] = ["time": Self.time(fired.time), "description": fired.description] }
         return out
@@ -495,7 +491,7 @@ struct WebController: Sendable {
     }
 
     func resultsContext(_ kind: PulseSubject.Kind, _ name: String, _ query: [String: String]) async throws -> [String: Any] {
-        let r = try await PulseService(store: store).results(project: "default", kind: kind, name: name, query: query, now: Clock.nowMs())
+        let r = try await PulseService(store: store).results(project: project, kind: kind, name: name, query: query, now: Clock.nowMs())
         let options = r.options
         let rows = Self.comparisonRows(r.metrics, options: options)
         // The service lists primary metrics first, then guardrails: the page only folds away the rest.
@@ -577,7 +573,7 @@ struct WebController: Sendable {
             for c in m.comparisons {
                 let effect = c.effect
                 var row: [String: Any] = [
-                    "metric": m.metric, "metricPath": m.metric.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(.init(charactersIn: "/"))) ?? m.metric,
+                    "metric": m.metric, "metricPath": WebLink.encoded(m.metric),
                     "type": m.type.rawValue, "group": c.group,
                     "controlMean": Self.number(effect.control.mean), "treatmentMean": Self.number(effect.treatment.mean),
                     "cuped": effect.cuped.applied,
@@ -631,10 +627,10 @@ struct WebController: Sendable {
     // MARK: - Metrics
 
     func metricsPage(_ s: ConsoleSession) async throws -> Response {
-        let list = try await PulseService(store: store).metricList("default")
+        let list = try await PulseService(store: store).metricList(project)
         let items = (list.arrayValue ?? []).map { m -> [String: Any] in
             let name = m["name"]?.stringValue ?? ""
-            return ["name": name, "path": name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name,
+            return ["name": name, "path": WebLink.encoded(name),
                     "type": m["type"]?.stringValue ?? "", "event": m["event"]?.stringValue ?? "",
                     "events": m["events"]?.int64Value.map(String.init) ?? "", "lastSeen": m["lastSeen"]?.stringValue ?? "",
                     "automatic": m["automatic"]?.boolValue ?? false]
@@ -647,7 +643,7 @@ struct WebController: Sendable {
     /// charted and listed, and for a defined metric a form that edits it.
     func metricPage(_ name: String, _ query: [String: String], _ s: ConsoleSession) async throws -> Response {
         let pulse = PulseService(store: store)
-        guard let m = try await pulse.metrics.resolve("default", name) else {
+        guard let m = try await pulse.metrics.resolve(project, name) else {
             throw StoreError.notFound("There is no metric named ‘\(name)’.")
         }
         // A `from`/`to` date as the series labels its days (UTC, YYYY-MM-DD), so they compare as text.
@@ -657,7 +653,7 @@ struct WebController: Sendable {
             return PulseDay.label(PulseDay.of(t))
         }
         let from = try day("from"), to = try day("to")
-        let series = try await pulse.series("default", metric: name)
+        let series = try await pulse.series(project, metric: name)
         let days = (series["days"]?.arrayValue ?? []).map { d -> (day: String, events: Int64, units: Int64, sum: Double) in
             (d["day"]?.stringValue ?? "", d["events"]?.int64Value ?? 0, d["units"]?.int64Value ?? 0, d["sum"]?.doubleValue ?? 0)
         }.filter { d in (from.map { d.day >= $0 } ?? true) && (to.map { d.day <= $0 } ?? true) }
@@ -701,7 +697,7 @@ struct WebController: Sendable {
                 else { data["error"] = "Since must be a date like 2026-11-01 or a time like 2026-11-01T12:00:00Z." }
             }
             query.cursor = q["cursor"].flatMap(EventCursor.init(token:))
-            let page = try await store.events(project: "default", query: query)
+            let page = try await store.events(project: project, query: query)
             data["rows"] = page.events.map { e -> [String: Any] in
                 ["id": e.id ?? 0, "time": Self.time(e.time), "name": e.eventName, "source": e.source,
                  "user": e.userID ?? e.customIDs.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ", "),
@@ -710,8 +706,7 @@ struct WebController: Sendable {
             if let next = page.nextCursor {
                 var items = q
                 items["cursor"] = next.token
-                data["next"] = "/console/events?" + items.sorted { $0.key < $1.key }
-                    .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+                data["next"] = WebLink.query("/console/events", items)
             }
             data["q"] = q
             data["sourcesOptions"] = ["sdk", "http_api", "segment"].map { ["name": $0, "selected": q["source"] == $0] }
@@ -723,7 +718,7 @@ struct WebController: Sendable {
     }
 
     func eventPage(_ id: String, _ s: ConsoleSession) async throws -> Response {
-        guard let n = Int64(id), let e = try await store.event(project: "default", id: n) else {
+        guard let n = Int64(id), let e = try await store.event(project: project, id: n) else {
             throw StoreError.notFound("There is no event with id ‘\(id)’.")
         }
         return try render("event", Self.present(["rawJSON": e.raw.map { Self.pretty($0) }]).merging([
@@ -738,18 +733,18 @@ struct WebController: Sendable {
 
     func idListsPage(_ s: ConsoleSession) async throws -> Response {
         var items: [[String: Any]] = []
-        for l in try await store.idLists(project: "default").sorted(by: { $0.name < $1.name }) {
-            let last = try await store.recentIDListChanges(project: "default", name: l.name, limit: 1).first
+        for l in try await store.idLists(project: project).sorted(by: { $0.name < $1.name }) {
+            let last = try await store.recentIDListChanges(project: project, name: l.name, limit: 1).first
             items.append(["name": l.name, "size": l.count, "updated": Self.time(l.updatedAt), "lastSource": last?.source ?? "—"])
         }
         return try render("idlists", ["items": items], s, title: "ID lists", nav: "id_lists")
     }
 
     func idListPage(_ name: String, _ s: ConsoleSession) async throws -> Response {
-        guard let l = try await store.idList(project: "default", name: name) else {
+        guard let l = try await store.idList(project: project, name: name) else {
             throw StoreError.notFound("There is no ID list named ‘\(name)’.")
         }
-        let changes = try await store.recentIDListChanges(project: "default", name: name, limit: 50).map { c -> [String: Any] in
+        let changes = try await store.recentIDListChanges(project: project, name: name, limit: 50).map { c -> [String: Any] in
             ["time": Self.time(c.time), "op": c.op == "+" ? "added" : "removed", "id": c.id, "source": c.source]
         }
         return try render("idlist", ["name": l.name, "size": l.count, "changes": changes], s, title: l.name, nav: "id_lists")
@@ -758,7 +753,6 @@ struct WebController: Sendable {
     // MARK: - Segment
 
     func segmentPage(_ r: Request, _ s: ConsoleSession) async throws -> Response {
-        let project = "default"
         let base = "http://" + (r.head.authority ?? "127.0.0.1:8787")
         var data: [String: Any] = ["outbound": r.query("tab") == "outbound", "streamSource": "segment"]
         if r.query("tab") == "outbound" {
@@ -858,7 +852,7 @@ struct WebController: Sendable {
                       status: HTTPResponse.Status = .ok, tabOverride: String? = nil) async throws -> Response {
         let tab = tabOverride ?? r.query("tab") ?? "keys"
         var data: [String: Any] = ["tab": [tab: true], "form": form, "errors": errors, "userError": error ?? ""]
-        data["environments"] = try await store.environments(project: "default")
+        data["environments"] = try await store.environments(project: project)
         switch tab {
         case "users":
             data["users"] = try await store.users().map { u -> [String: Any] in
@@ -869,8 +863,8 @@ struct WebController: Sendable {
         case "webhooks":
             data["kinds"] = WebhookPayload.configurationKinds.joined(separator: ", ")
             var hooks: [[String: Any]] = []
-            for hook in try await store.webhooks(project: "default") {
-                let v = try await WebhookView.load(hook, project: "default", store: store)
+            for hook in try await store.webhooks(project: project) {
+                let v = try await WebhookView.load(hook, project: project, store: store)
                 let d = hook.delivery
                 hooks.append([
                     "id": hook.id, "url": hook.url, "description": hook.description, "enabled": hook.enabled,
@@ -882,11 +876,11 @@ struct WebController: Sendable {
             }
             data["webhooks"] = hooks
         case "project":
-            data["idTypes"] = ["userID", "stableID"] + (try await store.customIDTypes(project: "default"))
+            data["idTypes"] = ["userID", "stableID"] + (try await store.customIDTypes(project: project))
         case "audit":
             data.merge(try await auditContext(r), uniquingKeysWith: { a, _ in a })
         default:
-            data["keys"] = try await store.keys(project: "default").map { k -> [String: Any] in
+            data["keys"] = try await store.keys(project: project).map { k -> [String: Any] in
                 ["id": k.id, "prefix": k.displayPrefix, "kind": k.kind.rawValue, "environment": k.environment ?? "all",
                  "description": k.description, "created": Self.time(k.createdAt), "revoked": k.revokedAt != nil]
             }
@@ -901,10 +895,10 @@ struct WebController: Sendable {
             guard let s = q[name], !s.isEmpty, let t = ISOTime.parse(s + "T00:00:00Z") else { return nil }
             return plusOne ? t.saturatingAdd(86_400_000) : t
         }
-        let entries = try await store.auditLog(project: "default", query: AuditQuery(
+        let entries = try await store.auditLog(project: project, query: AuditQuery(
             kind: r.nonEmptyQuery("kind"), name: r.nonEmptyQuery("name"), actor: r.nonEmptyQuery("actor"), action: r.nonEmptyQuery("action"),
             since: day("since", plusOne: false), until: day("until", plusOne: true), limit: 200))
-        let recentActors = Set(try await store.auditLog(project: "default", query: AuditQuery(limit: 500)).map(\.actor)).sorted()
+        let recentActors = Set(try await store.auditLog(project: project, query: AuditQuery(limit: 500)).map(\.actor)).sorted()
         func options(_ values: [String], selected: String?) -> [[String: Any]] {
             values.map { ["value": $0, "selected": $0 == selected] }
         }
