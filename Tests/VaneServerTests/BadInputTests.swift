@@ -46,6 +46,8 @@ struct BadInput: Sendable, CustomTestStringConvertible {
         BadInput("wrong key", "POST", "/v1/check_gate", key: "secret-wrong", body: "{}", status: 401, mentions: "invalid API key"),
         BadInput("client key on server endpoint", "GET", "/v1/download_config_specs/\(Keys.client).json", key: nil, status: 401, mentions: "server secret"),
         BadInput("unknown endpoint", "POST", "/v1/nope", status: 404, mentions: "no such endpoint"),
+        BadInput("unknown console API endpoint", "GET", "/console/v1/nope", key: Keys.console, status: 404, mentions: "no such endpoint"),
+        BadInput("unknown nested console API endpoint", "GET", "/console/v1/gates/g1/nope", key: Keys.console, status: 404, mentions: "no such endpoint"),
         BadInput("bad gate name", "POST", "/console/v1/gates", key: Keys.console, body: #"{"name": "a/b"}"#, status: 400, mentions: "only letters"),
         BadInput("short gate name", "POST", "/console/v1/gates", key: Keys.console, body: #"{"name": "a"}"#, status: 400, mentions: "2 to 100"),
         BadInput("pass percentage 150", "POST", "/console/v1/gates", key: Keys.console, body: #"{"name": "g1", "rules": [{"name": "r", "passPercentage": 150}]}"#, status: 400, mentions: "passPercentage"),

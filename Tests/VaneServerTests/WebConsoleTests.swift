@@ -85,7 +85,10 @@ struct WebConsoleTests {
                 #expect(page.headers[csp]?.contains("script-src 'self'") == true && page.headers[csp]?.contains("frame-ancestors 'none'") == true, "\(path)")
                 #expect(page.headers[frames] == "DENY" && page.headers[nosniff] == "nosniff", "\(path)")
             }
-            for path in ["/console/v1/gates", "/console/v1/no_such_endpoint", "/health", "/console/assets/vane.js"] {
+            let missing = try await admin.get(client, "/console/no/such/page")
+            #expect(missing.status == .notFound && missing.text.contains("There is no console page at /console/no/such/page."))
+            #expect(missing.headers[csp] != nil && missing.text.contains("<nav"), "a page in the console's layout")
+            for path in ["/console/v1/gates", "/console/v1/no_such_endpoint", "/console/assets/nothing.js", "/health", "/console/assets/vane.js"] {
                 let reply = try await admin.get(client, path)
                 #expect(reply.headers[nosniff] == "nosniff", "\(path)")
                 #expect(reply.headers[csp] == nil, "only HTML gets a page policy: \(path)")

@@ -49,24 +49,25 @@ struct WebController: Sendable {
         router.post("console/login") { r, c in try await signin(r, c) }
         router.post("console/logout") { r, _ in try await signout(r) }
 
-        func page(_ path: RouterPath, _ handler: @escaping PageHandler) {
-            router.get(path) { r, c in
-                guard let s = try await auth.session(r) else {
-                    if try await store.userCount() == 0 { return Self.redirect("/console/setup") }
-                    let next = r.uri.path + (r.uri.query.map { "?" + $0 } ?? "")
-                    return Self.redirect(WebLink.query("/console/login", ["next": next]))
-                }
-                do {
-                    return try await handler(r, c, s)
-                } catch let e as StoreError where e.code == .notFound {
-                    return try render("error", ["heading": "Not found", "message": e.description], s, status: .notFound, title: "Not found")
-                } catch let e as APIError where e.status == .notFound {
-                    return try render("error", ["heading": "Not found", "message": e.message], s, status: .notFound, title: "Not found")
-                } catch let e as ValidationError {
-                    return try render("error", ["heading": "This page cannot be shown", "message": e.description], s,
-                                      status: .badRequest, title: "Cannot show")
-                }
+        @Sendable func respond(_ r: Request, _ c: Context, _ handler: PageHandler) async throws -> Response {
+            guard let s = try await auth.session(r) else {
+                if try await store.userCount() == 0 { return Self.redirect("/console/setup") }
+                let next = r.uri.path + (r.uri.query.map { "?" + $0 } ?? "")
+                return Self.redirect(WebLink.query("/console/login", ["next": next]))
             }
+            do {
+                return try await handler(r, c, s)
+            } catch let e as StoreError where e.code == .notFound {
+                return try render("error", ["heading": "Not found", "message": e.description], s, status: .notFound, title: "Not found")
+            } catch let e as APIError where e.status == .notFound {
+                return try render("error", ["heading": "Not found", "message": e.message], s, status: .notFound, title: "Not found")
+            } catch let e as ValidationError {
+                return try render("error", ["heading": "This page cannot be shown", "message": e.description], s,
+                                  status: .badRequest, title: "Cannot show")
+            }
+        }
+        func page(_ path: RouterPath, _ handler: @escaping PageHandler) {
+            router.get(path) { r, c in try await respond(r, c, handler) }
         }
 
         page("console") { r, _, s in try await overview(r, s) }
@@ -87,6 +88,12 @@ struct WebController: Sendable {
         page("console/id_lists/{name}") { _, c, s in try await idListPage(try pathParameter(c, "name"), s) }
         page("console/integrations/segment") { r, _, s in try await segmentPage(r, s) }
         page("console/settings") { r, _, s in try await settingsPage(r, s, form: [:], errors: [:], error: nil) }
+        // Any other console address is a page that does not exist (the API's keep their JSON 404).
+        router.get("console/**") { r, c in
+            let path = r.uri.path
+            if path.hasPrefix("/console/v1/") || path.hasPrefix("/console/assets/") { throw HTTPError(.notFound) }
+            return try await respond(r, c) { _, _, _ in throw StoreError.notFound("There is no console page at \(path).") }
+        }
         router.post("console/settings/users") { r, _ in
             guard let s = try await auth.session(r) else { return Self.redirect("/console/login") }
             return try await createUser(r, s)
