@@ -149,6 +149,43 @@ public struct PulseResults: Sendable, Encodable {
     /// The experiment's primary metrics as chosen, including any without data yet.
     public var primaryMetrics: [String] = []
     public var drillDown: DrillDown?
+    /// The time range asked for: the units first exposed from `from` on, their data through `to`.
+    public var range: PulseTimeRange?
+    /// Each asked-for metric's relative effect as it stood at the end of each day (`PulseTimeline`).
+    public var cumulative: [Cumulative]?
+
+    /// One metric's effect for one treatment group, day by day.
+    public struct Cumulative: Sendable, Encodable {
+        public struct Point: Sendable, Encodable {
+            /// UTC date: the data through the end of it.
+            public var day: String
+            /// Units per group (control first) exposed by then.
+            public var units: [Int]
+            /// nil while there are too few units for an interval.
+            public var relative: Estimate?
+
+            public init(day: String, units: [Int], relative: Estimate?) {
+                (self.day, self.units, self.relative) = (day, units, relative)
+            }
+
+            enum Keys: String, CodingKey { case day, units, relative }
+
+            public func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: Keys.self)
+                try c.encode(day, forKey: .day)
+                try c.encode(units, forKey: .units)
+                try c.encode(relative, forKey: .relative)  // null until there is an interval
+            }
+        }
+
+        public var metric: String
+        public var group: String
+        public var points: [Point]
+
+        public init(metric: String, group: String, points: [Point]) {
+            (self.metric, self.group, self.points) = (metric, group, points)
+        }
+    }
 
     public init(
         subject: PulseSubject, computedAt: Int64, groups: [Group], crossovers: Int, srm: SRMResult?,
@@ -167,7 +204,7 @@ public struct PulseResults: Sendable, Encodable {
 
     enum Keys: String, CodingKey {
         case experiment, gate, holdout, subjectKind, idType, scope, computedAt, controlGroup, groups, crossovers, srm, srmPeriods, exposuresPerDay
-        case options, rollup, metrics, primaryMetrics, drillDown
+        case options, rollup, metrics, primaryMetrics, drillDown, range, cumulative
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -188,6 +225,8 @@ public struct PulseResults: Sendable, Encodable {
         try c.encode(metrics, forKey: .metrics)
         if !primaryMetrics.isEmpty { try c.encode(primaryMetrics, forKey: .primaryMetrics) }
         try c.encodeIfPresent(drillDown, forKey: .drillDown)
+        try c.encodeIfPresent(range, forKey: .range)
+        try c.encodeIfPresent(cumulative, forKey: .cumulative)
     }
 }
 

@@ -71,8 +71,24 @@ struct PulseService: Sendable {
         let (subject, entity) = try await subject(project, kind: kind, name: name)
         // Bounded: a large backlog (a rebuild) is left to the background job and reported as `rollup.eventsBehind`.
         let progress = try await catchUp(project, budget: .seconds(5))
-        let data = try await store.pulseArms(project: project, subject: subject.key, unitType: subject.idType)
+        var data = try await store.pulseArms(project: project, subject: subject.key, unitType: subject.idType)
         let userMetrics = try await metrics.all(project)
+        var unitRows: @Sendable ([String]) async throws -> [PulseUnitRow] = { [store] in
+            try await store.pulseUnitValues(project: project, subject: subject.key, unitType: subject.idType, sources: $0)
+        }
+        let range = try PulseTimeRange(query: query)
+        let wantsCumulative = try Self.flag("cumulative", query)
+        var timeline: PulseTimeline?
+        if range != nil || wantsCumulative {
+            timeline = try await self.timeline(project, subject, entity, sources: Set(data.sums.values.flatMap(\.keys)).sorted())
+        }
+        if let range, let timeline {
+            let (ranged, rows) = timeline.asOf(day: range.toDay ?? PulseDay.of(now), from: range.fromDay)
+            let crossovers = data.crossovers
+            data = ranged
+            data.crossovers = crossovers
+            unitRows = { wanted in let wanted = Set(wanted); return rows.filter { wanted.contains($0.source) } }
+        }
 
         // Every event its units logged gives automatic metrics (value metrics for events that have
         // ever carried a value in the project); user metrics come after.
@@ -103,9 +119,8 @@ struct PulseService: Sendable {
             srm = srmPeriods?.last?.srm
         }
 
-        let effects = try await metricEffects(subject: subject, data: data, definitions: definitions, userMetrics: userMetrics, options: options) {
-            try await self.store.pulseUnitValues(project: project, subject: subject.key, unitType: subject.idType, sources: $0)
-        }
+        let effects = try await metricEffects(
+            subject: subject, data: data, definitions: definitions, userMetrics: userMetrics, options: options, unitRows: unitRows)
 
         var exposuresPerDay: [String: [String: Int]] = [:]
         for (day, arms) in data.exposureDays {
@@ -133,7 +148,84 @@ struct PulseService: Sendable {
             results.metrics[i].primary = results.primaryMetrics.contains(results.metrics[i].metric)
         }
         results.metrics = Self.ordered(results.metrics, first: results.primaryMetrics + guardrails.map(\.metric))
+        results.range = range
+        if wantsCumulative, let timeline {
+            // The metrics asked for, else the primary ones that have data, else the first metric.
+            let analysed = Set(results.metrics.map(\.metric))
+            let primary = results.primaryMetrics.filter(analysed.contains)
+            let wanted = options.metricFilter ?? (primary.isEmpty ? results.metrics.prefix(1).map(\.metric) : primary)
+            results.cumulative = try await cumulative(
+                subject: subject, timeline: timeline, metrics: Array(wanted.prefix(Self.maxCumulativeMetrics)), userMetrics: userMetrics,
+                options: options, range: range, now: now)
+        }
+        if range != nil, timeline?.interpolated == true {
+            for i in results.metrics.indices {
+                for j in results.metrics[i].comparisons.indices {
+                    results.metrics[i].comparisons[j].effect.notes.append(Self.interpolationNote)
+                }
+            }
+        }
         return results
+    }
+
+    static let maxCumulativeMetrics = 5
+    /// The most days a cumulative series has; a longer run is sampled evenly (its last day kept).
+    static let maxCumulativePoints = 60
+    static let interpolationNote = "A time range splits a day that holds a unit's window end by interpolating over that day's events; other days are exact."
+
+    static func flag(_ key: String, _ query: [String: String]) throws -> Bool {
+        switch query[key]?.lowercased() {
+        case nil, "", "false", "0", "no": return false
+        case "true", "1", "yes": return true
+        case let other?: throw ValidationError("\(key) must be true or false (got '\(other.prefix(40))')")
+        }
+    }
+
+    /// The subject's units and their days, for results as they stood on earlier days.
+    func timeline(_ project: String, _ subject: PulseSubject, _ entity: Entity, sources: [String]) async throws -> PulseTimeline {
+        let rows = try await store.pulseTimelineRows(project: project, subject: subject.key, unitType: subject.idType, sources: sources)
+        let values = try await store.pulseUnitValues(project: project, subject: subject.key, unitType: subject.idType, sources: sources)
+        let window = subject.kind == .experiment ? entity.analysisWindowDays : nil
+        return PulseTimeline(units: rows.units, values: values, days: rows.days, windowDays: window)
+    }
+
+    /// Each metric's relative effect per treatment at the end of each day from the first exposure
+    /// to the range's end (or today), CUPED and the other options as the results use them.
+    private func cumulative(
+        subject: PulseSubject, timeline: PulseTimeline, metrics ids: [String], userMetrics: [String: MetricDefinition],
+        options: PulseAnalysisOptions, range: PulseTimeRange?, now: Int64
+    ) async throws -> [PulseResults.Cumulative] {
+        guard let exposed = timeline.firstDay else { return [] }
+        let first = max(exposed, range?.fromDay ?? exposed)
+        let last = range?.toDay ?? PulseDay.of(now)
+        guard first <= last else { return [] }
+        let step = max(1, Int((last - first) / Int64(Self.maxCumulativePoints)) + 1)
+        var days = Array(stride(from: last, through: first, by: -step).reversed())
+        if days.first != first && days.count < Self.maxCumulativePoints { days.insert(first, at: 0) }
+        let definitions = try ids.map { id -> MetricDefinition in
+            guard let m = MetricDefinition.named(id, in: userMetrics) else { throw ValidationError("metrics: no metric named '\(id)'") }
+            return m
+        }
+        var series: [String: [PulseResults.Cumulative.Point]] = [:]
+        for day in days {
+            let (data, rows) = timeline.asOf(day: day, from: range?.fromDay)
+            let effects = try await metricEffects(subject: subject, data: data, definitions: definitions, userMetrics: userMetrics, options: options) { wanted in
+                let wanted = Set(wanted)
+                return rows.filter { wanted.contains($0.source) }
+            }
+            for (m, _, comparisons) in effects {
+                for (arm, effect) in zip(subject.arms.dropFirst(), comparisons) {
+                    let units = [subject.arms[0], arm].map { data.units[$0.arm] ?? 0 }
+                    let relative = effect.relative.flatMap { $0.estimate.isFinite && $0.lower.isFinite && $0.upper.isFinite ? $0 : nil }
+                    series[m.name + "\u{0}" + arm.name, default: []].append(.init(day: PulseDay.label(day), units: units, relative: relative))
+                }
+            }
+        }
+        return definitions.flatMap { m in
+            subject.arms.dropFirst().map { arm in
+                PulseResults.Cumulative(metric: m.name, group: arm.name, points: series[m.name + "\u{0}" + arm.name] ?? [])
+            }
+        }
     }
 
     /// The metrics named in `first` (primary metrics, then guardrails) in that order, then the

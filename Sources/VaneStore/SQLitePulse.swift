@@ -343,6 +343,33 @@ extension SQLiteStore {
         }
     }
 
+    public func pulseTimelineRows(project: String, subject: String, unitType: String, sources: [String]) async throws
+        -> (units: [PulseTimeline.Unit], days: [PulseTimeline.UnitDay])
+    {
+        try await db.read { db in
+            let units = try Row.fetchAll(db, sql: """
+                SELECT unit, arm, first_time FROM pulse_assignments
+                WHERE project_id = ? AND subject = ? AND unit_type = ? AND excluded = 0
+                """, arguments: [project, subject, unitType]
+            ).map { PulseTimeline.Unit(unit: $0["unit"], arm: $0["arm"], firstTime: $0["first_time"]) }
+            var days: [PulseTimeline.UnitDay] = []
+            for source in sources {
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT d.unit, d.day, d.count, d.sum, d.min_time, d.max_time FROM pulse_unit_days d
+                    JOIN pulse_assignments a ON a.project_id = d.project_id AND a.unit_type = d.unit_type AND a.unit = d.unit
+                    WHERE a.project_id = ? AND a.subject = ? AND a.unit_type = ? AND a.excluded = 0 AND d.source = ?
+                        AND d.day > a.first_time / \(PulseDay.millis) - 1
+                    """, arguments: [project, subject, unitType, source])  // the division truncates: at worst a day early, which PulseTimeline skips
+                while let row = try rows.next() {
+                    days.append(PulseTimeline.UnitDay(
+                        unit: row["unit"], source: source, day: row["day"],
+                        aggregate: DayAggregate(count: row["count"], sum: row["sum"], minTime: row["min_time"], maxTime: row["max_time"])))
+                }
+            }
+            return (units, days)
+        }
+    }
+
     public func pulseUnitDimension(project: String, subject: String, unitType: String, dimension: String) async throws -> [PulseUnitSlice] {
         guard PulseDimensions.isValidName(dimension) else { throw StoreError.invalid("not a drill-down field name: \(dimension)") }
         return try await db.read { db in

@@ -150,6 +150,10 @@ public protocol PulseRepository: Sendable {
     /// Every non-excluded unit's arm and its value of one drill-down field (nil: not recorded).
     /// `dimension` must pass `PulseDimensions.isValidName`.
     func pulseUnitDimension(project: String, subject: String, unitType: String, dimension: String) async throws -> [PulseUnitSlice]
+    /// Every non-excluded unit's arm and first exposure, and its day aggregates of `sources` on
+    /// the days after its first exposure's day: what `PulseTimeline` is built from.
+    func pulseTimelineRows(project: String, subject: String, unitType: String, sources: [String]) async throws
+        -> (units: [PulseTimeline.Unit], days: [PulseTimeline.UnitDay])
     func pulseSources(project: String) async throws -> [PulseSourceTotals]
     func pulseSeries(project: String, source: String) async throws -> [PulseSeriesDay]
 

@@ -252,6 +252,77 @@ struct PulseContractTests {
         #expect(idle == PulseProgress(processed: 0, cursor: Int64(events.count), behind: 0, rebuilt: false))
     }
 
+    /// The timeline at the end of each day equals the rollups of only the events up to that day
+    /// (a reference store fed just those), for the experiment without a window. Units exposed to
+    /// both arms are left out of the stream: the timeline excludes them on every day, while a log
+    /// cut before the second exposure would not.
+    @Test(arguments: StoreUnderTest.allCases)
+    func theTimelineAtEachDayEqualsTheRollupOfThatDaysEvents(_ factory: StoreUnderTest) async throws {
+        let windowless = PulseCatalog(
+            unitTypes: Self.unitTypes, experiments: ["exp": ["a", "b"]], partialGateRules: ["beta": ["partial"]],
+            filteredSources: [Self.filtered])
+        var events = Self.stream(seed: 11, users: 40)
+        var arms: [String: Set<String>] = [:]
+        for e in events where e.eventName == "statsig::config_exposure" {
+            arms[e.userID!, default: []].insert(e.metadata?["ruleID"]?.stringValue ?? "")
+        }
+        events.removeAll { $0.eventName == "statsig::config_exposure" && (arms[$0.userID!]?.count ?? 0) > 1 }
+
+        let store = try await factory.make()
+        defer { (store as? PostgresStore)?.close() }
+        try await store.insertEvents(events)
+        try await Self.catchUp(store, windowless, batch: 100)
+        let sources = ["purchase", "visit", "page", "filtered:checkout"]
+        func nonZero(_ sums: [String: [String: ArmSums]]) -> [String: [String: [Double]]] {
+            sums.mapValues { $0.filter { $0.value.values.contains { $0 != 0 } }.mapValues(\.values) }.filter { !$0.value.isEmpty }
+        }
+        var compared = 0
+        for unitType in ["userID", "companyID"] {
+            let rows = try await store.pulseTimelineRows(project: "default", subject: Self.subject, unitType: unitType, sources: sources)
+            let values = try await store.pulseUnitValues(project: "default", subject: Self.subject, unitType: unitType, sources: sources)
+            let timeline = PulseTimeline(units: rows.units, values: values, days: rows.days, windowDays: nil)
+            #expect(!timeline.interpolated)
+            let first = try #require(timeline.firstDay)
+            for day in first...(first + 16) {
+                let reference = try SQLiteStore()
+                try await reference.insertEvents(events.filter { $0.time < PulseDay.start(day + 1) })
+                _ = try await reference.pulseRollup(project: "default", catalog: windowless, maxEvents: 1_000_000)
+                let want = try await reference.pulseArms(project: "default", subject: Self.subject, unitType: unitType)
+                let got = timeline.asOf(day: day).data
+                #expect(got.units == want.units, "\(unitType), day \(day - first)")
+                #expect(nonZero(got.sums) == nonZero(want.sums), "\(unitType), day \(day - first)")
+                #expect(got.exposureDays == want.exposureDays, "\(unitType), day \(day - first)")
+                if !nonZero(want.sums).isEmpty { compared += 1 }
+            }
+            // The units exposed from a day on: the same units as the day's exposures say.
+            let later = timeline.asOf(day: first + 16, from: first + 2).data
+            let all = timeline.asOf(day: first + 16).data
+            #expect(later.units.values.reduce(0, +) == all.exposureDays.filter { $0.key >= first + 2 }.flatMap(\.value.values).reduce(0, +))
+        }
+        #expect(compared > 20, "days with data compared: \(compared)")
+    }
+
+    /// With a window, a day that holds its end and events on both sides is split by interpolation.
+    @Test func aWindowEndDayOnBothSidesIsInterpolated() {
+        let first = Self.t0
+        let unit = PulseTimeline.Unit(unit: "u1", arm: "a", firstTime: first)
+        let end = first + 2 * Self.day  // a 2-day window ends on the day after next, an hour into it
+        let straddling = DayAggregate(count: 4, sum: 8, minTime: end - 1_800_000, maxTime: end + 1_800_000)
+        let inside = DayAggregate(count: 1, sum: 1, minTime: first + Self.day, maxTime: first + Self.day)
+        let current = UnitValues(postCount: 3 + 2, postSum: 5 + 4)  // exposure day 2 events + half the straddling day
+        let timeline = PulseTimeline(
+            units: [unit], values: [PulseUnitRow(unit: "u1", arm: "a", source: "s", values: current)],
+            days: [.init(unit: "u1", source: "s", day: PulseDay.of(first) + 1, aggregate: inside),
+                   .init(unit: "u1", source: "s", day: PulseDay.of(first) + 2, aggregate: straddling)],
+            windowDays: 2)
+        #expect(timeline.interpolated)
+        let day0 = PulseDay.of(first)
+        #expect(timeline.asOf(day: day0).rows.first?.values == UnitValues(postCount: 2, postSum: 4))
+        #expect(timeline.asOf(day: day0 + 1).rows.first?.values == UnitValues(postCount: 3, postSum: 5))
+        #expect(timeline.asOf(day: day0 + 2).rows.first?.values == current)
+        #expect(timeline.asOf(day: day0 - 1).data.units.isEmpty)
+    }
+
     /// An experiment created, and exposed, while a run reads its catalogue: that run leaves the new
     /// exposure to the next, whose catalogue knows the experiment. (A run that read its catalogue
     /// first and the log after it took the exposure as no assignment, and never looked at it again.)

@@ -1412,6 +1412,52 @@ def test_a_primary_metric_picked_from_the_catalogue_and_the_power_estimated(cons
     no_js_errors(d, allow=("status of 400",))
 
 
+def test_results_over_time_and_for_a_time_range(console, signed_in):
+    d = signed_in
+    event = uniq("order")
+    name = uniq("exp_over_time")
+    data = console.console_ok("POST", "/experiments", {
+        "name": name, "groups": [{"name": "Control", "size": 50}, {"name": "Test", "size": 50}],
+        "primaryMetrics": ["count:" + event]})
+    rules = {g["name"]: g["id"] for g in data["groups"]}
+    console.console_ok("PUT", "/experiments/%s/start" % name)
+    day = 86_400_000
+    first_day = now_ms() - now_ms() % day - 3 * day
+    exposures, events = [], []
+    for g, extra in (("Control", 0), ("Test", 1)):
+        for i in range(150):  # 50 a day over three days: intervals from 100 units a group on
+            uid = "%s-%s-%d" % (name, g, i)
+            t = first_day + (i % 3) * day + HOUR + (i * 7919) % (10 * HOUR)
+            exposures.append(_exposure(name, rules[g], uid, t))
+            for k in range(i % 3 + extra):
+                events.append({"eventName": event, "user": {"userID": uid}, "time": t + (k + 1) * 5 * HOUR})
+    console.log_events(exposures)
+    console.log_events(events)
+
+    d.get(console.url("experiments/%s/results" % name))
+    figure = wait_css(d, "#cumulative figure")
+    assert "count:%s, Test against Control" % event in figure.text, figure.text
+    api = console.console_ok("GET", "/experiments/%s/results" % name, params={"cumulative": "true"})
+    points = api["cumulative"][0]["points"]
+    assert len(points) >= 4 and points[0]["units"] == [50, 50] and points[0]["relative"] is None, points
+    drawn = len([p for p in points if p["relative"]])
+    assert len(figure.find_elements(By.CSS_SELECTOR, "circle.point")) == drawn >= 3, drawn
+    shot(d, "flows-18-results-over-time")
+
+    # A time range: the units exposed on the second and third days, their events through the third.
+    label = lambda k: time.strftime("%Y-%m-%d", time.gmtime((first_day + k * day) / 1000))
+    d.execute_script("document.getElementById('range-from').value = arguments[0];"
+                     "document.getElementById('range-to').value = arguments[1];", label(1), label(2))
+    d.find_element(By.CSS_SELECTOR, "#results-options button[type=submit]").click()
+    banner = wait_css(d, "#range-banner")
+    assert "from %s" % label(1) in banner.text and "through %s" % label(2) in banner.text, banner.text
+    ranged = console.console_ok("GET", "/experiments/%s/results" % name, params={"from": label(1), "to": label(2)})
+    assert [g["units"] for g in ranged["groups"]] == [100, 100], ranged["groups"]
+    rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#groups-table tbody tr")]
+    assert rows[0].split()[:2] == ["Control", "100"] and rows[1].split()[:2] == ["Test", "100"], rows
+    no_js_errors(d)
+
+
 def _alert(driver):
     try:
         return driver.switch_to.alert

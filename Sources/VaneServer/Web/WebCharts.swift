@@ -59,6 +59,40 @@ enum WebCharts {
         return out + "<div class=\"legend\">\(legend)</div>"
     }
 
+    /// A relative effect day by day: the estimate as a line inside its interval as a band, on a
+    /// percentage axis symmetric about zero, with up to about 8 day labels. Days without an
+    /// interval yet (too few units) are left out of the line and the band.
+    static func lift(days: [String], points: [(estimate: Double, lower: Double, upper: Double)?], label: String,
+                     width: Double = 640, height: Double = 150) -> String {
+        let axisWidth = 48.0, labelHeight = 16.0, top = 8.0
+        let known = points.compactMap { $0 }
+        let span = niceCeiling(max(0.01, known.map { max(abs($0.lower), abs($0.upper)) }.max() ?? 0.01))
+        let slot = (width - axisWidth) / Double(max(1, days.count))
+        func x(_ i: Int) -> Double { axisWidth + (Double(i) + 0.5) * slot }
+        func y(_ v: Double) -> Double { top + (span - min(span, max(-span, v))) / (2 * span) * height }
+        var out = "<svg class=\"lift-chart\" width=\"100%\" viewBox=\"0 0 \(Int(width)) \(Int(top + height + labelHeight))\" role=\"img\" aria-label=\"\(escape(label))\">"
+        for tick in [span, 0, -span] {
+            out += "<line class=\"\(tick == 0 ? "zero" : "grid")\" x1=\"\(f(axisWidth))\" y1=\"\(f(y(tick)))\" x2=\"\(f(width))\" y2=\"\(f(y(tick)))\"/>"
+            out += "<text class=\"tick\" x=\"\(f(axisWidth - 6))\" y=\"\(f(y(tick) + 3))\" text-anchor=\"end\">\(percent(tick))</text>"
+        }
+        let drawn = points.enumerated().compactMap { i, p in p.map { (i, $0) } }
+        if !drawn.isEmpty {
+            let upper = drawn.map { "\(f(x($0.0))),\(f(y($0.1.upper)))" }
+            let lower = drawn.reversed().map { "\(f(x($0.0))),\(f(y($0.1.lower)))" }
+            out += "<polygon class=\"band\" points=\"\((upper + lower).joined(separator: " "))\"/>"
+            out += "<polyline class=\"line\" points=\"\(drawn.map { "\(f(x($0.0))),\(f(y($0.1.estimate)))" }.joined(separator: " "))\"/>"
+            for (i, p) in drawn {
+                let text = String(format: "%@: %+.2f%% (%+.2f%% to %+.2f%%)", days[i], p.estimate * 100, p.lower * 100, p.upper * 100)
+                out += "<circle class=\"point\" cx=\"\(f(x(i)))\" cy=\"\(f(y(p.estimate)))\" r=\"2.5\"><title>\(escape(text))</title></circle>"
+            }
+        }
+        let step = max(1, Int((Double(days.count) / 8).rounded(.up)))
+        for i in stride(from: 0, to: days.count, by: step) {
+            out += "<text x=\"\(f(x(i)))\" y=\"\(f(top + height + 13))\" text-anchor=\"middle\">\(escape(days[i]))</text>"
+        }
+        return out + "</svg>"
+    }
+
     /// The smallest of 1, 2, 2.5, 5 × 10ⁿ at or above `x` (x > 0): axis ends that read easily.
     static func niceCeiling(_ x: Double) -> Double {
         guard x.isFinite, x > 0 else { return 1 }

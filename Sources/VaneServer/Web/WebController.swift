@@ -486,7 +486,9 @@ struct WebController: Sendable {
     // MARK: - Results
 
     func resultsPage(_ kind: PulseSubject.Kind, _ name: String, _ r: Request, _ s: ConsoleSession) async throws -> Response {
-        let results = try await resultsContext(kind, name, r.queryItems())
+        var query = r.queryItems()
+        if query["cumulative"] == nil { query["cumulative"] = "true" }  // the page charts the effect over time
+        let results = try await resultsContext(kind, name, query)
         let (collection, label) = switch kind {
         case .experiment: ("experiments", "Experiment setup")
         case .gate: ("gates", "Gate rules")
@@ -562,6 +564,27 @@ struct WebController: Sendable {
                     ["metric": i.metric, "group": i.group, "p": String(format: "%.2g", i.test?.pValue ?? 1)]
                 },
             ] as [String: Any]
+        }
+        if let range = r.range {
+            context["rangeFrom"] = range.from
+            context["rangeTo"] = range.to
+            context["range"] = "Units first exposed " + (range.from.map { "from \($0)" } ?? "at any time")
+                + (range.to.map { ", with their events through \($0) (UTC)." } ?? ", with their events until now.")
+        }
+        if let series = r.cumulative, !series.isEmpty {
+            context["cumulative"] = series.map { c -> [String: Any] in
+                let title = "\(c.metric), \(c.group) against \(r.groups.first?.name ?? "control")"
+                return [
+                    "title": title,
+                    "chart": WebCharts.lift(
+                        days: c.points.map(\.day), points: c.points.map { p in p.relative.map { ($0.estimate, $0.lower, $0.upper) } },
+                        label: "Relative effect over time: " + title),
+                    "last": c.points.last.map { p in
+                        "\(p.day): " + (p.relative.map { String(format: "%+.2f%% (%+.2f%% to %+.2f%%)", $0.estimate * 100, $0.lower * 100, $0.upper * 100) }
+                            ?? "no interval yet") + " · units " + p.units.map(String.init).joined(separator: " / ")
+                    } ?? "",
+                ]
+            }
         }
         let armNames = r.groups.map(\.name)
         let days = r.exposuresPerDay.keys.sorted()
@@ -653,13 +676,9 @@ struct WebController: Sendable {
         guard let m = try await pulse.metrics.resolve(project, name) else {
             throw StoreError.notFound("There is no metric named ‘\(name)’.")
         }
-        // A `from`/`to` date as the series labels its days (UTC, YYYY-MM-DD), so they compare as text.
-        func day(_ field: String) throws -> String? {
-            guard let text = query[field], !text.isEmpty else { return nil }
-            guard let t = ISOTime.parse(text + "T00:00:00Z") else { throw ValidationError("\(field) must be a date such as 2026-12-01 (got '\(text)')") }
-            return PulseDay.label(PulseDay.of(t))
-        }
-        let from = try day("from"), to = try day("to")
+        // The dates as the series labels its days (UTC, YYYY-MM-DD), so they compare as text.
+        let range = try PulseTimeRange(query: query)
+        let from = range?.from, to = range?.to
         let series = try await pulse.series(project, metric: name)
         let days = (series["days"]?.arrayValue ?? []).map { d -> (day: String, events: Int64, units: Int64, sum: Double) in
             (d["day"]?.stringValue ?? "", d["events"]?.int64Value ?? 0, d["units"]?.int64Value ?? 0, d["sum"]?.doubleValue ?? 0)

@@ -381,6 +381,39 @@ extension PostgresStore /* PulseRepository */ {
         }
     }
 
+    public func pulseTimelineRows(project: String, subject: String, unitType: String, sources: [String]) async throws
+        -> (units: [PulseTimeline.Unit], days: [PulseTimeline.UnitDay])
+    {
+        try await db.read { c in
+            let units = try await c.fetchAll(
+                """
+                SELECT unit, arm, first_time FROM pulse_assignments
+                WHERE project_id = ? AND subject = ? AND unit_type = ? AND NOT excluded
+                """, [project, subject, unitType]
+            ).map {
+                PulseTimeline.Unit(unit: try $0.get("unit", as: String.self), arm: try $0.get("arm", as: String.self),
+                                   firstTime: try $0.get("first_time", as: Int64.self))
+            }
+            var days: [PulseTimeline.UnitDay] = []
+            for source in sources {
+                for row in try await c.fetchAll(
+                    """
+                    SELECT d.unit, d.day, d.count, d.sum, d.min_time, d.max_time FROM pulse_unit_days d
+                    JOIN pulse_assignments a ON a.project_id = d.project_id AND a.unit_type = d.unit_type AND a.unit = d.unit
+                    WHERE a.project_id = ? AND a.subject = ? AND a.unit_type = ? AND NOT a.excluded AND d.source = ?
+                        AND d.day > floor(a.first_time::float8 / \(PulseDay.millis))
+                    """, [project, subject, unitType, source]) {
+                    days.append(PulseTimeline.UnitDay(
+                        unit: try row.get("unit", as: String.self), source: source, day: try row.get("day", as: Int64.self),
+                        aggregate: DayAggregate(
+                            count: try row.get("count", as: Double.self), sum: try row.get("sum", as: Double.self),
+                            minTime: try row.get("min_time", as: Int64.self), maxTime: try row.get("max_time", as: Int64.self))))
+                }
+            }
+            return (units, days)
+        }
+    }
+
     public func pulseUnitDimension(project: String, subject: String, unitType: String, dimension: String) async throws -> [PulseUnitSlice] {
         guard PulseDimensions.isValidName(dimension) else { throw StoreError.invalid("not a drill-down field name: \(dimension)") }
         return try await db.read { c in
