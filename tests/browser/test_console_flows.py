@@ -1016,6 +1016,34 @@ def _comparable(rules):
     return [{k: v for k, v in r.items() if k not in ("id", "salt")} for r in rules]
 
 
+def test_rule_builder_times_are_utc_and_segments_say_their_kind(console, signed_in):
+    d = signed_in
+    listed, ruled, gate = uniq("listed_seg"), uniq("ruled_seg"), uniq("timed_gate")
+    console.console_ok("POST", "/segments", {"name": listed, "segmentType": "id_list"})
+    console.console_ok("POST", "/segments", {"name": ruled, "segmentType": "rule_based", "rules": []})
+    when = 1767322800000  # 2026-01-02T03:00:00Z
+    console.console_ok("POST", "/gates", {"name": gate, "rules": [{"name": "launch", "passPercentage": 100, "conditions": [
+        {"type": "time", "operator": "after", "targetValue": when}, {"type": "passes_segment", "targetValue": ruled}]}]})
+    # A browser in New York still reads and writes the time in UTC.
+    d.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"})
+    try:
+        d.get(console.url("gates/" + gate))
+        assert d.execute_script("return new Date(0).getTimezoneOffset()") == 300, "the browser runs in New York time"
+        wait_css(d, "#rules-form", visible=False).find_element(By.XPATH, "./ancestor::details/summary").click()
+        time_input = wait_css(d, '#rule-builder [data-rule="0"] [data-condition="0"] input[type="datetime-local"]')
+        assert time_input.get_attribute("value") == "2026-01-02T03:00", time_input.get_attribute("value")
+        assert time_input.get_attribute("aria-label") == "Date and time (UTC)"
+        d.execute_script("arguments[0].value = '2026-03-04T05:06'; arguments[0].dispatchEvent(new Event('change', {bubbles: true}));", time_input)
+        rules = json.loads(d.find_element(By.CSS_SELECTOR, "#rules").get_attribute("value"))
+        assert rules[0]["conditions"][0]["targetValue"] == 1772600760000, rules[0]["conditions"][0]  # 2026-03-04T05:06Z
+        picker = Select(d.find_element(By.CSS_SELECTOR, '#rule-builder [data-rule="0"] [data-condition="1"] select[data-value]'))
+        labels = [o.text for o in picker.options]
+        assert ruled + " (rules)" in labels and listed + " (ID list)" in labels, labels
+        assert picker.first_selected_option.text == ruled + " (rules)"
+    finally:
+        d.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})
+
+
 def test_rule_builder_saves_what_the_json_api_saves(console, signed_in):
     d = signed_in
     built, sent = uniq("built_gate"), uniq("sent_gate")

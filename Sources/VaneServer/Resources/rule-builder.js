@@ -73,11 +73,12 @@
   }
 
 
-  function toLocalInput(ms) {
+  // Times are written and shown in UTC, as the server compares them and the results' days are,
+  // whatever the editor's own time zone.
+  function toUTCInput(ms) {
     const d = new Date(Number(ms));
     if (isNaN(d)) return "";
-    const pad = n => String(n).padStart(2, "0");
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
+    return d.toISOString().slice(0, 16);
   }
 
   function bind(root) {
@@ -169,11 +170,14 @@
       const kind = valueKind(field, c.operator);
       if (kind === "pick") {
         const names = options[field.pick] || [];
+        // Segments say which kind they are: a list of IDs, or rules of their own.
+        const idListSegments = new Set(field.pick === "segments" ? options.idListSegments || [] : []);
+        const labelOf = n => field.pick !== "segments" ? n : n + (idListSegments.has(n) ? " (ID list)" : " (rules)");
         const current = typeof c.targetValue === "string" ? c.targetValue.replace(/^segment:/, "") : "";
         const pick = el("select", { "aria-label": field.label, "data-value": true });
         pick.append(el("option", { value: "", text: "choose…" }));
         for (const n of names.concat(current && !names.includes(current) ? [current] : [])) {
-          pick.append(el("option", { value: n, text: n, selected: n === current }));
+          pick.append(el("option", { value: n, text: labelOf(n), selected: n === current }));
         }
         pick.addEventListener("change", () => edit(() => { c.targetValue = pick.value; }));
         return pick;
@@ -194,9 +198,9 @@
         return n;
       }
       if (kind === "time") {
-        const t = el("input", { type: "datetime-local", "aria-label": "Date and time (your time zone)", value: toLocalInput(c.targetValue), "data-value": true });
-        t.addEventListener("change", () => edit(() => { c.targetValue = t.value ? new Date(t.value).getTime() : ""; }));
-        return t;
+        const t = el("input", { type: "datetime-local", "aria-label": "Date and time (UTC)", title: "UTC", value: toUTCInput(c.targetValue), "data-value": true });
+        t.addEventListener("change", () => edit(() => { c.targetValue = t.value ? Date.parse(t.value + ":00Z") : ""; }));
+        return el("span", { class: "inline" }, t, el("span", { class: "muted small", text: "UTC" }));
       }
       const text = el("input", { type: "text", "aria-label": kind === "version" ? "Version, e.g. 2.1.0" : "Value", placeholder: kind === "version" ? "2.1.0" : "", value: c.targetValue ?? "", "data-value": true });
       text.addEventListener("change", () => edit(() => { c.targetValue = text.value.trim(); }));

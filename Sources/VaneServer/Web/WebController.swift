@@ -402,6 +402,8 @@ struct WebController: Sendable {
             "kind": .string(e.kind.rawValue), "idType": .string(e.effectiveIdType),
             "environments": .array(environments.map { .string($0) }),
             "gates": try await names(.gate), "segments": try await names(.segment),
+            "idListSegments": .array(try await store.entities(project: project, kind: .segment)
+                .filter { $0.segmentType == "id_list" }.map(\.name).sorted().map { .string($0) }),
             "idLists": .array(try await store.idLists(project: project).map { .string($0.name) }),
             "customIDTypes": .array(try await store.customIDTypes(project: project).map { .string($0) }),
         ]
