@@ -39,7 +39,7 @@ struct ConsoleController: Sendable {
             envelope("Gate rollout results.", encodeToJSON(try await pulse.results(
                 project: c.project, kind: .gate, name: try c.parameters.require("name"), query: r.queryItems(), now: Clock.nowMs())))
         }
-        api.get("metrics") { _, c in envelope("Metrics listed successfully.", try await pulse.metricList(c.project)) }
+        api.get("metrics") { _, c in envelope("Metrics listed successfully.", encodeToJSON(try await pulse.metricList(c.project))) }
         api.post("metrics") { r, c in try await self.saveMetric(r, c, name: nil) }
         api.get("metrics/{name}") { _, c in
             let name = try pathParameter(c, "name")
@@ -50,7 +50,7 @@ struct ConsoleController: Sendable {
         api.patch("metrics/{name}") { r, c in try await self.saveMetric(r, c, name: try pathParameter(c, "name")) }
         api.delete("metrics/{name}") { _, c in try await self.deleteMetric(c) }
         api.get("metrics/{name}/series") { _, c in
-            envelope("Metric series.", try await pulse.series(c.project, metric: try pathParameter(c, "name")))
+            envelope("Metric series.", encodeToJSON(try await pulse.series(c.project, metric: try pathParameter(c, "name"))))
         }
         api.get("pulse/skipped") { r, c in
             envelope("Events the Pulse rollup set aside.", try await pulse.setAside(c.project, limit: try limitQuery(r, default: 100)))

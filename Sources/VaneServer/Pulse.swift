@@ -407,44 +407,38 @@ struct PulseService: Sendable {
         Set(try await store.pulseSources(project: project).filter { $0.valueSum != 0 }.map(\.source))
     }
 
-    func metricList(_ project: String) async throws -> JSONValue {
+    func metricList(_ project: String) async throws -> [MetricListing] {
         _ = try await catchUp(project, budget: .seconds(5))
-        let totals = try await store.pulseSources(project: project)
-        var out: [JSONValue] = []
-        for t in totals where !t.source.hasPrefix("filtered:") {
+        var out: [MetricListing] = []
+        for t in try await store.pulseSources(project: project) where !t.source.hasPrefix("filtered:") {
             for type in MetricDefinition.automaticTypes(valued: t.valueSum != 0) {
-                out.append([
-                    "name": .string("\(type):\(t.source)"), "type": .string(type), "event": .string(t.source),
-                    "automatic": .bool(true), "events": .int(Int64(t.events)),
-                    "firstSeen": .string(PulseDay.label(t.firstDay)), "lastSeen": .string(PulseDay.label(t.lastDay)),
-                ])
+                out.append(MetricListing(name: "\(type):\(t.source)", automatic: .init(
+                    type: type, event: t.source, events: t.events,
+                    firstSeen: PulseDay.label(t.firstDay), lastSeen: PulseDay.label(t.lastDay))))
             }
         }
         for m in try await metrics.all(project).values.sorted(by: { $0.name < $1.name }) {
-            guard case .object(var o) = encodeToJSON(m) else { continue }
-            o["automatic"] = .bool(false)
-            out.append(.object(o))
+            out.append(MetricListing(name: m.name, definition: m))
         }
-        return .array(out)
+        return out
     }
 
-    func series(_ project: String, metric id: String) async throws -> JSONValue {
+    func series(_ project: String, metric id: String) async throws -> MetricSeries {
         guard let m = try await metrics.resolve(project, id) else { throw StoreError.notFound("no metric named '\(id)'") }
         _ = try await catchUp(project, budget: .seconds(5))
-        func days(_ source: String) async throws -> JSONValue {
-            .array(try await store.pulseSeries(project: project, source: source).map {
-                ["day": .string(PulseDay.label($0.day)), "events": .int(Int64($0.events)), "units": .int(Int64($0.units)),
-                 "sum": .double($0.valueSum)]
-            })
+        func days(_ source: String) async throws -> [MetricSeries.Day] {
+            try await store.pulseSeries(project: project, source: source).map {
+                .init(day: PulseDay.label($0.day), events: $0.events, units: $0.units, sum: $0.valueSum)
+            }
         }
         if m.type == .ratio {
             guard let num = try await metrics.resolve(project, m.numerator ?? ""), let ns = num.source,
                   let den = try await metrics.resolve(project, m.denominator ?? ""), let ds = den.source
             else { throw ValidationError("ratio metric '\(id)' refers to a metric that no longer exists") }
-            return ["metric": .string(id), "type": .string("ratio"), "numerator": try await days(ns),
-                    "denominator": try await days(ds), "days": try await days(ns)]
+            let numerator = try await days(ns)
+            return MetricSeries(metric: id, type: "ratio", days: numerator, numerator: numerator, denominator: try await days(ds))
         }
-        return ["metric": .string(id), "type": .string(m.type.rawValue), "days": try await days(m.source!)]
+        return MetricSeries(metric: id, type: m.type.rawValue, days: try await days(m.source!))
     }
 }
 

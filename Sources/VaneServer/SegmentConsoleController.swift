@@ -79,28 +79,25 @@ struct SegmentConsoleController: Sendable {
     func usage(_ r: Request, _ c: VaneRequestContext) async throws -> Response {
         let days = Int(r.query("days") ?? "") ?? 30
         guard (1...366).contains(days) else { throw APIError.badRequest("days must be between 1 and 366") }
-        return envelope("Segment inbound usage by day.", .array(try await Self.usageDays(store, c.project, days: days)))
+        return envelope("Segment inbound usage by day.", encodeToJSON(try await Self.usageDays(store, c.project, days: days)))
     }
 
     /// Per day, newest first: ingested, duplicates, and per category (filtered, invalid, ignored,
     /// audience) the counts by reason.
-    static func usageDays(_ store: any VaneStore, _ project: String, days: Int) async throws -> [JSONValue] {
+    static func usageDays(_ store: any VaneStore, _ project: String, days: Int) async throws -> [InboundUsageDay] {
         let since = String(ISOTime.format(Clock.nowMs() - Int64(days - 1) * 86_400_000).prefix(10))
         let counts = try await store.usage(project: project, source: SegmentInbound.usageSource, sinceDay: since)
-        var byDay: [String: [String: JSONValue]] = [:]
+        var byDay: [String: InboundUsageDay] = [:]
         for u in counts {
-            var day = byDay[u.day] ?? ["day": .string(u.day), "ingested": 0, "duplicates": 0, "filtered": [:], "invalid": [:], "ignored": [:], "audience": [:]]
+            var day = byDay[u.day] ?? InboundUsageDay(day: u.day)
             switch u.category {
-            case "ingested": day["ingested"] = .int((day["ingested"]?.int64Value ?? 0) + Int64(u.count))
-            case "duplicate": day["duplicates"] = .int((day["duplicates"]?.int64Value ?? 0) + Int64(u.count))
-            default:
-                var group = day[u.category]?.objectValue ?? [:]
-                group[u.reason] = .int((group[u.reason]?.int64Value ?? 0) + Int64(u.count))
-                day[u.category] = .object(group)
+            case "ingested": day.ingested += u.count
+            case "duplicate": day.duplicates += u.count
+            default: day.dropped[u.category, default: [:]][u.reason, default: 0] += u.count
             }
             byDay[u.day] = day
         }
-        return byDay.keys.sorted(by: >).map { JSONValue.object(byDay[$0]!) }
+        return byDay.keys.sorted(by: >).map { byDay[$0]! }
     }
 
     /// Server-Sent Events: each stored event as it commits, filtered by name prefix and source.
@@ -155,5 +152,34 @@ struct SegmentConsoleController: Sendable {
             }
             try await writer.finish(nil)
         })
+    }
+}
+
+/// One day of inbound Segment messages: stored, repeated, and dropped by category and reason.
+struct InboundUsageDay: Sendable, Encodable {
+    static let dropCategories = ["filtered", "invalid", "ignored", "audience"]
+
+    var day: String
+    var ingested = 0
+    var duplicates = 0
+    /// category → reason → messages.
+    var dropped: [String: [String: Int]] = [:]
+
+    init(day: String) { self.day = day }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// `{"day", "ingested", "duplicates", "filtered": {reason: n}, "invalid": …, "ignored": …, "audience": …}`.
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(day, forKey: Key(stringValue: "day"))
+        try c.encode(ingested, forKey: Key(stringValue: "ingested"))
+        try c.encode(duplicates, forKey: Key(stringValue: "duplicates"))
+        for category in Self.dropCategories { try c.encode(dropped[category] ?? [:], forKey: Key(stringValue: category)) }
     }
 }

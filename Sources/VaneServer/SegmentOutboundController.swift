@@ -92,28 +92,61 @@ struct SegmentOutboundController: Sendable {
     }
 
     private func status(_ c: VaneRequestContext) async throws -> Response {
-        envelope("Segment outbound delivery status.", try await statusJSON(c.project))
+        envelope("Segment outbound delivery status.", encodeToJSON(try await status(c.project)))
     }
 
     /// Delivery status, as the API and the console show it.
-    func statusJSON(_ project: String) async throws -> JSONValue {
+    func status(_ project: String) async throws -> OutboundStatus {
         let state = try await store.outboundState(project: project)
         let progress = exporter.progress(project)
         let dead = try await store.deadLetterCounts(project: project)
         let settings = try await exporter.settings(project)
-        return [
-            "enabled": .bool(settings.enabled),
-            "queued": .int(Int64(settings.enabled ? try await queued(project, state) : 0)),
-            "inFlight": .int(Int64(progress.inFlight)),
-            "delivered": .int(Int64(state.delivered)),
-            "requests": .int(Int64(state.requests)),
-            "deadLettered": .int(Int64(dead.values.reduce(0, +))),
-            "deadLetterReasons": .object(dead.mapValues { .int(Int64($0)) }),
-            "lastSuccess": state.lastSuccess.map { .int($0) } ?? .null,
-            "lastError": state.lastError.map { .string($0) } ?? .null,
-            "lastErrorTime": state.lastErrorTime.map { .int($0) } ?? .null,
-            "failing": .bool(deliveryIsFailing(lastError: state.lastError, lastErrorTime: state.lastErrorTime, lastSuccess: state.lastSuccess)),
-            "nextAttempt": progress.nextAttemptAt > Clock.nowMs() ? .int(progress.nextAttemptAt) : .null,
-        ]
+        return OutboundStatus(
+            enabled: settings.enabled, queued: settings.enabled ? try await queued(project, state) : 0,
+            inFlight: progress.inFlight, delivered: state.delivered, requests: state.requests,
+            deadLettered: dead.values.reduce(0, +), deadLetterReasons: dead,
+            lastSuccess: state.lastSuccess, lastError: state.lastError, lastErrorTime: state.lastErrorTime,
+            failing: deliveryIsFailing(lastError: state.lastError, lastErrorTime: state.lastErrorTime, lastSuccess: state.lastSuccess),
+            nextAttempt: progress.nextAttemptAt > Clock.nowMs() ? progress.nextAttemptAt : nil)
+    }
+}
+
+/// Outbound delivery's state, as `GET …/integrations/segment/outbound/status` answers it and the
+/// overview and integration pages show it.
+struct OutboundStatus: Sendable, Encodable {
+    var enabled: Bool
+    var queued: Int
+    var inFlight: Int
+    var delivered: Int
+    var requests: Int
+    var deadLettered: Int
+    var deadLetterReasons: [String: Int]
+    var lastSuccess: Int64?
+    var lastError: String?
+    var lastErrorTime: Int64?
+    /// The last attempt failed and nothing was delivered since.
+    var failing: Bool
+    var nextAttempt: Int64?
+
+    enum Keys: String, CodingKey {
+        case enabled, queued, inFlight, delivered, requests, deadLettered, deadLetterReasons, lastSuccess, lastError, lastErrorTime
+        case failing, nextAttempt
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(enabled, forKey: .enabled)
+        try c.encode(queued, forKey: .queued)
+        try c.encode(inFlight, forKey: .inFlight)
+        try c.encode(delivered, forKey: .delivered)
+        try c.encode(requests, forKey: .requests)
+        try c.encode(deadLettered, forKey: .deadLettered)
+        try c.encode(deadLetterReasons, forKey: .deadLetterReasons)
+        // Absent values are null, not left out: clients read every key.
+        try c.encode(lastSuccess, forKey: .lastSuccess)
+        try c.encode(lastError, forKey: .lastError)
+        try c.encode(lastErrorTime, forKey: .lastErrorTime)
+        try c.encode(failing, forKey: .failing)
+        try c.encode(nextAttempt, forKey: .nextAttempt)
     }
 }

@@ -291,7 +291,7 @@ struct WebController: Sendable {
         }
         let inboundSettings = try await inbound.settings(project)
         let outbound = try await outboundStatus(project)
-        let dead = outbound["deadLettered"]?.int64Value ?? 0
+        let dead = outbound.deadLettered
         return try render("overview", [
             "today": String(ISOTime.format(now).prefix(10)),
             "eventsToday": counts.values.reduce(0) { $0 + $1.events },
@@ -301,10 +301,10 @@ struct WebController: Sendable {
             "running": running, "runningCount": running.count,
             "gateCount": try await store.entities(project: project, kind: .gate).count,
             "inboundEnabled": inboundSettings.enabled, "inboundToday": counts["segment"]?.events ?? 0,
-            "outboundEnabled": outbound["enabled"]?.boolValue ?? false, "outboundDelivered": outbound["delivered"]?.int64Value ?? 0,
+            "outboundEnabled": outbound.enabled, "outboundDelivered": outbound.delivered,
         ].merging(Self.present([
-            "outboundError": outbound["enabled"]?.boolValue == true && outbound["failing"]?.boolValue == true
-                ? outbound["lastError"]?.stringValue.map { "\($0) (\(Self.time(outbound["lastErrorTime"]?.int64Value)))" } : nil,
+            "outboundError": outbound.enabled && outbound.failing
+                ? outbound.lastError.map { "\($0) (\(Self.time(outbound.lastErrorTime)))" } : nil,
             "deadLetters": dead > 0 ? dead : nil,
         ]), uniquingKeysWith: { a, _ in a }), s, title: "Overview", nav: "overview")
     }
@@ -389,8 +389,7 @@ struct WebController: Sendable {
 
     /// The metric catalogue's IDs (automatic and defined), for the metric pickers.
     func metricNames() async throws -> [String] {
-        guard case .array(let metrics) = try await PulseService(store: store).metricList(project) else { return [] }
-        return metrics.compactMap { $0["name"]?.stringValue }
+        try await PulseService(store: store).metricList(project).map(\.name)
     }
 
     /// What the rule builder (Resources/rule-builder.js) offers in its pickers, as JSON for a data attribute.
@@ -660,14 +659,12 @@ struct WebController: Sendable {
 
     func metricsPage(_ s: ConsoleSession) async throws -> Response {
         let list = try await PulseService(store: store).metricList(project)
-        let items = (list.arrayValue ?? []).map { m -> [String: Any] in
-            let name = m["name"]?.stringValue ?? ""
-            return ["name": name, "path": WebLink.encoded(name),
-                    "type": m["type"]?.stringValue ?? "", "event": m["event"]?.stringValue ?? "",
-                    "events": m["events"]?.int64Value.map(String.init) ?? "", "lastSeen": m["lastSeen"]?.stringValue ?? "",
-                    "automatic": m["automatic"]?.boolValue ?? false]
+        let items = list.map { m -> [String: Any] in
+            ["name": m.name, "path": WebLink.encoded(m.name), "type": m.type, "event": m.event ?? "",
+             "events": m.automatic.map { String($0.events) } ?? "", "lastSeen": m.automatic?.lastSeen ?? "",
+             "automatic": m.automatic != nil]
         }
-        let events = Set(items.compactMap { ($0["automatic"] as? Bool) == true ? $0["event"] as? String : nil }).sorted()
+        let events = Set(list.compactMap { $0.automatic?.event }).sorted()
         return try render("metrics", ["items": items, "events": events], s, title: "Metrics", nav: "metrics")
     }
 
@@ -682,9 +679,7 @@ struct WebController: Sendable {
         let range = try PulseTimeRange(query: query)
         let from = range?.from, to = range?.to
         let series = try await pulse.series(project, metric: name)
-        let days = (series["days"]?.arrayValue ?? []).map { d -> (day: String, events: Int64, units: Int64, sum: Double) in
-            (d["day"]?.stringValue ?? "", d["events"]?.int64Value ?? 0, d["units"]?.int64Value ?? 0, d["sum"]?.doubleValue ?? 0)
-        }.filter { d in (from.map { d.day >= $0 } ?? true) && (to.map { d.day <= $0 } ?? true) }
+        let days = series.days.filter { d in (from.map { d.day >= $0 } ?? true) && (to.map { d.day <= $0 } ?? true) }
         let filters = (m.filters ?? []).map(\.description).joined(separator: " and ")
         var data: [String: Any] = Self.present([
             "event": m.event, "filters": filters.isEmpty ? nil : filters,
@@ -793,13 +788,12 @@ struct WebController: Sendable {
                         "experimentExposures": o.categories.experimentExposures, "customEvents": o.categories.customEvents,
                         "configChanges": o.categories.configChanges],
                 "allow": o.allowEvents.joined(separator: "\n"), "deny": o.denyEvents.joined(separator: "\n"),
-                "anonymousIdFrom": o.anonymousIdFrom, "delivered": status["delivered"]?.int64Value ?? 0,
-                "requests": status["requests"]?.int64Value ?? 0, "pending": status["queued"]?.int64Value ?? 0,
-                "lastSuccess": Self.time(status["lastSuccess"]?.int64Value), "lastError": status["lastError"]?.stringValue.map {
-                    "\($0) (\(Self.time(status["lastErrorTime"]?.int64Value)))"
-                        + (status["failing"]?.boolValue == true ? "" : "; delivered successfully since")
+                "anonymousIdFrom": o.anonymousIdFrom, "delivered": status.delivered,
+                "requests": status.requests, "pending": status.queued,
+                "lastSuccess": Self.time(status.lastSuccess), "lastError": status.lastError.map {
+                    "\($0) (\(Self.time(status.lastErrorTime)))" + (status.failing ? "" : "; delivered successfully since")
                 } ?? "—",
-                "deadLetters": status["deadLettered"]?.int64Value ?? 0,
+                "deadLetters": status.deadLettered,
                 "deadLetterRows": dead.map { d -> [String: Any] in
                     ["time": Self.time(d.createdAt), "reason": d.reason, "event": d.message["event"]?.stringValue ?? d.message["type"]?.stringValue ?? ""]
                 },
@@ -815,22 +809,18 @@ struct WebController: Sendable {
                 "mappingsJSON": Self.pretty(encodeToJSON(i.identifierMappings)),
             ] as [String: Any]
             data["usage"] = try await SegmentConsoleController.usageDays(store, project, days: 30).map { day -> [String: Any] in
-                var dropped: [String] = []
-                for category in ["filtered", "invalid", "ignored", "audience"] {
-                    for (reason, n) in (day[category]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
-                        dropped.append("\(category): \(reason): \(n.int64Value ?? 0)")
-                    }
+                let dropped = InboundUsageDay.dropCategories.flatMap { category in
+                    (day.dropped[category] ?? [:]).sorted { $0.key < $1.key }.map { "\(category): \($0.key): \($0.value)" }
                 }
-                return ["day": day["day"]?.stringValue ?? "", "ingested": day["ingested"]?.int64Value ?? 0,
-                        "duplicates": day["duplicates"]?.int64Value ?? 0,
+                return ["day": day.day, "ingested": day.ingested, "duplicates": day.duplicates,
                         "dropped": dropped.isEmpty ? "—" : dropped.joined(separator: ", ")]
             }
         }
         return try render("segment", data, s, title: "Segment", nav: "segment")
     }
 
-    func outboundStatus(_ project: String) async throws -> JSONValue {
-        try await SegmentOutboundController(store: store, exporter: exporter, resolver: resolver, body: body).statusJSON(project)
+    func outboundStatus(_ project: String) async throws -> OutboundStatus {
+        try await SegmentOutboundController(store: store, exporter: exporter, resolver: resolver, body: body).status(project)
     }
 
     /// Sends one Segment track call through the inbound pipeline, as Segment would.
