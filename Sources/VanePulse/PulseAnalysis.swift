@@ -118,20 +118,23 @@ public struct PulseAnalysisOptions: Sendable {
     /// The largest sequentialTuning accepted (N*, a number of units per group).
     public static let maxSequentialTuning = 1e9
 
+    /// A yes/no query parameter (`true`/`1`/`yes`, `false`/`0`/`no`); nil when absent.
+    public static func flag(_ k: String, _ query: [String: String]) throws -> Bool? {
+        guard let s = query[k]?.lowercased() else { return nil }
+        switch s {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw ValidationError("\(k) must be true or false (got '\(s.prefix(40))')")
+        }
+    }
+
     public init(query: [String: String] = [:]) throws {
         func number(_ k: String) throws -> Double? {
             guard let s = query[k] else { return nil }
             guard let d = Double(s), d.isFinite else { throw ValidationError("\(k) must be a number (got '\(s.prefix(40))')") }
             return d
         }
-        func flag(_ k: String) throws -> Bool? {
-            guard let s = query[k]?.lowercased() else { return nil }
-            switch s {
-            case "true", "1", "yes": return true
-            case "false", "0", "no": return false
-            default: throw ValidationError("\(k) must be true or false (got '\(s.prefix(40))')")
-            }
-        }
+        func flag(_ k: String) throws -> Bool? { try Self.flag(k, query) }
         func minimum(_ k: String) throws -> Int? {
             guard let d = try number(k) else { return nil }
             guard let n = SafeNumber.wholeNumber(d, in: 0...Self.maxMinimum) else {

@@ -22,15 +22,35 @@ struct PowerCalculator: Sendable {
             var units: Int?
             var source: String
         }
+        /// Figures that overflow a double (a baseline mean near 0 makes any change huge, or
+        /// unreachable) are null: JSON has no infinity.
         struct Row: Encodable, Sendable {
             var days: Int
             var units: Double
-            var minimumDetectableEffect: Double
+            var minimumDetectableEffect: Double?
+
+            enum Keys: CodingKey { case days, units, minimumDetectableEffect }
+
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: Keys.self)
+                try c.encode(days, forKey: .days)
+                try c.encode(units, forKey: .units)
+                try c.encode(minimumDetectableEffect, forKey: .minimumDetectableEffect)
+            }
         }
         struct Target: Encodable, Sendable {
             var minimumDetectableEffect: Double
-            var units: Double
+            var units: Double?
             var days: Double?
+
+            enum Keys: CodingKey { case minimumDetectableEffect, units, days }
+
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: Keys.self)
+                try c.encode(minimumDetectableEffect, forKey: .minimumDetectableEffect)
+                try c.encode(units, forKey: .units)
+                try c.encode(days, forKey: .days)  // null without units per day, or when too large
+            }
         }
         var metric: String
         var alpha: Double
@@ -120,17 +140,19 @@ struct PowerCalculator: Sendable {
         let rows: [Estimate.Row] = unitsPerDay.map { rate in
             Self.durations.map { days in
                 let units = rate * Double(days)
-                return .init(days: days, units: units, minimumDetectableEffect: analysis.minimumDetectableEffect(units: units))
+                return .init(days: days, units: units, minimumDetectableEffect: Self.finite(analysis.minimumDetectableEffect(units: units)))
             }
         } ?? []
         let target = mde.map { mde in
-            let units = analysis.unitsNeeded(relativeEffect: mde)
-            return Estimate.Target(minimumDetectableEffect: mde, units: units, days: unitsPerDay.map { units / $0 })
+            let units = Self.finite(analysis.unitsNeeded(relativeEffect: mde))
+            return Estimate.Target(minimumDetectableEffect: mde, units: units, days: units.flatMap { u in unitsPerDay.flatMap { Self.finite(u / $0) } })
         }
         return Estimate(metric: metric, alpha: alpha, power: power, groups: groups.map(\.name), weights: groups.map(\.size),
                         baseline: baseline, unitsPerDay: unitsPerDay, unitsPerDaySource: unitsPerDaySource,
                         durations: rows, target: target)
     }
+
+    static func finite(_ x: Double) -> Double? { x.isFinite ? x : nil }
 
     /// 1 for 1.0, 1e+15 for 1e15: the bounds as a reader would write them.
     static func plain(_ d: Double) -> String { String(format: "%g", d) }

@@ -77,9 +77,11 @@ struct PulseService: Sendable {
             try await store.pulseUnitValues(project: project, subject: subject.key, unitType: subject.idType, sources: $0)
         }
         let range = try PulseTimeRange(query: query)
-        let wantsCumulative = try Self.flag("cumulative", query)
+        let wantsCumulative = try PulseAnalysisOptions.flag("cumulative", query) ?? false
+        // A range analyses every metric, so its timeline reads every source; the cumulative series
+        // alone reads only its metrics' sources (below).
         var timeline: PulseTimeline?
-        if range != nil || wantsCumulative {
+        if range != nil {
             timeline = try await self.timeline(project, subject, entity, sources: Set(data.sums.values.flatMap(\.keys)).sorted())
         }
         if let range, let timeline {
@@ -149,14 +151,21 @@ struct PulseService: Sendable {
         }
         results.metrics = Self.ordered(results.metrics, first: results.primaryMetrics + guardrails.map(\.metric))
         results.range = range
-        if wantsCumulative, let timeline {
+        if wantsCumulative {
             // The metrics asked for, else the primary ones that have data, else the first metric.
             let analysed = Set(results.metrics.map(\.metric))
             let primary = results.primaryMetrics.filter(analysed.contains)
             let wanted = options.metricFilter ?? (primary.isEmpty ? results.metrics.prefix(1).map(\.metric) : primary)
+            let definitions = try wanted.prefix(Self.maxCumulativeMetrics).map { id -> MetricDefinition in
+                guard let m = MetricDefinition.named(id, in: userMetrics) else { throw ValidationError("metrics: no metric named '\(id)'") }
+                return m
+            }
+            let series: PulseTimeline
+            if let timeline { series = timeline } else {
+                series = try await self.timeline(project, subject, entity, sources: Self.sources(of: definitions, userMetrics: userMetrics))
+            }
             results.cumulative = try await cumulative(
-                subject: subject, timeline: timeline, metrics: Array(wanted.prefix(Self.maxCumulativeMetrics)), userMetrics: userMetrics,
-                options: options, range: range, now: now)
+                subject: subject, timeline: series, definitions: definitions, userMetrics: userMetrics, options: options, range: range, now: now)
         }
         if range != nil, timeline?.interpolated == true {
             for i in results.metrics.indices {
@@ -173,14 +182,6 @@ struct PulseService: Sendable {
     static let maxCumulativePoints = 60
     static let interpolationNote = "A time range splits a day that holds a unit's window end by interpolating over that day's events; other days are exact."
 
-    static func flag(_ key: String, _ query: [String: String]) throws -> Bool {
-        switch query[key]?.lowercased() {
-        case nil, "", "false", "0", "no": return false
-        case "true", "1", "yes": return true
-        case let other?: throw ValidationError("\(key) must be true or false (got '\(other.prefix(40))')")
-        }
-    }
-
     /// The subject's units and their days, for results as they stood on earlier days.
     func timeline(_ project: String, _ subject: PulseSubject, _ entity: Entity, sources: [String]) async throws -> PulseTimeline {
         let rows = try await store.pulseTimelineRows(project: project, subject: subject.key, unitType: subject.idType, sources: sources)
@@ -189,10 +190,22 @@ struct PulseService: Sendable {
         return PulseTimeline(units: rows.units, values: values, days: rows.days, windowDays: window)
     }
 
+    /// The rollup sources the metrics read: their own, or a ratio's numerator's and denominator's.
+    static func sources(of definitions: [MetricDefinition], userMetrics: [String: MetricDefinition]) -> [String] {
+        var out = Set<String>()
+        for m in definitions {
+            if let s = m.source { out.insert(s) }
+            for part in [m.numerator, m.denominator] {
+                if let s = MetricDefinition.named(part, in: userMetrics)?.source { out.insert(s) }
+            }
+        }
+        return out.sorted()
+    }
+
     /// Each metric's relative effect per treatment at the end of each day from the first exposure
     /// to the range's end (or today), CUPED and the other options as the results use them.
     private func cumulative(
-        subject: PulseSubject, timeline: PulseTimeline, metrics ids: [String], userMetrics: [String: MetricDefinition],
+        subject: PulseSubject, timeline: PulseTimeline, definitions: [MetricDefinition], userMetrics: [String: MetricDefinition],
         options: PulseAnalysisOptions, range: PulseTimeRange?, now: Int64
     ) async throws -> [PulseResults.Cumulative] {
         guard let exposed = timeline.firstDay else { return [] }
@@ -202,10 +215,6 @@ struct PulseService: Sendable {
         let step = max(1, Int((last - first) / Int64(Self.maxCumulativePoints)) + 1)
         var days = Array(stride(from: last, through: first, by: -step).reversed())
         if days.first != first && days.count < Self.maxCumulativePoints { days.insert(first, at: 0) }
-        let definitions = try ids.map { id -> MetricDefinition in
-            guard let m = MetricDefinition.named(id, in: userMetrics) else { throw ValidationError("metrics: no metric named '\(id)'") }
-            return m
-        }
         var series: [String: [PulseResults.Cumulative.Point]] = [:]
         for day in days {
             let (data, rows) = timeline.asOf(day: day, from: range?.fromDay)

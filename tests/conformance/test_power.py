@@ -89,6 +89,14 @@ def test_entered_figures_are_used_as_given(vane):
     assert rel_close(r["target"]["units"], units) and rel_close(r["target"]["days"], units / 250)
 
 
+def test_a_baseline_near_zero_gives_null_figures_not_a_broken_answer(vane):
+    planned, _ = create_experiment(vane, "power_tiny")
+    r = vane.console_ok("GET", "/experiments/%s/power" % planned, params={
+        "metric": "count:x", "mean": "1e-310", "sd": "1", "unitsPerDay": "100", "mde": "0.05"})
+    assert r["baseline"]["mean"] == 1e-310 and r["target"]["units"] is None and r["target"]["days"] is None, r
+    assert all(row["minimumDetectableEffect"] is None for row in r["durations"]), r["durations"]
+
+
 @pytest.mark.parametrize("params,needle", [
     ({}, "metric:"),
     ({"metric": "count:x", "mde": "abc"}, "mde must be a number"),

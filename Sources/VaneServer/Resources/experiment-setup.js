@@ -3,7 +3,8 @@
 // power calculator (GET …/power with the form's fields, drawn as a table of durations).
 (() => {
   const { el } = window.VaneDOM;
-  const percent = x => (isFinite(x) ? (100 * x).toPrecision(3).replace(/\.?0+$/, "") + " %" : "—");
+  // null: a figure too large to compute (a baseline mean near zero).
+  const percent = x => (typeof x === "number" && isFinite(x) ? (100 * x).toPrecision(3).replace(/\.?0+$/, "") + " %" : "—");
   const whole = x => Math.round(x).toLocaleString("en-US");
   const decimal = x => Number(x.toPrecision(4)).toLocaleString("en-US", { maximumFractionDigits: 4 });
 
@@ -58,8 +59,10 @@
     ];
     if (r.target) {
       const t = r.target;
-      lines.push(el("p", { id: "power-target", class: "strong", text: `To detect a ${percent(t.minimumDetectableEffect)} change: ${whole(t.units)} units in all`
-        + (t.days != null ? `, about ${Math.ceil(t.days)} days.` : ".") }));
+      lines.push(el("p", { id: "power-target", class: "strong", text: t.units == null
+        ? `A ${percent(t.minimumDetectableEffect)} change of a baseline this close to zero is too small to detect.`
+        : `To detect a ${percent(t.minimumDetectableEffect)} change: ${whole(t.units)} units in all`
+          + (t.days != null ? `, about ${Math.ceil(t.days)} days.` : ".") }));
     }
     const table = rows.length ? el("div", { class: "table-wrap" }, el("table", { class: "data", id: "power-table" },
       el("thead", {}, el("tr", {}, el("th", { class: "num", text: "Run for" }), el("th", { class: "num", text: "Units" }),
