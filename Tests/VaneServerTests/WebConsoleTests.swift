@@ -253,4 +253,34 @@ struct WebConsoleTests {
             #expect(gatePage.contains("2100-01-01 00:00:00 UTC → 80%") && gatePage.contains("pending"), "the schedule shows on the gate page")
         }
     }
+
+    /// Names with spaces (gates) and event names with slashes and `?` (metrics) stay one path segment
+    /// in every link a page builds, and the link leads back to the page.
+    @Test func linksFromNamesArePercentEncoded() async throws {
+        try await withVane { (client) async throws in
+            var (admin, csrf) = try await Self.setUpAdmin(client)
+            _ = try await admin.api(client, .post, "gates", ["name": "new checkout", "rules": [["name": "half", "passPercentage": 50, "conditions": [["type": "public"]]]]], csrf: csrf)
+            let event: JSONValue = ["events": [["eventName": "checkout/step 2?", "user": ["userID": "u1"], "time": .int(Int64(Date().timeIntervalSince1970 * 1000))]]]
+            #expect(try await client.call(.post, "/v1/log_event", key: Keys.server, json: event).status.code < 300)
+
+            let gates = try await admin.get(client, "/console/gates").text
+            #expect(gates.contains("href=\"/console/gates/new%20checkout\""))
+            let gate = try await admin.get(client, "/console/gates/new%20checkout")
+            #expect(gate.status == .ok)
+            #expect(gate.text.contains("data-api=\"/console/v1/gates/new%20checkout\" data-method=\"PATCH\""))
+            #expect(gate.text.contains("href=\"/console/gates/new%20checkout/results\""))
+            #expect(try await admin.get(client, "/console/gates/new%20checkout/results").status == .ok)
+
+            var metricLink: String?
+            for _ in 0..<50 {
+                let metrics = try await admin.get(client, "/console/metrics").text
+                if let r = metrics.range(of: "href=\"/console/metrics/count%3Acheckout%2Fstep%202%3F\"") { metricLink = String(metrics[r]); break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(metricLink != nil, "the metrics list links the event's count metric with its name encoded")
+            let metric = try await admin.get(client, "/console/metrics/count%3Acheckout%2Fstep%202%3F")
+            #expect(metric.status == .ok)
+            #expect(metric.text.contains("<h1>count:checkout/step 2?</h1>"))
+        }
+    }
 }

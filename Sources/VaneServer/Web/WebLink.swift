@@ -16,6 +16,11 @@ enum WebLink {
         "/console/" + segments.map(encoded).joined(separator: "/")
     }
 
+    /// `/console/v1/` followed by the segments, each encoded: the JSON API a page's forms call.
+    static func api(_ segments: String...) -> String {
+        "/console/v1/" + segments.map(encoded).joined(separator: "/")
+    }
+
     /// `path?k=v&…` with the items in key order, each key and value encoded.
     static func query(_ path: String, _ items: [String: String]) -> String {
         guard !items.isEmpty else { return path }
