@@ -260,13 +260,32 @@ public struct OutboundEncoder: Sendable {
 
     /// A name-based UUID (version 5, SHA-1) in Vane's own namespace: the same event always gets the same id.
     public static func messageID(_ name: String) -> String {
-        var bytes = Array(Insecure.SHA1.hash(data: namespace + Array(name.utf8)).prefix(16))
+        var sha = Insecure.SHA1()
+        sha.update(data: namespace)
+        sha.update(data: Array(name.utf8))
+        var bytes = [UInt8](repeating: 0, count: 16)
+        sha.finalize().withUnsafeBytes { digest in
+            for i in 0..<16 { bytes[i] = digest[i] }
+        }
         bytes[6] = (bytes[6] & 0x0F) | 0x50
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-        let c = Array(hex)
-        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
+        // xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, lower-case hex, written straight into the string.
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var o = 0
+            for (i, b) in bytes.enumerated() {
+                if i == 4 || i == 6 || i == 8 || i == 10 {
+                    out[o] = UInt8(ascii: "-")
+                    o += 1
+                }
+                out[o] = hexDigits[Int(b >> 4)]
+                out[o + 1] = hexDigits[Int(b & 0x0F)]
+                o += 2
+            }
+            return o
+        }
     }
+
+    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     static let namespace: [UInt8] = Array(Insecure.SHA1.hash(data: Array("vane.segment.outbound".utf8)).prefix(16))
 }

@@ -26,6 +26,9 @@ final class SegmentExporter: Service, Sendable {
         var inFlight = 0
         var attempt = 0
         var nextAttemptAt: Int64 = 0
+        /// Batch bytes per event read (messages' bytes over events, filtered ones included), from
+        /// the last batches: how many events to read to fill the next ones without reading far past them.
+        var bytesPerEvent: Double?
     }
 
     typealias Store = EventLog & OutboundRepository & SettingsRepository & ConfigRepository
@@ -105,7 +108,7 @@ final class SegmentExporter: Service, Sendable {
 
     static let saltSettingName = "segment_outbound_message_salt"
 
-    struct Batch {
+    struct Batch: Sendable {
         var body: SegmentBatchBody
         /// The messages in `body`, kept to dead-letter them if Segment refuses the batch.
         var messages: [JSONValue] = []
@@ -113,30 +116,76 @@ final class SegmentExporter: Service, Sendable {
         var auditCursor: Int64
     }
 
-    /// Sends up to `maxInFlight` batches for the project at once. Returns whether there was anything to do.
+    /// The next batches cut from the logs, encoded and ready to send.
+    struct Prepared: Sendable {
+        let settings: OutboundSettings
+        let writeKey: String
+        /// Batches with messages, in log order.
+        let batches: [Batch]
+        /// Where the logs were read from, and how far these batches (and any skipped records after them) reach.
+        let start: (event: Int64, audit: Int64)
+        let end: (event: Int64, audit: Int64)
+        /// Messages that cannot be sent (too large, or a record out of range), with where they sit in
+        /// the logs: dead-lettered only once the cursor has passed them.
+        let setAside: [(letter: DeadLetter, eventID: Int64?, auditID: Int64?)]
+        /// The batches stopped at the in-flight limit: more is waiting in the logs.
+        let full: Bool
+
+        var hasWork: Bool { end.event != start.event || end.audit != start.audit || !setAside.isEmpty }
+    }
+
+    /// Rounds one `exportOnce` may chain before giving the loop back (dead-letter retries, other
+    /// projects and the lease are looked at between calls).
+    static let maxRoundsPerCall = 16
+
+    /// Sends up to `maxInFlight` batches for the project at once, and as long as they come back
+    /// delivered and more is waiting, the next ones, which are read and encoded while the previous
+    /// ones are in flight. Returns whether there was anything to do.
     func exportOnce(project: String) async throws -> Bool {
-        var settings = try await self.settings(project)
-        guard settings.enabled, var writeKey = settings.writeKey, !writeKey.isEmpty else { return false }
-        let now = Clock.nowMs()
-        if progress(project).nextAttemptAt > now { return false }
+        if progress(project).nextAttemptAt > Clock.nowMs() { return false }
         var state = try await store.outboundState(project: project)
 
         // Dead letters someone asked to retry go first.
         let retries = try await store.deadLetters(project: project, retryRequestedOnly: true, limit: Self.readLimit)
         if !retries.isEmpty {
+            let settings = try await self.settings(project)
+            guard settings.enabled, let writeKey = settings.writeKey, !writeKey.isEmpty else { return false }
             try await resend(retries, project: project, settings: settings, writeKey: writeKey, state: &state)
             return true
         }
 
+        guard var prepared = try await prepare(project: project, from: (state.eventCursor, state.auditCursor)), prepared.hasWork else {
+            return false
+        }
+        for _ in 0..<Self.maxRoundsPerCall {
+            // Read ahead only when these batches were cut at the in-flight limit: otherwise the
+            // logs held nothing more when they were read.
+            let current = prepared
+            async let next = current.full ? try prepare(project: project, from: current.end) : nil
+            let settled = try await deliver(current, project: project, state: &state)
+            // A failed read-ahead is only a lost head start: the next call reads again from the cursor.
+            guard settled, let following = try? await next, following.hasWork,
+                  (following.start.event, following.start.audit) == (state.eventCursor, state.auditCursor)
+            else { return true }
+            prepared = following
+        }
+        return true
+    }
+
+    /// Reads the logs after `from` and cuts them into at most `maxConcurrentRequests` batches; nil
+    /// when export is off or has no write key.
+    func prepare(project: String, from start: (event: Int64, audit: Int64)) async throws -> Prepared? {
+        var settings = try await self.settings(project)
+        guard settings.enabled, let key = settings.writeKey, !key.isEmpty else { return nil }
+        let now = Clock.nowMs()
         // Events are read before the settings that encode them, so an event logged after a
         // settings change is always sent under the new settings.
         let maxInFlight = settings.maxConcurrentRequests
-        let events = try await store.events(
-            project: project, afterID: state.eventCursor, limit: min(Self.limits.maxMessages * maxInFlight, 20_000))
-        let audit = try await store.auditEntries(project: project, afterID: state.auditCursor, limit: Self.readLimit)
+        let readLimit = Self.eventsToRead(maxInFlight: maxInFlight, bytesPerEvent: progress(project).bytesPerEvent)
+        let events = try await store.events(project: project, afterID: start.event, limit: readLimit)
+        let audit = try await store.auditEntries(project: project, afterID: start.audit, limit: Self.readLimit)
         settings = try await self.settings(project)
-        guard settings.enabled, let latestKey = settings.writeKey, !latestKey.isEmpty else { return false }
-        writeKey = latestKey
+        guard settings.enabled, let writeKey = settings.writeKey, !writeKey.isEmpty else { return nil }
         let experimentEntities = try await store.entities(project: project, kind: .experiment)
         var groupNames: [String: [String: String]] = [:]
         for e in experimentEntities {
@@ -150,14 +199,11 @@ final class SegmentExporter: Service, Sendable {
             messageIDSalt: try await messageIDSalt(project))
 
         // Cut the next batches from the event table, then the audit log.
-        var batches: [Batch] = [Batch(body: SegmentBatchBody(writeKey: writeKey), eventCursor: state.eventCursor, auditCursor: state.auditCursor)]
-        // Messages that cannot be sent (too large, or a record out of range), with where they sit in
-        // the logs: dead-lettered only once the cursor has passed them.
+        var batches: [Batch] = [Batch(body: SegmentBatchBody(writeKey: writeKey), eventCursor: start.event, auditCursor: start.audit)]
         var setAside: [(letter: DeadLetter, eventID: Int64?, auditID: Int64?)] = []
         var full = false
-        func add(_ message: JSONValue?, eventID: Int64?, auditID: Int64?, unsendable: String? = nil) -> Bool {
-            if let message {
-                let bytes = message.serializedBytes()
+        func add(_ message: Encoded?, eventID: Int64?, auditID: Int64?, unsendable: String? = nil) -> Bool {
+            if let (message, bytes) = message {
                 if let reason = unsendable ?? (batches[0].body.isSendable(bytes.count) ? nil : Self.tooLarge) {
                     setAside.append((DeadLetter(message: message, reason: reason, createdAt: now), eventID, auditID))
                 } else {
@@ -175,12 +221,15 @@ final class SegmentExporter: Service, Sendable {
             if let auditID { batches[batches.count - 1].auditCursor = auditID }
             return true
         }
-        for e in events {
+        var eventsTaken = 0
+        for (e, message) in zip(events, await Self.encode(events, project: project, with: encoder)) {
             guard let id = e.id else { continue }
-            let out = OutboundEvent(
-                id: id, project: project, eventName: e.eventName, user: e.user, userID: e.userID, customIDs: e.customIDs,
-                environment: e.environment, value: e.value, metadata: e.metadata, time: e.time, source: e.source)
-            guard add(encoder.encode(out), eventID: id, auditID: nil, unsendable: Self.unsendable(e)) else { break }
+            guard add(message, eventID: id, auditID: nil, unsendable: Self.unsendable(e)) else { break }
+            eventsTaken += 1
+        }
+        if eventsTaken > 0 {
+            let bytes = batches.reduce(0) { $0 + $1.body.bytes }
+            progress.withLock { $0[project, default: Progress()].bytesPerEvent = Double(bytes) / Double(eventsTaken) }
         }
         if !full {
             for a in audit where !Self.accountAdministration.contains(a.kind) {
@@ -188,34 +237,78 @@ final class SegmentExporter: Service, Sendable {
                 let change = OutboundConfigChange(
                     id: id, project: project, author: a.actor, configName: a.name, description: a.description,
                     environment: a.environment, time: a.time)
-                guard add(encoder.encode(change), eventID: nil, auditID: id) else { break }
+                guard add(encoder.encode(change).map { ($0, $0.serializedBytes()) }, eventID: nil, auditID: id) else { break }
             }
         }
+        // A full read (as many events as asked for) may have more behind it even if the batches had room.
+        let readAll = events.count >= readLimit || audit.count >= Self.readLimit
         let last = batches[batches.count - 1]
-        guard last.eventCursor != state.eventCursor || last.auditCursor != state.auditCursor || !setAside.isEmpty else { return false }
+        return Prepared(
+            settings: settings, writeKey: writeKey, batches: batches.filter { !$0.messages.isEmpty }, start: start,
+            end: (last.eventCursor, last.auditCursor), setAside: setAside, full: full || readAll)
+    }
 
-        let toSend = batches.filter { !$0.messages.isEmpty }
-        var dead: [DeadLetter] = []
-        if toSend.isEmpty {
-            state.eventCursor = last.eventCursor
-            state.auditCursor = last.auditCursor
-        } else {
-            progress.withLock { $0[project, default: Progress()].inFlight = toSend.reduce(0) { $0 + $1.messages.count } }
-            defer { progress.withLock { $0[project]?.inFlight = 0 } }
-            let (sendSettings, sendKey) = (settings, writeKey)
-            let verdicts = await withTaskGroup(of: (Int, DeliveryVerdict).self) { group in
-                for (i, b) in toSend.enumerated() {
-                    group.addTask { (i, await self.send(b.body, settings: sendSettings, writeKey: sendKey, project: project)) }
+    /// How many events to read for `maxInFlight` full batches: Segment's message cap, or fewer when
+    /// the bytes per event seen so far say the 500 KB bodies fill first (with 15 % to spare).
+    static func eventsToRead(maxInFlight: Int, bytesPerEvent: Double?) -> Int {
+        let cap = min(limits.maxMessages * maxInFlight, 20_000)
+        guard let perEvent = bytesPerEvent, perEvent > 0 else { return min(cap, 1_000) }
+        let estimate = Double(limits.maxBodyBytes * maxInFlight) / perEvent * 1.15 + 16
+        return estimate >= Double(cap) ? cap : max(16, Int(estimate))
+    }
+
+    /// A message and its JSON text.
+    typealias Encoded = (message: JSONValue, bytes: [UInt8])
+
+    /// Each event's message (nil: not exported), encoded and serialized in parallel chunks, in order.
+    static func encode(_ events: [EventRecord], project: String, with encoder: OutboundEncoder) async -> [Encoded?] {
+        let chunk = max(256, (events.count + encodeTasks - 1) / encodeTasks)
+        return await withTaskGroup(of: (Int, [Encoded?]).self) { group in
+            for start in stride(from: 0, to: events.count, by: chunk) {
+                let slice = events[start..<min(start + chunk, events.count)]
+                group.addTask {
+                    (start, slice.map { e -> Encoded? in
+                        guard let id = e.id else { return nil }
+                        let out = OutboundEvent(
+                            id: id, project: project, eventName: e.eventName, user: e.user, userID: e.userID, customIDs: e.customIDs,
+                            environment: e.environment, value: e.value, metadata: e.metadata, time: e.time, source: e.source)
+                        return encoder.encode(out).map { ($0, $0.serializedBytes()) }
+                    })
                 }
-                var out = [DeliveryVerdict](repeating: .delivered, count: toSend.count)
+            }
+            var out = [Encoded?](repeating: nil, count: events.count)
+            for await (start, encoded) in group { out.replaceSubrange(start..<start + encoded.count, with: encoded) }
+            return out
+        }
+    }
+
+    static let encodeTasks = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Sends the prepared batches at once and moves the cursors over the longest run of them
+    /// Segment has taken (or refused for good). Returns whether every batch was settled.
+    func deliver(_ p: Prepared, project: String, state: inout OutboundState) async throws -> Bool {
+        var dead: [DeadLetter] = []
+        var settled = true
+        if p.batches.isEmpty {
+            state.eventCursor = p.end.event
+            state.auditCursor = p.end.audit
+        } else {
+            progress.withLock { $0[project, default: Progress()].inFlight = p.batches.reduce(0) { $0 + $1.messages.count } }
+            defer { progress.withLock { $0[project]?.inFlight = 0 } }
+            let (settings, writeKey) = (p.settings, p.writeKey)
+            let verdicts = await withTaskGroup(of: (Int, DeliveryVerdict).self) { group in
+                for (i, b) in p.batches.enumerated() {
+                    group.addTask { (i, await self.send(b.body, settings: settings, writeKey: writeKey, project: project)) }
+                }
+                var out = [DeliveryVerdict](repeating: .delivered, count: p.batches.count)
                 for await (i, v) in group { out[i] = v }
                 return out
             }
-            // The cursor moves over the longest run of batches Segment has taken (or refused for good);
-            // batches after one that must be retried are sent again later, under the same messageIds.
-            for (b, verdict) in zip(toSend, verdicts) {
+            // Batches after one that must be retried are sent again later, under the same messageIds.
+            for (b, verdict) in zip(p.batches, verdicts) {
                 if case .retry(let after) = verdict {
                     try await backoff(project, &state, seconds: after, error: "temporary failure; retrying in \(String(format: "%.1f", after)) s")
+                    settled = false
                     break
                 }
                 state.requests += 1
@@ -232,17 +325,17 @@ final class SegmentExporter: Service, Sendable {
                 }
                 progress.withLock { $0[project]?.attempt = 0 }
             }
-            if verdicts.allSatisfy({ if case .retry = $0 { return false } else { return true } }) {
-                // Every batch was settled: the skipped events after the last message are settled too.
-                state.eventCursor = last.eventCursor
-                state.auditCursor = last.auditCursor
+            if settled {
+                // Every batch was settled: the skipped records after the last message are settled too.
+                state.eventCursor = p.end.event
+                state.auditCursor = p.end.audit
             }
         }
-        for o in setAside where (o.eventID.map { $0 <= state.eventCursor } ?? false) || (o.auditID.map { $0 <= state.auditCursor } ?? false) {
+        for o in p.setAside where (o.eventID.map { $0 <= state.eventCursor } ?? false) || (o.auditID.map { $0 <= state.auditCursor } ?? false) {
             dead.append(o.letter)
         }
         try await store.saveOutbound(project: project, state: state, newDeadLetters: dead, resolvedDeadLetters: [])
-        return true
+        return settled
     }
 
     /// Why an event cannot go to Segment, or nil. Such events (stored before the ingest checks
