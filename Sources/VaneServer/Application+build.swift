@@ -29,6 +29,8 @@ public struct AppConfig: Sendable {
     public var scheduleInterval: Duration = .seconds(5)
     /// How often the guardrail metrics of running rollouts and experiments are checked.
     public var guardrailInterval: Duration = .seconds(60)
+    /// How often the background Pulse rollup runs; nil: never (results catch up when asked for).
+    public var rollupInterval: Duration? = .seconds(1)
 
     public init() {}
 }
@@ -198,10 +200,10 @@ public func buildApplication(_ services: VaneServices, config: AppConfig, logger
             services.webhookLease, services.webhooks, services.guardrailLease,
             GuardrailWatch(service: ConsoleService(store: services.store, cache: services.cache), pulse: PulseService(store: services.store))
                 .service(store: services.store, lease: services.guardrailLease, logger: logger, interval: config.guardrailInterval),
-            PulseRollupService(store: services.store, logger: logger, lease: services.rollupLease, reclaimer: services.memoryReclaimer),
             ScheduledRollouts(service: ConsoleService(store: services.store, cache: services.cache))
                 .service(store: services.store, lease: services.scheduleLease, logger: logger, interval: config.scheduleInterval),
-        ] + EventRetentionService.configured(config, services, logger: logger) + clusterServices(services, config: config, logger: logger),
+        ] + PulseRollupService.configured(config, services, logger: logger)
+            + EventRetentionService.configured(config, services, logger: logger) + clusterServices(services, config: config, logger: logger),
         logger: logger)
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 import VaneCore
 import VanePulse
@@ -460,8 +461,17 @@ struct PulseRollupService: Service {
     let lease: JobLease
     /// Run once the rollup has caught up with a burst: its page cache and heap grow with one.
     let reclaimer: MemoryReclaimer
+    /// `vane_pulse_rollup_events_behind{project}`: events logged that the rollup has not read yet.
+    let metrics: PrometheusCollectorRegistry
     var interval: Duration = .seconds(1)
     static let burstEvents = 20_000
+
+    static func configured(_ config: AppConfig, _ services: VaneServices, logger: Logger) -> [any Service] {
+        guard let interval = config.rollupInterval else { return [] }
+        return [PulseRollupService(
+            store: services.store, logger: logger, lease: services.rollupLease, reclaimer: services.memoryReclaimer,
+            metrics: services.metrics, interval: interval)]
+    }
 
     func run() async throws {
         let pulse = PulseService(store: store)
@@ -472,6 +482,7 @@ struct PulseRollupService: Service {
                     var caughtUp = true
                     for project in try await store.projects() where lease.isHeld {
                         let progress = try await pulse.catchUp(project, budget: .seconds(2))
+                        metrics.makeGauge(name: "vane_pulse_rollup_events_behind", labels: [("project", project)]).set(Int64(progress.behind))
                         processedSinceReclaim += progress.processed
                         caughtUp = caughtUp && progress.behind == 0
                     }

@@ -69,6 +69,8 @@ struct Serve: AsyncParsableCommand {
     var scheduleInterval: Double = 5
     @Option(help: "Seconds between checks of the guardrail metrics of running gate rollouts and experiments.")
     var guardrailInterval: Double = 60
+    @Option(help: "Seconds between runs of the background Pulse rollup; 0 turns it off (results then catch up when asked for).")
+    var rollupInterval: Double = 1
 
     func validate() throws {
         if let retainEventsDays, !(1...EventRetention.maxDays).contains(retainEventsDays) {
@@ -84,6 +86,9 @@ struct Serve: AsyncParsableCommand {
         }
         guard guardrailInterval >= 0.1, guardrailInterval <= 86_400 else {
             throw ArgumentParser.ValidationError("--guardrail-interval must be 0.1 to 86400 seconds")
+        }
+        guard rollupInterval == 0 || (rollupInterval >= 0.1 && rollupInterval <= 3600) else {
+            throw ArgumentParser.ValidationError("--rollup-interval must be 0 (off) or 0.1 to 3600 seconds")
         }
         guard (1...65535).contains(port) else { throw ArgumentParser.ValidationError("--port must be 1 to 65535") }
     }
@@ -137,6 +142,7 @@ struct Serve: AsyncParsableCommand {
         config.bodyTimeout = .seconds(bodyTimeout)
         config.scheduleInterval = .milliseconds(Int64(scheduleInterval * 1000))
         config.guardrailInterval = .milliseconds(Int64(guardrailInterval * 1000))
+        config.rollupInterval = rollupInterval == 0 ? nil : .milliseconds(Int64(rollupInterval * 1000))
         logger.info("starting", metadata: ["store": "\(location)", "address": "\(host):\(port)"])
         try await buildApplication(services, config: config, logger: logger).runService()
     }

@@ -1163,3 +1163,30 @@ def test_changing_a_running_split_needs_confirming_and_starts_a_new_srm_period(v
             problems.append("a false sample-ratio alarm: %r" % d["srm"])
         return problems
     results_matching(vane, name, {}, check)
+
+
+# ================================================================ monitoring the rollup
+
+def test_rollup_lag_is_exported_for_monitoring(vane):
+    """/metrics reports how many events the background rollup has not read yet, per project; it
+    comes back to 0 once the rollup has caught up with events just logged. On a cluster only the node
+    holding the rollup's lease reports it."""
+    event = "lag_probe_" + uuid.uuid4().hex[:8]
+    now = int(time.time() * 1000)
+    vane.log_events([{"eventName": event, "user": {"userID": "lag-%d" % i}, "time": now} for i in range(200)])
+    deadline = time.time() + 30
+    seen = None
+    while time.time() < deadline:
+        lines = []
+        for base in {vane.base, vane.console_base}:
+            r = vane.session.get(base + "/metrics", headers={"STATSIG-API-KEY": vane.console_key}, timeout=10)
+            assert r.status_code == 200, r.text
+            lines += [l for l in r.text.splitlines() if l.startswith("vane_pulse_rollup_events_behind{")]
+        seen = lines
+        metric = vane.console_ok("GET", "/metrics/" + urllib.parse.quote("count:" + event) + "/series") \
+            if lines and float(lines[0].rsplit(" ", 1)[1]) == 0 else None
+        if metric and sum(d["events"] for d in metric["days"]) == 200:
+            assert 'project="default"' in lines[0]
+            return
+        time.sleep(0.2)
+    raise AssertionError("the rollup lag gauge never showed the rollup caught up: %s" % seen)
