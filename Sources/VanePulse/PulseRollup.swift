@@ -603,7 +603,7 @@ public struct PulseRollupProcessor {
 public struct PulseProgress: Sendable, Hashable {
     public var processed: Int
     public var cursor: Int64
-    /// Events still to process.
+    /// Events still to process, counted up to a million (a larger backlog reads as a million).
     public var behind: Int
     /// True when the catalogue changed and the rollups were cleared to be rebuilt.
     public var rebuilt: Bool

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 import VaneCore
 import VanePulse
 import VaneStats
@@ -16,7 +17,11 @@ struct PulseService: Sendable {
     typealias Store = PulseRepository & ConfigRepository & MetricRepository
     let store: any Store
     var metrics: MetricStore { MetricStore(store: store) }
-    static let batchSize = 25_000
+    /// Events per rollup transaction: as many as the last runs say take about `transactionTarget`
+    /// to apply. On SQLite a rollup transaction holds the one writer, so a long one stalls ingest.
+    static let eventsPerTransaction = Mutex<Int>(1_000)
+    static let transactionTarget = 0.04
+    static let transactionEvents = 100...25_000
 
     // MARK: - Rollups
 
@@ -37,10 +42,25 @@ struct PulseService: Sendable {
         var processed = 0
         while true {
             // Read again for every batch: an experiment created meanwhile may already have exposures.
-            var p = try await store.pulseRollup(project: project, maxEvents: Self.batchSize) { try await catalog(project) }
+            let started = ContinuousClock.now
+            var p = try await store.pulseRollup(project: project, maxEvents: Self.eventsPerTransaction.withLock { $0 }) {
+                try await catalog(project)
+            }
+            Self.adjustTransactionSize(processed: p.processed, took: ContinuousClock.now - started)
             processed += p.processed
             p.processed = processed
             if p.behind == 0 || ContinuousClock.now >= deadline { return p }
+        }
+    }
+
+    /// Moves the events per transaction halfway towards what the last run says fits `transactionTarget`.
+    static func adjustTransactionSize(processed: Int, took: Duration) {
+        guard processed >= 50 else { return }
+        let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+        let fits = transactionTarget / max(seconds / Double(processed), 1e-7)
+        eventsPerTransaction.withLock { n in
+            let next = (Double(n) + fits) / 2
+            n = Int(min(Double(transactionEvents.upperBound), max(Double(transactionEvents.lowerBound), next)))
         }
     }
 

@@ -17,7 +17,7 @@ extension SQLiteStore {
         if let built, built.version == version, head <= built.cursor {
             return PulseProgress(processed: 0, cursor: built.cursor, behind: 0, rebuilt: false)
         }
-        return try await db.write { db in
+        var progress = try await db.write { db in
             var rebuilt = false
             var cursor: Int64 = 0
             if let row = try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project]) {
@@ -49,11 +49,21 @@ extension SQLiteStore {
                     INSERT INTO pulse_state (project_id, cursor, version, rebuilt_at) VALUES (?, ?, ?, NULL)
                     ON CONFLICT (project_id) DO UPDATE SET cursor = excluded.cursor, version = excluded.version
                     """, arguments: [project, cursor, version])
-            let behind = try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM events WHERE +project_id = ? AND id > ?", arguments: [project, cursor]) ?? 0
-            return PulseProgress(processed: events.count, cursor: cursor, behind: behind, rebuilt: rebuilt)
+            return PulseProgress(processed: events.count, cursor: cursor, behind: 0, rebuilt: rebuilt)
         }
+        // Counted after the write, on a reader: a long backlog makes the count slow, and the writer
+        // is ingest's. Past `countLimit` the count says "at least that many".
+        let cursor = progress.cursor
+        progress.behind = try await db.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE +project_id = ? AND id > ? LIMIT ?)",
+                arguments: [project, cursor, Self.behindCountLimit]) ?? 0
+        }
+        return progress
     }
+
+    /// The most events a rollup run counts as still to do.
+    public static let behindCountLimit = 1_000_000
 
     /// Applies a batch of events to the rollups' state. Events the rollup cannot use are set aside
     /// with their reason. When an event fails in another way (it throws), the batch is applied

@@ -58,7 +58,8 @@ extension PostgresStore /* PulseRepository */ {
                 ON CONFLICT (project_id) DO UPDATE SET cursor = excluded.cursor, version = excluded.version
                 """, [project, cursor, version])
             let behind = try await c.fetchValue(
-                "SELECT COUNT(*) FROM events WHERE project_id = ? AND id > ?", [project, cursor], as: Int.self) ?? 0
+                "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE project_id = ? AND id > ? LIMIT ?) AS t",
+                [project, cursor, SQLiteStore.behindCountLimit], as: Int.self) ?? 0
             return PulseProgress(processed: events.count, cursor: cursor, behind: behind, rebuilt: rebuilt)
         }
     }
