@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import Prometheus
 import ServiceLifecycle
-import Synchronization
 import VaneCore
 import VanePulse
 import VaneStats
@@ -17,11 +16,8 @@ struct PulseService: Sendable {
     typealias Store = PulseRepository & ConfigRepository & MetricRepository
     let store: any Store
     var metrics: MetricStore { MetricStore(store: store) }
-    /// Events per rollup transaction: as many as the last runs say take about `transactionTarget`
-    /// to apply. On SQLite a rollup transaction holds the one writer, so a long one stalls ingest.
-    static let eventsPerTransaction = Mutex<Int>(1_000)
-    static let transactionTarget = 0.04
-    static let transactionEvents = 100...25_000
+    /// Events per rollup run at most; the store may advise fewer (SQLite: as many as fit a short hold of its writer).
+    static let batchSize = 25_000
 
     // MARK: - Rollups
 
@@ -42,25 +38,11 @@ struct PulseService: Sendable {
         var processed = 0
         while true {
             // Read again for every batch: an experiment created meanwhile may already have exposures.
-            let started = ContinuousClock.now
-            var p = try await store.pulseRollup(project: project, maxEvents: Self.eventsPerTransaction.withLock { $0 }) {
-                try await catalog(project)
-            }
-            Self.adjustTransactionSize(processed: p.processed, took: ContinuousClock.now - started)
+            let size = min(Self.batchSize, store.pulseEventsPerRun)
+            var p = try await store.pulseRollup(project: project, maxEvents: size) { try await catalog(project) }
             processed += p.processed
             p.processed = processed
             if p.behind == 0 || ContinuousClock.now >= deadline { return p }
-        }
-    }
-
-    /// Moves the events per transaction halfway towards what the last run says fits `transactionTarget`.
-    static func adjustTransactionSize(processed: Int, took: Duration) {
-        guard processed >= 50 else { return }
-        let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
-        let fits = transactionTarget / max(seconds / Double(processed), 1e-7)
-        eventsPerTransaction.withLock { n in
-            let next = (Double(n) + fits) / 2
-            n = Int(min(Double(transactionEvents.upperBound), max(Double(transactionEvents.lowerBound), next)))
         }
     }
 
@@ -510,6 +492,9 @@ struct PulseRollupService: Service {
                         processedSinceReclaim = 0
                         await reclaimer.reclaim()
                     }
+                    // Behind: straight on. The run ended on its time budget, and ingest gets the
+                    // writer between its transactions.
+                    if !caughtUp { continue }
                 } catch where Task.isCancelled {
                     break  // shutting down: not a failure
                 } catch {

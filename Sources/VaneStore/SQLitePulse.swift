@@ -1,4 +1,5 @@
 import GRDB
+import Synchronization
 import VaneCore
 import VanePulse
 
@@ -28,6 +29,7 @@ extension SQLiteStore {
                     rebuilt = true
                 }
             }
+            let started = ContinuousClock.now
             let metadataEvents = Set(catalog.filteredSources.map(\.event))
             let rows = try Row.fetchAll(
                 db, sql: """
@@ -49,6 +51,7 @@ extension SQLiteStore {
                     INSERT INTO pulse_state (project_id, cursor, version, rebuilt_at) VALUES (?, ?, ?, NULL)
                     ON CONFLICT (project_id) DO UPDATE SET cursor = excluded.cursor, version = excluded.version
                     """, arguments: [project, cursor, version])
+            Self.sizeRollupTransactions(events: events.count, took: ContinuousClock.now - started)
             return PulseProgress(processed: events.count, cursor: cursor, behind: 0, rebuilt: rebuilt)
         }
         // Counted after the write, on a reader: a long backlog makes the count slow, and the writer
@@ -60,6 +63,26 @@ extension SQLiteStore {
                 arguments: [project, cursor, Self.behindCountLimit]) ?? 0
         }
         return progress
+    }
+
+    public var pulseEventsPerRun: Int { Self.rollupEventsPerTransaction.withLock { $0 } }
+
+    /// Events a rollup transaction should read: as many as the last ones say take about
+    /// `rollupTransactionTarget` inside the transaction. It holds the one writer, so a long one
+    /// stalls ingest; the time spent waiting for the writer is not counted.
+    static let rollupEventsPerTransaction = Mutex<Int>(1_000)
+    static let rollupTransactionTarget = 0.04
+    static let rollupTransactionEvents = 200...25_000
+
+    /// Moves the events per transaction halfway towards what the last transaction says fits the target.
+    static func sizeRollupTransactions(events: Int, took: Duration) {
+        guard events >= 50 else { return }
+        let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+        let fits = rollupTransactionTarget / max(seconds / Double(events), 1e-7)
+        rollupEventsPerTransaction.withLock { n in
+            let next = (Double(n) + fits) / 2
+            n = Int(min(Double(rollupTransactionEvents.upperBound), max(Double(rollupTransactionEvents.lowerBound), next)))
+        }
     }
 
     /// The most events a rollup run counts as still to do.

@@ -142,6 +142,8 @@ public protocol PulseRepository: Sendable {
     /// while the job ran, and those exposures would never be assigned.) When the catalogue's
     /// version differs from the one the rollups were built with, they are rebuilt from the first event.
     func pulseRollup(project: String, maxEvents: Int, catalog: @Sendable () async throws -> PulseCatalog) async throws -> PulseProgress
+    /// Events a rollup run should take at most for the store's sake; callers pass at most this as `maxEvents`.
+    var pulseEventsPerRun: Int { get }
     func pulseReset(project: String) async throws
     /// Events the rollup set aside: counts by reason and the most recent `limit` of them.
     func pulseSetAside(project: String, limit: Int) async throws -> (counts: [String: Int], recent: [PulseSetAside])
@@ -160,6 +162,8 @@ public protocol PulseRepository: Sendable {
 }
 
 extension PulseRepository {
+    public var pulseEventsPerRun: Int { 25_000 }
+
     /// A run with a catalogue known to be current (tests, and callers that just read it).
     public func pulseRollup(project: String, catalog: PulseCatalog, maxEvents: Int) async throws -> PulseProgress {
         try await pulseRollup(project: project, maxEvents: maxEvents) { catalog }
