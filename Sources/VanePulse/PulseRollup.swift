@@ -603,7 +603,8 @@ public struct PulseRollupProcessor {
 public struct PulseProgress: Sendable, Hashable {
     public var processed: Int
     public var cursor: Int64
-    /// Events still to process, counted up to a million (a larger backlog reads as a million).
+    /// Events still to process: counted (up to a million) when the run read all it was allowed to
+    /// up to the head of the log; estimated from log positions when it stopped at its limit.
     public var behind: Int
     /// True when the catalogue changed and the rollups were cleared to be rebuilt.
     public var rebuilt: Bool
@@ -683,5 +684,16 @@ public struct PulseSeriesDay: Sendable, Hashable {
         self.events = events
         self.units = units
         self.valueSum = valueSum
+    }
+}
+
+extension PulseProgress {
+    /// When a run stopped at `maxEvents`, what is left is estimated from positions, `head - cursor`
+    /// (exact for one project whose events have consecutive positions, more with other projects):
+    /// counting a long backlog after every short run would cost more than the run. nil: the run
+    /// read everything up to `head`, so the few events logged since are counted instead.
+    public static func behindEstimate(processed: Int, maxEvents: Int, head: Int64, cursor: Int64) -> Int? {
+        guard maxEvents >= 0, processed >= maxEvents else { return nil }
+        return Int(clamping: max(0, head.subtractingReportingOverflow(cursor).partialValue))
     }
 }

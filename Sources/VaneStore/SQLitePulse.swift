@@ -54,13 +54,16 @@ extension SQLiteStore {
             Self.sizeRollupTransactions(events: events.count, took: ContinuousClock.now - started)
             return PulseProgress(processed: events.count, cursor: cursor, behind: 0, rebuilt: rebuilt)
         }
-        // Counted after the write, on a reader: a long backlog makes the count slow, and the writer
-        // is ingest's. Past `countLimit` the count says "at least that many".
         let cursor = progress.cursor
-        progress.behind = try await db.read { db in
-            try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE +project_id = ? AND id > ? LIMIT ?)",
-                arguments: [project, cursor, Self.behindCountLimit]) ?? 0
+        if let estimate = PulseProgress.behindEstimate(processed: progress.processed, maxEvents: maxEvents, head: head, cursor: cursor) {
+            progress.behind = estimate
+        } else {
+            // Counted after the write, on a reader: the writer is ingest's.
+            progress.behind = try await db.read { db in
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE +project_id = ? AND id > ? LIMIT ?)",
+                    arguments: [project, cursor, Self.behindCountLimit]) ?? 0
+            }
         }
         return progress
     }

@@ -57,10 +57,13 @@ extension PostgresStore /* PulseRepository */ {
                 INSERT INTO pulse_state (project_id, cursor, version, rebuilt_at) VALUES (?, ?, ?, NULL)
                 ON CONFLICT (project_id) DO UPDATE SET cursor = excluded.cursor, version = excluded.version
                 """, [project, cursor, version])
-            let behind = try await c.fetchValue(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE project_id = ? AND id > ? LIMIT ?) AS t",
-                [project, cursor, SQLiteStore.behindCountLimit], as: Int.self) ?? 0
-            return PulseProgress(processed: events.count, cursor: cursor, behind: behind, rebuilt: rebuilt)
+            var behind = PulseProgress.behindEstimate(processed: events.count, maxEvents: maxEvents, head: head, cursor: cursor)
+            if behind == nil {
+                behind = try await c.fetchValue(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE project_id = ? AND id > ? LIMIT ?) AS t",
+                    [project, cursor, SQLiteStore.behindCountLimit], as: Int.self) ?? 0
+            }
+            return PulseProgress(processed: events.count, cursor: cursor, behind: behind ?? 0, rebuilt: rebuilt)
         }
     }
 
