@@ -18,7 +18,9 @@ extension SQLiteStore {
         if let built, built.version == version, head <= built.cursor {
             return PulseProgress(processed: 0, cursor: built.cursor, behind: 0, rebuilt: false)
         }
+        let requested = ContinuousClock.now
         var progress = try await db.write { db in
+            let waited = ContinuousClock.now - requested
             var rebuilt = false
             var cursor: Int64 = 0
             if let row = try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project]) {
@@ -51,7 +53,7 @@ extension SQLiteStore {
                     INSERT INTO pulse_state (project_id, cursor, version, rebuilt_at) VALUES (?, ?, ?, NULL)
                     ON CONFLICT (project_id) DO UPDATE SET cursor = excluded.cursor, version = excluded.version
                     """, arguments: [project, cursor, version])
-            Self.sizeRollupTransactions(events: events.count, took: ContinuousClock.now - started)
+            Self.sizeRollupTransactions(events: events.count, took: ContinuousClock.now - started, waited: waited)
             return PulseProgress(processed: events.count, cursor: cursor, behind: 0, rebuilt: rebuilt)
         }
         let cursor = progress.cursor
@@ -68,23 +70,32 @@ extension SQLiteStore {
         return progress
     }
 
-    public var pulseEventsPerRun: Int { Self.rollupEventsPerTransaction.withLock { $0 } }
+    public var pulseEventsPerRun: Int { Self.rollupTransactions.withLock { $0.events } }
 
     /// Events a rollup transaction should read: as many as the last ones say take about
     /// `rollupTransactionTarget` inside the transaction. It holds the one writer, so a long one
-    /// stalls ingest; the time spent waiting for the writer is not counted.
-    static let rollupEventsPerTransaction = Mutex<Int>(1_000)
-    static let rollupTransactionTarget = 0.04
+    /// stalls ingest; the time spent waiting for the writer is not counted (a busy writer would
+    /// otherwise shrink the runs until the rollup starves). When the last few transactions all found
+    /// the writer free, nothing is writing (a rebuild of the history, no ingest) and the backlog is
+    /// worked off in longer transactions, which cost less per event; one wait is enough to go back.
+    static let rollupTransactions = Mutex<(events: Int, freeStreak: Int)>((1_000, 0))
+    static let freeStreakForLongTransactions = 3
+    static let rollupTransactionTarget = (contended: 0.04, free: 0.25)
     static let rollupTransactionEvents = 200...25_000
 
     /// Moves the events per transaction halfway towards what the last transaction says fits the target.
-    static func sizeRollupTransactions(events: Int, took: Duration) {
+    static func sizeRollupTransactions(events: Int, took: Duration, waited: Duration) {
         guard events >= 50 else { return }
         let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
-        let fits = rollupTransactionTarget / max(seconds / Double(events), 1e-7)
-        rollupEventsPerTransaction.withLock { n in
-            let next = (Double(n) + fits) / 2
-            n = Int(min(Double(rollupTransactionEvents.upperBound), max(Double(rollupTransactionEvents.lowerBound), next)))
+        let perEvent = max(seconds / Double(events), 1e-7)
+        rollupTransactions.withLock { state in
+            state.freeStreak = waited < .milliseconds(2) ? state.freeStreak + 1 : 0
+            let target = state.freeStreak >= freeStreakForLongTransactions ? rollupTransactionTarget.free : rollupTransactionTarget.contended
+            // Down to what fits at once (a long transaction must not outlast the moment ingest came
+            // back), up halfway.
+            let fits = target / perEvent
+            let next = fits < Double(state.events) ? fits : (Double(state.events) + fits) / 2
+            state.events = Int(min(Double(rollupTransactionEvents.upperBound), max(Double(rollupTransactionEvents.lowerBound), next)))
         }
     }
 
