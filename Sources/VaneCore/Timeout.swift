@@ -12,3 +12,8 @@ public func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Senda
     defer { timer.cancel() }
     return try await outcome.run(body)
 }
+
+extension Duration {
+    /// The duration in seconds, as a Double.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

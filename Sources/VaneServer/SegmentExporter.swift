@@ -128,7 +128,7 @@ final class SegmentExporter: Service, Sendable {
         /// Messages that cannot be sent (too large, or a record out of range), with where they sit in
         /// the logs: dead-lettered only once the cursor has passed them.
         let setAside: [(letter: DeadLetter, eventID: Int64?, auditID: Int64?)]
-        /// The batches stopped at the in-flight limit: more is waiting in the logs.
+        /// The batches stopped at the in-flight limit, or the read got all it asked for: more may be waiting.
         let full: Bool
 
         var hasWork: Bool { end.event != start.event || end.audit != start.audit || !setAside.isEmpty }
@@ -158,6 +158,8 @@ final class SegmentExporter: Service, Sendable {
             return false
         }
         for _ in 0..<Self.maxRoundsPerCall {
+            // Another node may have taken the export over since the last round.
+            if let lease, !lease.isHeld { return true }
             // Read ahead only when these batches were cut at the in-flight limit: otherwise the
             // logs held nothing more when they were read.
             let current = prepared

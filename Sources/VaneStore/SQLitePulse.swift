@@ -1,5 +1,4 @@
 import GRDB
-import Synchronization
 import VaneCore
 import VanePulse
 
@@ -53,7 +52,8 @@ extension SQLiteStore {
                     INSERT INTO pulse_state (project_id, cursor, version, rebuilt_at) VALUES (?, ?, ?, NULL)
                     ON CONFLICT (project_id) DO UPDATE SET cursor = excluded.cursor, version = excluded.version
                     """, arguments: [project, cursor, version])
-            Self.sizeRollupTransactions(events: events.count, took: ContinuousClock.now - started, waited: waited)
+            let took = ContinuousClock.now - started
+            rollupSizing.withLock { $0.record(events: events.count, took: took, waited: waited) }
             return PulseProgress(processed: events.count, cursor: cursor, behind: 0, rebuilt: rebuilt)
         }
         let cursor = progress.cursor
@@ -70,34 +70,7 @@ extension SQLiteStore {
         return progress
     }
 
-    public var pulseEventsPerRun: Int { Self.rollupTransactions.withLock { $0.events } }
-
-    /// Events a rollup transaction should read: as many as the last ones say take about
-    /// `rollupTransactionTarget` inside the transaction. It holds the one writer, so a long one
-    /// stalls ingest; the time spent waiting for the writer is not counted (a busy writer would
-    /// otherwise shrink the runs until the rollup starves). When the last few transactions all found
-    /// the writer free, nothing is writing (a rebuild of the history, no ingest) and the backlog is
-    /// worked off in longer transactions, which cost less per event; one wait is enough to go back.
-    static let rollupTransactions = Mutex<(events: Int, freeStreak: Int)>((1_000, 0))
-    static let freeStreakForLongTransactions = 3
-    static let rollupTransactionTarget = (contended: 0.04, free: 0.25)
-    static let rollupTransactionEvents = 200...25_000
-
-    /// Moves the events per transaction halfway towards what the last transaction says fits the target.
-    static func sizeRollupTransactions(events: Int, took: Duration, waited: Duration) {
-        guard events >= 50 else { return }
-        let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
-        let perEvent = max(seconds / Double(events), 1e-7)
-        rollupTransactions.withLock { state in
-            state.freeStreak = waited < .milliseconds(2) ? state.freeStreak + 1 : 0
-            let target = state.freeStreak >= freeStreakForLongTransactions ? rollupTransactionTarget.free : rollupTransactionTarget.contended
-            // Down to what fits at once (a long transaction must not outlast the moment ingest came
-            // back), up halfway.
-            let fits = target / perEvent
-            let next = fits < Double(state.events) ? fits : (Double(state.events) + fits) / 2
-            state.events = Int(min(Double(rollupTransactionEvents.upperBound), max(Double(rollupTransactionEvents.lowerBound), next)))
-        }
-    }
+    public var pulseEventsPerRun: Int { rollupSizing.withLock { $0.events } }
 
     /// The most events a rollup run counts as still to do.
     public static let behindCountLimit = 1_000_000
@@ -468,5 +441,31 @@ extension SQLiteStore {
 extension Array {
     func chunked(_ size: Int) -> [ArraySlice<Element>] {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}
+
+/// Events a rollup transaction should read: as many as the last ones say take about `target`
+/// inside the transaction. It holds the one writer, so a long one stalls ingest; the time spent
+/// waiting for the writer is not counted (a busy writer would otherwise shrink the runs until the
+/// rollup starves). When the last few transactions all found the writer free, nothing is writing
+/// (a rebuild of the history, no ingest) and the backlog is worked off in longer transactions,
+/// which cost less per event; one wait is enough to go back.
+struct RollupTransactionSizing {
+    var events = 1_000
+    var freeStreak = 0
+    static let freeStreakForLongTransactions = 3
+    static let target = (contended: 0.04, free: 0.25)
+    static let range = 200...25_000
+
+    mutating func record(events taken: Int, took: Duration, waited: Duration) {
+        guard taken >= 50 else { return }
+        let perEvent = max(took.seconds / Double(taken), 1e-7)
+        freeStreak = waited < .milliseconds(2) ? freeStreak + 1 : 0
+        let target = freeStreak >= Self.freeStreakForLongTransactions ? Self.target.free : Self.target.contended
+        // Down to what fits at once (a long transaction must not outlast the moment ingest came
+        // back), up halfway.
+        let fits = target / perEvent
+        let next = fits < Double(events) ? fits : (Double(events) + fits) / 2
+        events = Int(min(Double(Self.range.upperBound), max(Double(Self.range.lowerBound), next)))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import VaneCore
 
 /// The embedded store: one SQLite file in WAL mode. Commits are fully synchronous, so an
@@ -8,6 +9,8 @@ public final class SQLiteStore: VaneStore {
     let db: any DatabaseWriter
     /// Held shared while the store is open, so `vane restore` can tell the store is in use.
     private let directoryLock: DataDirectoryLock?
+    /// How many events the next rollup transaction takes (`SQLitePulse.swift`).
+    let rollupSizing = Mutex(RollupTransactionSizing())
     static let defaultEnvironments = ["development", "staging", "production"]
 
     /// Opens (creating if needed) `vane.sqlite` in `directory` and migrates it.

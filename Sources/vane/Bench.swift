@@ -65,10 +65,6 @@ struct BenchEval: AsyncParsableCommand {
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
 /// 50 gates with 3 rules each (an email allow-list, a country rule at 50%, a 10% rollout) and
 /// 10 two-group experiments, the shape of a real product's rule set.
 enum BenchRules {

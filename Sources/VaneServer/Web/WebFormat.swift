@@ -36,4 +36,9 @@ enum WebFormat {
 struct WebOption: Sendable {
     let name: String
     let selected: Bool
+
+    /// One option per name, the one equal to `selected` marked.
+    static func list(_ names: [String], selected: String?) -> [WebOption] {
+        names.map { WebOption(name: $0, selected: $0 == selected) }
+    }
 }

@@ -226,7 +226,7 @@ extension WebController {
 
     /// The entities of a kind as picker options, `selected` marked.
     func options(_ kind: EntityKind, selected: String?) async throws -> [WebOption] {
-        try await store.entities(project: project, kind: kind).map(\.name).sorted().map { WebOption(name: $0, selected: $0 == selected) }
+        WebOption.list(try await store.entities(project: project, kind: kind).map(\.name).sorted(), selected: selected)
     }
 
     /// The metric catalogue's IDs (automatic and defined), for the metric pickers.
@@ -296,7 +296,7 @@ extension WebController {
                 .init(name: $0.name, size: WebFormat.number($0.size), parameters: JSONValue.object($0.parameterValues).serialized())
             },
             groupsJSON: WebFormat.pretty(encodeToJSON(groupsJSON)),
-            idTypes: try await idTypes().map { WebOption(name: $0, selected: $0 == e.effectiveIdType) },
+            idTypes: WebOption.list(try await idTypes(), selected: e.effectiveIdType),
             gateOptions: try await options(.gate, selected: e.targetingGate),
             layerOptions: try await options(.layer, selected: e.layer),
             collection: e.kind.collection, apiPath: WebLink.api(e.kind.collection, e.name),

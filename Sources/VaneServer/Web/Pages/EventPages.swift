@@ -76,7 +76,7 @@ extension WebController {
             items["cursor"] = next.token
             view.next = WebLink.query("/console/events", items)
         }
-        view.sourcesOptions = ["sdk", "http_api", "segment"].map { WebOption(name: $0, selected: q["source"] == $0) }
+        view.sourcesOptions = WebOption.list(EventSource.allCases.map(\.rawValue), selected: q["source"])
         view.matchOptions = [("prefix", "starts with"), ("contains", "contains"), ("exact", "is exactly")].map {
             .init(value: $0.0, label: $0.1, selected: query.eventNameMatch.rawValue == $0.0)
         }

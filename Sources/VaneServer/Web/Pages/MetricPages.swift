@@ -87,7 +87,7 @@ extension WebController {
             chart: days.isEmpty ? nil : WebCharts.bars(
                 labels: labels, series: [days.map { Double($0.events) }, days.map { Double($0.units) }], names: ["events", "unique users"]),
             valueChart: days.contains { $0.sum != 0 } ? WebCharts.bars(labels: labels, series: [days.map(\.sum)], names: ["value sum"]) : nil,
-            typeOptions: MetricDefinition.MetricType.allCases.map { WebOption(name: $0.rawValue, selected: $0 == m.type) },
+            typeOptions: WebOption.list(MetricDefinition.MetricType.allCases.map(\.rawValue), selected: m.type.rawValue),
             filtersJSON: WebFormat.pretty(encodeToJSON(m.filters ?? [])),  // "[]" rather than empty, which a PATCH would leave as it was
             numerator: m.numerator ?? "", denominator: m.denominator ?? "", eventValue: m.event ?? "")
         return try render("metric", view, s, title: name, nav: "metrics")

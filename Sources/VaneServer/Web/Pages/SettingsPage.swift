@@ -60,10 +60,6 @@ struct SettingsView: Sendable {
 
 /// The audit tab: filters as pickers (kind, action, who, date range) and each entry with its changes field by field.
 struct AuditView: Sendable {
-    struct Option: Sendable {
-        let value: String
-        let selected: Bool
-    }
     struct Entry: Sendable {
         struct Change: Sendable {
             let path: String
@@ -83,8 +79,8 @@ struct AuditView: Sendable {
 
     /// The filters as sent.
     let q: [String: String]
-    let kindOptions: [Option]
-    let actionOptions: [Option]
+    let kindOptions: [WebOption]
+    let actionOptions: [WebOption]
     /// Who changed something recently, for the "who" field's suggestions.
     let actors: [String]
     let entries: [Entry]
@@ -101,7 +97,7 @@ extension WebController {
             view.users = try await store.users().map { u in
                 .init(id: u.id, email: u.email, name: u.name, role: u.role.rawValue, created: WebFormat.time(u.createdAt),
                       disabled: u.disabledAt != nil,
-                      roles: ConsoleRole.allCases.reversed().map { WebOption(name: $0.rawValue, selected: $0 == u.role) })
+                      roles: WebOption.list(ConsoleRole.allCases.reversed().map(\.rawValue), selected: u.role.rawValue))
             }
         case "webhooks":
             view.kinds = WebhookPayload.configurationKinds.joined(separator: ", ")
@@ -138,16 +134,14 @@ extension WebController {
             kind: r.nonEmptyQuery("kind"), name: r.nonEmptyQuery("name"), actor: r.nonEmptyQuery("actor"), action: r.nonEmptyQuery("action"),
             since: day("since", plusOne: false), until: day("until", plusOne: true), limit: 200))
         let recentActors = Set(try await store.auditLog(project: project, query: AuditQuery(limit: 500)).map(\.actor)).sorted()
-        func options(_ values: [String], selected: String?) -> [AuditView.Option] {
-            values.map { .init(value: $0, selected: $0 == selected) }
-        }
         func shown(_ v: JSONValue?) -> String {
             guard let v else { return "(none)" }
             let text = v.serialized(sortedKeys: true)
             return text.count > 160 ? String(text.prefix(160)) + "…" : text
         }
         return AuditView(
-            q: q, kindOptions: options(Self.auditKinds, selected: q["kind"]), actionOptions: options(Self.auditActions, selected: q["action"]),
+            q: q, kindOptions: WebOption.list(Self.auditKinds, selected: q["kind"]),
+            actionOptions: WebOption.list(Self.auditActions, selected: q["action"]),
             actors: recentActors,
             entries: entries.map { a in
                 let changes = JSONDiff.changes(a.before, a.after, limit: 50)
