@@ -1,9 +1,14 @@
 /// Specs prepared for evaluation: condition types and operators resolved to enums and target
 /// lists turned into sets once, so evaluating costs little more than the hash it needs.
-final class CompiledSpec: Sendable {
+/// `@unchecked`: every property is immutable once built; `ruleRefs` points into memory that
+/// only `deinit` frees.
+final class CompiledSpec: @unchecked Sendable {
     let spec: Spec
     let rules: [CompiledRule]
+    /// The same rules, unretained, for the evaluator's loop (see `unretained`).
+    let ruleRefs: UnsafeMutableBufferPointer<Unmanaged<CompiledRule>>
     // Copied out of `spec` so the hot path reads them without copying the struct.
+    let name: String
     let enabled: Bool
     let idType: String
     let defaultValue: JSONValue
@@ -12,27 +17,47 @@ final class CompiledSpec: Sendable {
     init(spec: Spec, rules: [CompiledRule]) {
         self.spec = spec
         self.rules = rules
+        self.ruleRefs = unretained(rules)
+        self.name = spec.name
         self.enabled = spec.enabled
         self.idType = spec.idType
         self.defaultValue = spec.defaultValue
         self.version = spec.version
     }
+
+    deinit { ruleRefs.deallocate() }
 }
 
-final class CompiledRule: Sendable {
-    let rule: Rule
-    let salt: String
-    let conditions: [CompiledCondition]
+/// Unretained references to objects that the caller also holds strongly in an array for as long
+/// as it keeps the buffer (and deallocates it then). Walking an array of class references retains
+/// and releases each element and the array, and reaches the elements through the array's own
+/// buffer: in the evaluator that cost as much as the SHA-256 it exists to run, so its loops walk
+/// these buffers, held by the objects themselves, instead.
+private func unretained<Element: AnyObject>(_ elements: [Element]) -> UnsafeMutableBufferPointer<Unmanaged<Element>> {
+    let buffer = UnsafeMutableBufferPointer<Unmanaged<Element>>.allocate(capacity: elements.count)
+    _ = buffer.initialize(from: elements.map { Unmanaged.passUnretained($0) })
+    return buffer
+}
+
+/// `@unchecked`: every property is immutable once built; `conditionRefs` points into memory that
+/// only `deinit` frees.
+final class CompiledRule: @unchecked Sendable {
+    // What the evaluator reads comes first (stored properties are laid out in this order), so
+    // one cache line holds it.
+    let conditionRefs: UnsafeMutableBufferPointer<Unmanaged<CompiledCondition>>
+    let passPercentage: Double
+    let configDelegate: String?
+    let unit: UnitRef
     /// `specSalt + "." + ruleSalt + "."`: the rollout hash input before the unit ID.
     let rolloutPrefix: [UInt8]
-    let unit: UnitRef
 
     let id: String
-    let passPercentage: Double
     let returnValue: JSONValue
     let groupName: String?
     let isExperimentGroup: Bool
-    let configDelegate: String?
+    let salt: String
+    let conditions: [CompiledCondition]
+    let rule: Rule
 
     init(rule: Rule, salt: String, conditions: [CompiledCondition], rolloutPrefix: [UInt8], unit: UnitRef) {
         self.rule = rule
@@ -44,9 +69,12 @@ final class CompiledRule: Sendable {
         self.configDelegate = rule.configDelegate
         self.salt = salt
         self.conditions = conditions
+        self.conditionRefs = unretained(conditions)
         self.rolloutPrefix = rolloutPrefix
         self.unit = unit
     }
+
+    deinit { conditionRefs.deallocate() }
 }
 
 /// Which ID a rule or condition reads, resolved once instead of per evaluation.
@@ -134,13 +162,15 @@ enum ConditionOperator: String, Sendable, CaseIterable {
 }
 
 final class CompiledCondition: Sendable {
+    // What every evaluation reads comes first (stored properties are laid out in this order);
+    // the condition as given (`raw`, a large struct) last.
     let type: ConditionType
     let op: ConditionOperator?
-    let raw: Condition
-    let field: String
+    /// The SDK matches operators exactly after checking support case-insensitively, so "GT" is supported but never true.
+    let operatorMatches: Bool
     let fieldKind: UserFieldKind
-    let idType: String
     let unit: UnitRef
+    let field: String
     /// `user_bucket` salt.
     let salt: String
     /// `salt + "."`: the user_bucket hash input before the unit ID.
@@ -153,8 +183,6 @@ final class CompiledCondition: Sendable {
     /// Targets compared byte for byte (case-sensitive and array operators): Python does not
     /// treat canonically equivalent Unicode strings as equal, Swift's String does.
     let exactSet: Set<ByteKey>?
-    /// The SDK matches operators exactly after checking support case-insensitively, so "GT" is supported but never true.
-    let operatorMatches: Bool
     /// Numeric target for gt/gte/lt/lte.
     let targetNumber: Double?
     /// The target version's parts, when it parses.
@@ -170,6 +198,8 @@ final class CompiledCondition: Sendable {
     let targetFoldedBytes: [[UInt8]]?
     /// The `str_matches` target, compiled once (nil when it is not a valid pattern: never matches).
     let targetRegex: CompiledRegex?
+    let idType: String
+    let raw: Condition
 
     init(type: ConditionType, op: ConditionOperator?, condition c: Condition) {
         self.type = type

@@ -75,6 +75,7 @@ public struct RuleSet: Sendable {
     /// ID list name → set of 8-character hashed entries.
     public let idLists: [String: Set<String>]
     public let unsupported: [UnsupportedSpec]
+    let index: SpecIndex
 
     public init(
         time: Int64, gates: [Spec], configs: [Spec], layers: [Spec], layerExperiments: [String: [String]] = [:],
@@ -95,6 +96,7 @@ public struct RuleSet: Sendable {
         self.gates = compile(gates)
         self.configs = compile(configs)
         self.layers = compile(layers)
+        self.index = SpecIndex(gates: self.gates, configs: self.configs, layers: self.layers)
         self.layerExperiments = layerExperiments
         self.idLists = idLists
         self.unsupported = unsupported
@@ -161,7 +163,7 @@ public struct Evaluator: Sendable {
         depth: Int, budget: inout Int
     ) {
         budget -= 1
-        guard depth < Self.maxDepth, budget >= 0, let spec = rules.table(kind)[name] else {
+        guard depth < Self.maxDepth, budget >= 0, let found = rules.index.find(name, kind) else {
             // The SDK resets its whole result here, exposures gathered so far included.
             result.value = false
             result.spec = nil
@@ -173,26 +175,31 @@ public struct Evaluator: Sendable {
             result.reason = rules.isUnsupported(name) ? .unsupported : .unrecognized
             return
         }
-        guard spec.enabled else {
-            finalize(spec, &result, passed: false, rule: nil, nested: nested)
-            return
-        }
-        for rule in spec.rules {
-            let matched = evaluateRule(user, rule, &result, depth: depth, budget: &budget)
-            guard matched else { continue }
-            if let delegate = rule.configDelegate, let experiment = rules.configs[delegate] {
-                result.undelegated = result.secondaryExposures
-                evaluate(user, delegate, .config, &result, nested: true, depth: depth + 1, budget: &budget)
-                result.explicitParameters = experiment.spec.explicitParameters ?? []
-                result.allocatedExperiment = delegate
-                finalizeExposures(&result)
+        // The rule set owns its specs, rules and conditions for the whole evaluation, so they are
+        // used without reference counting.
+        found._withUnsafeGuaranteedRef { spec in
+            guard spec.enabled else {
+                finalize(spec, &result, passed: false, rule: nil, nested: nested)
                 return
             }
-            let passed = passesRollout(user, rule)
-            finalize(spec, &result, passed: passed, rule: rule, nested: nested)
-            return
+            for ref in spec.ruleRefs {
+                let decided = ref._withUnsafeGuaranteedRef { rule -> Bool in
+                    guard evaluateRule(user, rule, &result, depth: depth, budget: &budget) else { return false }
+                    if let delegate = rule.configDelegate, let experiment = rules.index.find(delegate, .config) {
+                        result.undelegated = result.secondaryExposures
+                        evaluate(user, delegate, .config, &result, nested: true, depth: depth + 1, budget: &budget)
+                        result.explicitParameters = experiment.takeUnretainedValue().spec.explicitParameters ?? []
+                        result.allocatedExperiment = delegate
+                        finalizeExposures(&result)
+                        return true
+                    }
+                    finalize(spec, &result, passed: passesRollout(user, rule), rule: rule, nested: nested)
+                    return true
+                }
+                if decided { return }
+            }
+            finalize(spec, &result, passed: false, rule: nil, nested: nested)
         }
-        finalize(spec, &result, passed: false, rule: nil, nested: nested)
     }
 
     private func finalize(
@@ -238,7 +245,8 @@ public struct Evaluator: Sendable {
         _ user: StatsigUser, _ rule: CompiledRule, _ result: inout EvaluationResult, depth: Int, budget: inout Int
     ) -> Bool {
         var all = true
-        for c in rule.conditions where !evaluateCondition(user, c, &result, depth: depth, budget: &budget) {
+        for ref in rule.conditionRefs
+        where !ref._withUnsafeGuaranteedRef({ evaluateCondition(user, $0, &result, depth: depth, budget: &budget) }) {
             all = false
         }
         result.value = all

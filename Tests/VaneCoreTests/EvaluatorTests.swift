@@ -29,6 +29,24 @@ struct EvaluatorTests {
         #expect(ev.checkGate(u1, "a_gate").reason == .network)
     }
 
+    @Test func namesAreFoundByteForByteAmongManySpecs() {
+        // 600 gates and configs fill the evaluator's index well past its first size; every name
+        // is found in its own table only, and a name is matched byte for byte, as the SDK's
+        // dictionaries match it: the decomposed spelling of "café" is another name.
+        let names = (0..<300).map { "spec_\($0)" } + ["café", "", "x.y/z ü"]
+        let ev = Build.evaluator(
+            gates: names.map { Build.gate($0, [Build.rule("gate_rule")]) },
+            configs: names.map { Build.config($0, defaultValue: [:], [Build.rule("config_rule")]) })
+        for name in names {
+            #expect(ev.checkGate(u1, name).ruleID == "gate_rule", "gate \(name)")
+            #expect(ev.getConfig(u1, name).ruleID == "config_rule", "config \(name)")
+            #expect(ev.getLayer(u1, name).reason == .unrecognized, "layer \(name)")
+        }
+        #expect(ev.checkGate(u1, "cafe\u{301}").reason == .unrecognized)
+        #expect(ev.checkGate(u1, "spec_300").reason == .unrecognized)
+        #expect(ev.checkGate(u1, "spec_1 ").reason == .unrecognized)
+    }
+
     @Test func unsupportedOperatorOrTypeDropsTheWholeSpec() {
         let ev = Build.evaluator(gates: [
             Build.gate("bad_op", [Build.rule("ok_rule"), Build.rule("r", [Build.field("plan", "between", [1, 2])])]),
