@@ -54,7 +54,12 @@ public struct EvaluationResult: Sendable {
     public var isExperimentGroup: Bool { rule?.isExperimentGroup ?? false }
 
     public var undelegatedSecondaryExposures: [SecondaryExposure] { undelegated ?? secondaryExposures }
+}
 
+/// What one evaluation carries besides its result, kept out of the result it returns.
+struct EvaluationScratch {
+    /// Specs left to evaluate (see `Evaluator.maxEvaluations`).
+    var budget = Evaluator.maxEvaluations
     /// The last user_bucket computed: experiments test the same bucket in rule after rule.
     var bucketMemo: (prefix: [UInt8], unit: String, bucket: Int64)?
 }
@@ -153,17 +158,17 @@ public struct Evaluator: Sendable {
 
     private func evaluateTop(_ user: StatsigUser, _ name: String, _ kind: SpecKind) -> EvaluationResult {
         var result = EvaluationResult()
-        var budget = Self.maxEvaluations
-        evaluate(user, name, kind, &result, nested: false, depth: 0, budget: &budget)
+        var scratch = EvaluationScratch()
+        evaluate(user, name, kind, &result, nested: false, depth: 0, scratch: &scratch)
         return result
     }
 
     private func evaluate(
         _ user: StatsigUser, _ name: String, _ kind: SpecKind, _ result: inout EvaluationResult, nested: Bool,
-        depth: Int, budget: inout Int
+        depth: Int, scratch: inout EvaluationScratch
     ) {
-        budget -= 1
-        guard depth < Self.maxDepth, budget >= 0, let found = rules.index.find(name, kind) else {
+        scratch.budget -= 1
+        guard depth < Self.maxDepth, scratch.budget >= 0, let found = rules.index.find(name, kind) else {
             // The SDK resets its whole result here, exposures gathered so far included.
             result.value = false
             result.spec = nil
@@ -184,10 +189,10 @@ public struct Evaluator: Sendable {
             }
             for ref in spec.ruleRefs {
                 let decided = ref._withUnsafeGuaranteedRef { rule -> Bool in
-                    guard evaluateRule(user, rule, &result, depth: depth, budget: &budget) else { return false }
+                    guard evaluateRule(user, rule, &result, depth: depth, scratch: &scratch) else { return false }
                     if let delegate = rule.configDelegate, let experiment = rules.index.find(delegate, .config) {
                         result.undelegated = result.secondaryExposures
-                        evaluate(user, delegate, .config, &result, nested: true, depth: depth + 1, budget: &budget)
+                        evaluate(user, delegate, .config, &result, nested: true, depth: depth + 1, scratch: &scratch)
                         result.explicitParameters = experiment.takeUnretainedValue().spec.explicitParameters ?? []
                         result.allocatedExperiment = delegate
                         finalizeExposures(&result)
@@ -242,11 +247,11 @@ public struct Evaluator: Sendable {
 
     /// All conditions are evaluated (no short-circuit), so every gate condition records its exposure.
     private func evaluateRule(
-        _ user: StatsigUser, _ rule: CompiledRule, _ result: inout EvaluationResult, depth: Int, budget: inout Int
+        _ user: StatsigUser, _ rule: CompiledRule, _ result: inout EvaluationResult, depth: Int, scratch: inout EvaluationScratch
     ) -> Bool {
         var all = true
         for ref in rule.conditionRefs
-        where !ref._withUnsafeGuaranteedRef({ evaluateCondition(user, $0, &result, depth: depth, budget: &budget) }) {
+        where !ref._withUnsafeGuaranteedRef({ evaluateCondition(user, $0, &result, depth: depth, scratch: &scratch) }) {
             all = false
         }
         result.value = all
@@ -254,7 +259,7 @@ public struct Evaluator: Sendable {
     }
 
     private func evaluateCondition(
-        _ user: StatsigUser, _ c: CompiledCondition, _ result: inout EvaluationResult, depth: Int, budget: inout Int
+        _ user: StatsigUser, _ c: CompiledCondition, _ result: inout EvaluationResult, depth: Int, scratch: inout EvaluationScratch
     ) -> Bool {
         let value: JSONValue?
         switch c.type {
@@ -262,7 +267,7 @@ public struct Evaluator: Sendable {
             return true
         case .pass_gate, .fail_gate:
             let gate = c.raw.targetValue.stringValue ?? PythonValue.str(c.raw.targetValue) ?? ""
-            evaluate(user, gate, .gate, &result, nested: true, depth: depth + 1, budget: &budget)
+            evaluate(user, gate, .gate, &result, nested: true, depth: depth + 1, scratch: &scratch)
             let passed = result.value
             result.secondaryExposures.append(
                 SecondaryExposure(gate: gate, gateValue: passed ? "true" : "false", ruleID: result.ruleID))
@@ -272,7 +277,7 @@ public struct Evaluator: Sendable {
             for gate in c.gateNames {
                 // Each gate is evaluated on its own, and only its top-level exposure is kept.
                 var own = EvaluationResult()
-                evaluate(user, gate, .gate, &own, nested: false, depth: depth + 1, budget: &budget)
+                evaluate(user, gate, .gate, &own, nested: false, depth: depth + 1, scratch: &scratch)
                 result.secondaryExposures.append(
                     SecondaryExposure(gate: gate, gateValue: own.value ? "true" : "false", ruleID: own.ruleID))
                 if c.type == .multi_pass_gate ? own.value : !own.value { return true }
@@ -297,11 +302,11 @@ public struct Evaluator: Sendable {
             }
         case .user_bucket:
             let unit = c.unit.value(user) ?? ""
-            if let memo = result.bucketMemo, memo.unit == unit, memo.prefix == c.bucketPrefix {
+            if let memo = scratch.bucketMemo, memo.unit == unit, memo.prefix == c.bucketPrefix {
                 value = .int(memo.bucket)
             } else {
                 let bucket = Int64(StatsigHash.unitHash(prefix: c.bucketPrefix, unit: unit) % 1000)
-                result.bucketMemo = (c.bucketPrefix, unit, bucket)
+                scratch.bucketMemo = (c.bucketPrefix, unit, bucket)
                 value = .int(bucket)
             }
         case .unit_id:
