@@ -201,12 +201,18 @@ public struct PulseAssignment: Sendable, Hashable {
     }
 }
 
-public struct UnitKey: Sendable, Hashable {
+public struct UnitKey: Sendable, Hashable, Comparable {
     public var unitType: String
     public var unit: String
     public init(unitType: String, unit: String) {
         self.unitType = unitType
         self.unit = unit
+    }
+
+    /// The order of the rollup tables' primary keys, so that writes walk their B-trees in order.
+    /// (Field by field: comparing tuples of strings went through generic code, 14 % of a rollup.)
+    public static func < (a: UnitKey, b: UnitKey) -> Bool {
+        a.unitType != b.unitType ? a.unitType < b.unitType : a.unit < b.unit
     }
 }
 
@@ -291,17 +297,28 @@ public struct PulseSetAside: Error, Sendable, Hashable, CustomStringConvertible 
 
 /// What a batch of the rollup job loaded before processing, and what it changes.
 public struct PulseBatchState: Sendable {
-    public struct SubjectUnit: Hashable, Sendable {
+    /// Ordered as the assignments table's key: unit, then subject.
+    public struct SubjectUnit: Hashable, Sendable, Comparable {
         public var subject: String
         public var key: UnitKey
         public init(subject: String, key: UnitKey) { (self.subject, self.key) = (subject, key) }
+
+        public static func < (a: SubjectUnit, b: SubjectUnit) -> Bool {
+            a.key != b.key ? a.key < b.key : a.subject < b.subject
+        }
     }
 
-    public struct ValueKey: Hashable, Sendable {
+    /// Ordered as the unit values table's key: unit, subject, then source.
+    public struct ValueKey: Hashable, Sendable, Comparable {
         public var subject: String
         public var key: UnitKey
         public var source: String
         public init(subject: String, key: UnitKey, source: String) { (self.subject, self.key, self.source) = (subject, key, source) }
+
+        public static func < (a: ValueKey, b: ValueKey) -> Bool {
+            if a.key != b.key { return a.key < b.key }
+            return a.subject != b.subject ? a.subject < b.subject : a.source < b.source
+        }
     }
 
     public struct ArmKey: Hashable, Sendable {

@@ -196,7 +196,7 @@ extension PostgresStore /* PulseRepository */ {
     /// Writes what a batch changed, many rows per statement (see `insertRows`).
     static func savePulseState(_ c: PGConnection, project: String, state: PulseBatchState) async throws {
         let assignments: [[any PGBindable]] = state.dirtyAssignments
-            .sorted(by: { ($0.key.unitType, $0.key.unit, $0.subject) < ($1.key.unitType, $1.key.unit, $1.subject) })
+            .sorted()
             .compactMap { su in
                 guard let a = state.assignments[su.key]?[su.subject] else { return nil }
                 return [project, su.key.unitType, su.key.unit, su.subject, a.arm, a.firstTime, a.excluded, PulseBatch.dimensionsText(a.dimensions)]
@@ -210,7 +210,7 @@ extension PostgresStore /* PulseRepository */ {
 
         var values: [[any PGBindable]] = []
         var deleted: (unitTypes: [String], units: [String], subjects: [String], sources: [String]) = ([], [], [], [])
-        for vk in state.dirtyValues.sorted(by: { ($0.key.unitType, $0.key.unit, $0.subject, $0.source) < ($1.key.unitType, $1.key.unit, $1.subject, $1.source) }) {
+        for vk in state.dirtyValues.sorted() {
             let v = state.unitValues[vk] ?? UnitValues()
             if v.isZero {
                 deleted.unitTypes.append(vk.key.unitType)
@@ -240,7 +240,7 @@ extension PostgresStore /* PulseRepository */ {
             """)
 
         var days: [[any PGBindable]] = []
-        for (key, byDay) in state.unitDayDeltas.sorted(by: { ($0.key.unitType, $0.key.unit) < ($1.key.unitType, $1.key.unit) }) {
+        for (key, byDay) in state.unitDayDeltas.sorted(by: { $0.key < $1.key }) {
             for (dk, agg) in byDay.sorted(by: { ($0.key.day, $0.key.source) < ($1.key.day, $1.key.source) }) {
                 days.append([project, key.unitType, key.unit, dk.day, dk.source, agg.count, agg.sum, agg.minTime, agg.maxTime])
             }
