@@ -50,6 +50,8 @@ let package = Package(
         .target(name: "VaneStore", dependencies: [
             "VaneCore", "VanePulse",
             .product(name: "GRDB", package: "GRDB.swift"),
+            // SQLite's C API, for the rollup's writes (SQLiteDirectWrite.swift).
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -218,7 +218,8 @@ extension SQLiteStore {
     }
 
     static func savePulseState(_ db: Database, project: String, state: PulseBatchState) throws {
-        let assignment = try db.cachedStatement(sql: """
+        // The per-unit tables take a row per unit and event: their writes bind values directly.
+        let assignment = try SQLiteDirectWrite(db, sql: """
             INSERT INTO pulse_assignments (project_id, unit_type, unit, subject, arm, first_time, excluded, dimensions)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (project_id, unit_type, unit, subject) DO UPDATE SET
@@ -226,30 +227,31 @@ extension SQLiteStore {
             """)
         for su in state.dirtyAssignments.sorted() {
             guard let a = state.assignments[su.key]?[su.subject] else { continue }
-            try assignment.execute(arguments: [
-                project, su.key.unitType, su.key.unit, su.subject, a.arm, a.firstTime, a.excluded ? 1 : 0, PulseBatch.dimensionsText(a.dimensions),
-            ])
+            try assignment.execute(
+                .text(project), .text(su.key.unitType), .text(su.key.unit), .text(su.subject), .text(a.arm), .int(a.firstTime),
+                .int(a.excluded ? 1 : 0), .text(PulseBatch.dimensionsText(a.dimensions)))
         }
-        let value = try db.cachedStatement(sql: """
+        let value = try SQLiteDirectWrite(db, sql: """
             INSERT INTO pulse_unit_values (project_id, unit_type, unit, subject, source, post_count, post_sum, pre_count, pre_sum)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (project_id, unit_type, unit, subject, source) DO UPDATE SET
                 post_count = excluded.post_count, post_sum = excluded.post_sum,
                 pre_count = excluded.pre_count, pre_sum = excluded.pre_sum
             """)
-        let deleteValue = try db.cachedStatement(sql: """
+        let deleteValue = try SQLiteDirectWrite(db, sql: """
             DELETE FROM pulse_unit_values WHERE project_id = ? AND unit_type = ? AND unit = ? AND subject = ? AND source = ?
             """)
         for vk in state.dirtyValues.sorted() {
             let v = state.unitValues[vk] ?? UnitValues()
             if v.isZero {
-                try deleteValue.execute(arguments: [project, vk.key.unitType, vk.key.unit, vk.subject, vk.source])
+                try deleteValue.execute(.text(project), .text(vk.key.unitType), .text(vk.key.unit), .text(vk.subject), .text(vk.source))
             } else {
-                try value.execute(arguments: [project, vk.key.unitType, vk.key.unit, vk.subject, vk.source,
-                                              v.postCount, v.postSum, v.preCount, v.preSum])
+                try value.execute(
+                    .text(project), .text(vk.key.unitType), .text(vk.key.unit), .text(vk.subject), .text(vk.source),
+                    .real(v.postCount), .real(v.postSum), .real(v.preCount), .real(v.preSum))
             }
         }
-        let day = try db.cachedStatement(sql: """
+        let day = try SQLiteDirectWrite(db, sql: """
             INSERT INTO pulse_unit_days (project_id, unit_type, unit, day, source, count, sum, min_time, max_time)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (project_id, unit_type, unit, day, source) DO UPDATE SET
@@ -259,7 +261,9 @@ extension SQLiteStore {
         // Sorted, so the B-tree is walked in key order rather than at random.
         for (key, days) in state.unitDayDeltas.sorted(by: { $0.key < $1.key }) {
             for (dk, agg) in days {
-                try day.execute(arguments: [project, key.unitType, key.unit, dk.day, dk.source, agg.count, agg.sum, agg.minTime, agg.maxTime])
+                try day.execute(
+                    .text(project), .text(key.unitType), .text(key.unit), .int(dk.day), .text(dk.source), .real(agg.count),
+                    .real(agg.sum), .int(agg.minTime), .int(agg.maxTime))
             }
         }
         let columns = ArmSums.columns
