@@ -359,6 +359,17 @@ public struct PulseBatchState: Sendable {
     public var metricDayDeltas: [String: [Int64: (events: Int, sum: Double)]] = [:]
 
     public init() {}
+
+    /// Sized for a batch that loads this many units, so loading does not regrow the tables
+    /// (a tenth of a rollup run on a large backlog).
+    public init(expectedUnits: Int) {
+        assignments.reserveCapacity(expectedUnits)
+        unitValues.reserveCapacity(expectedUnits)
+        sourcesByUnit.reserveCapacity(expectedUnits)
+        dirtyValues.reserveCapacity(expectedUnits)
+        dirtyAssignments.reserveCapacity(expectedUnits / 4)
+        unitDayDeltas.reserveCapacity(expectedUnits)
+    }
 }
 
 /// Reads the exact events of one unit in a time range (only needed when a unit's exposure is

@@ -18,7 +18,9 @@ extension SQLiteStore {
             return PulseProgress(processed: 0, cursor: built.cursor, behind: 0, rebuilt: false)
         }
         let requested = ContinuousClock.now
-        var progress = try await db.write { db in
+        // The run's state goes back out with the result, so that freeing it (large on a backlog)
+        // happens after the writer is released.
+        var (progress, _) = try await db.write { db -> (PulseProgress, PulseBatchState?) in
             let waited = ContinuousClock.now - requested
             var rebuilt = false
             var cursor: Int64 = 0
@@ -45,11 +47,13 @@ extension SQLiteStore {
                 columns = c
                 events.append(Self.rollupEvent(row, c, project: project, metadataEvents: metadataEvents))
             }
+            var finished: PulseBatchState?
             if !events.isEmpty {
                 let (state, setAside, processedThrough) = try Self.processBatch(db, project: project, catalog: catalog, events: events)
                 try Self.savePulseState(db, project: project, state: state)
                 try Self.saveSetAside(db, project: project, setAside)
                 cursor = processedThrough
+                finished = state
             }
             try db.execute(
                 sql: """
@@ -58,7 +62,7 @@ extension SQLiteStore {
                     """, arguments: [project, cursor, version])
             let took = ContinuousClock.now - started
             rollupSizing.withLock { $0.record(events: events.count, took: took, waited: waited) }
-            return PulseProgress(processed: events.count, cursor: cursor, behind: 0, rebuilt: rebuilt)
+            return (PulseProgress(processed: events.count, cursor: cursor, behind: 0, rebuilt: rebuilt), finished)
         }
         let cursor = progress.cursor
         if let estimate = PulseProgress.behindEstimate(processed: progress.processed, maxEvents: maxEvents, head: head, cursor: cursor) {
@@ -161,8 +165,8 @@ extension SQLiteStore {
     /// Loads what a batch needs: assignments and values of every unit it carries, and the unit
     /// days of units that receive a first (or earlier) exposure in it.
     static func loadPulseState(_ db: Database, project: String, catalog: PulseCatalog, events: [EventRecord]) throws -> PulseBatchState {
-        var state = PulseBatchState()
         let (keys, exposed) = PulseBatch.unitsToLoad(events, catalog: catalog)
+        var state = PulseBatchState(expectedUnits: keys.count)
         let byType = Dictionary(grouping: keys, by: \.unitType)
         for (unitType, group) in byType {
             for chunk in group.map(\.unit).chunked(500) {

@@ -140,8 +140,8 @@ extension PostgresStore /* PulseRepository */ {
     /// Loads what a batch needs: assignments and values of every unit it carries, and the unit
     /// days of units that receive a first (or earlier) exposure in it.
     static func loadPulseState(_ c: PGConnection, project: String, catalog: PulseCatalog, events: [EventRecord]) async throws -> PulseBatchState {
-        var state = PulseBatchState()
         let (keys, exposed) = PulseBatch.unitsToLoad(events, catalog: catalog)
+        var state = PulseBatchState(expectedUnits: keys.count)
         let byType = Dictionary(grouping: keys, by: \.unitType)
         for (unitType, group) in byType.sorted(by: { $0.key < $1.key }) {
             for chunk in group.map(\.unit).sorted().chunked(5000) {
