@@ -61,7 +61,7 @@ extension SQLiteStore {
                     ON CONFLICT (project_id) DO UPDATE SET cursor = excluded.cursor, version = excluded.version
                     """, arguments: [project, cursor, version])
             let took = ContinuousClock.now - started
-            rollupSizing.withLock { $0.record(events: events.count, took: took, waited: waited) }
+            rollupSizing.withLock { $0.record(events: events.count, took: took, waited: waited, head: head) }
             return (PulseProgress(processed: events.count, cursor: cursor, behind: 0, rebuilt: rebuilt), finished)
         }
         let cursor = progress.cursor
@@ -467,18 +467,27 @@ extension Array {
 /// rollup starves). When the last few transactions all found the writer free, nothing is writing
 /// (a rebuild of the history, no ingest) and the backlog is worked off in longer transactions,
 /// which cost less per event; one wait is enough to go back.
+/// How many events a rollup transaction takes: what fits about 40 ms while anything else writes,
+/// and up to about 250 ms once three runs in a row found the log quiet (nothing logged since the
+/// previous run looked, and the writer free at once), as in a rebuild. A quiet writer alone is
+/// not enough: under steady ingest the writer is often free at the moment the rollup asks, and a
+/// 250 ms transaction then holds every request that arrives during it.
 struct RollupTransactionSizing {
     var events = 1_000
-    var freeStreak = 0
-    static let freeStreakForLongTransactions = 3
-    static let target = (contended: 0.04, free: 0.25)
+    var quietStreak = 0
+    /// The log's head when the previous run looked.
+    var lastHead: Int64?
+    static let quietStreakForLongTransactions = 3
+    static let target = (contended: 0.04, quiet: 0.25)
     static let range = 200...25_000
 
-    mutating func record(events taken: Int, took: Duration, waited: Duration) {
+    mutating func record(events taken: Int, took: Duration, waited: Duration, head: Int64) {
+        let logQuiet = lastHead == head
+        lastHead = head
         guard taken >= 50 else { return }
         let perEvent = max(took.seconds / Double(taken), 1e-7)
-        freeStreak = waited < .milliseconds(2) ? freeStreak + 1 : 0
-        let target = freeStreak >= Self.freeStreakForLongTransactions ? Self.target.free : Self.target.contended
+        quietStreak = logQuiet && waited < .milliseconds(2) ? quietStreak + 1 : 0
+        let target = quietStreak >= Self.quietStreakForLongTransactions ? Self.target.quiet : Self.target.contended
         // Down to what fits at once (a long transaction must not outlast the moment ingest came
         // back), up halfway.
         let fits = target / perEvent
