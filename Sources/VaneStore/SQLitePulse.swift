@@ -6,7 +6,7 @@ extension SQLiteStore {
     public func pulseRollup(
         project: String, maxEvents: Int, catalog loadCatalog: @Sendable () async throws -> PulseCatalog
     ) async throws -> PulseProgress {
-        let (head, built) = try await db.read { db -> (Int64, (cursor: Int64, version: String)?) in
+        let (head, found) = try await db.read { db -> (Int64, (cursor: Int64, version: String)?) in
             let head = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events") ?? 0
             let row = try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project])
             return (head, row.map { ($0["cursor"], $0["version"]) })
@@ -14,32 +14,34 @@ extension SQLiteStore {
         let catalog = try await loadCatalog()
         let version = catalog.version
         // Most runs find nothing new: answer those from the read, without a (synced) write transaction.
-        if let built, built.version == version, head <= built.cursor {
-            return PulseProgress(processed: 0, cursor: built.cursor, behind: 0, rebuilt: false)
+        if let found, found.version == version, head <= found.cursor {
+            return PulseProgress(processed: 0, cursor: found.cursor, behind: 0, rebuilt: false)
         }
-        let requested = ContinuousClock.now
-        // The run's state goes back out with the result, so that freeing it (large on a backlog)
-        // happens after the writer is released.
-        var (progress, _) = try await db.write { db -> (PulseProgress, PulseBatchState?) in
-            let waited = ContinuousClock.now - requested
-            var rebuilt = false
-            var cursor: Int64 = 0
-            if let row = try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project]) {
-                cursor = row["cursor"]
-                if (row["version"] as String) != version {
-                    try Self.clearPulse(db, project: project)
-                    cursor = 0
-                    rebuilt = true
-                }
+        let rebuilt = found != nil && found?.version != version
+        if rebuilt {
+            // A changed catalogue rebuilds from the first event: cleared in a write of its own,
+            // then this run and the ones after it (the caller goes on while behind) rebuild.
+            try await db.write { db in
+                try Self.clearPulse(db, project: project)
+                try Self.saveCursor(db, project: project, cursor: 0, version: version)
             }
-            let started = ContinuousClock.now
+        }
+        let built = rebuilt ? (cursor: 0, version: version) : found
+        let from = built?.cursor ?? 0
+        // The batch is read and applied on a reader, on one snapshot of the events and the rollups;
+        // the writer, which every ingest request waits for, is held only to store the result. Only
+        // this job writes the rollups, and the write checks that the cursor it started from is
+        // still the stored one (a reset or a rebuild in between discards the run).
+        let computed = try await db.read { db -> (events: Int, state: PulseBatchState, setAside: [PulseSetAside], through: Int64)? in
+            let stored = try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project])
+            guard (stored?["cursor"] as Int64?) == built?.cursor, (stored?["version"] as String?) == built?.version else { return nil }
             let metadataEvents = Set(catalog.filteredSources.map(\.event))
             let rows = try Row.fetchCursor(
                 db, sql: """
                     SELECT \(PulseBatch.rollupColumns) FROM events
                     WHERE +project_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?
                     """,
-                arguments: [project, cursor, head, maxEvents])
+                arguments: [project, from, head, maxEvents])
             var events: [EventRecord] = []
             var columns: EventRowColumns?
             while let row = try rows.next() {
@@ -47,28 +49,49 @@ extension SQLiteStore {
                 columns = c
                 events.append(Self.rollupEvent(row, c, project: project, metadataEvents: metadataEvents))
             }
-            var finished: PulseBatchState?
-            if !events.isEmpty {
-                let (state, setAside, processedThrough) = try Self.processBatch(db, project: project, catalog: catalog, events: events)
-                try Self.savePulseState(db, project: project, state: state)
-                try Self.saveSetAside(db, project: project, setAside)
-                cursor = processedThrough
-                finished = state
-            }
-            try db.execute(
-                sql: """
-                    INSERT INTO pulse_state (project_id, cursor, version, rebuilt_at) VALUES (?, ?, ?, NULL)
-                    ON CONFLICT (project_id) DO UPDATE SET cursor = excluded.cursor, version = excluded.version
-                    """, arguments: [project, cursor, version])
-            let took = ContinuousClock.now - started
-            rollupSizing.withLock { $0.record(events: events.count, took: took, waited: waited, head: head) }
-            return (PulseProgress(processed: events.count, cursor: cursor, behind: 0, rebuilt: rebuilt), finished)
+            if events.isEmpty { return (0, PulseBatchState(), [], from) }
+            let (state, setAside, through) = try Self.processBatch(db, project: project, catalog: catalog, events: events)
+            return (events.count, state, setAside, through)
         }
-        let cursor = progress.cursor
-        if let estimate = PulseProgress.behindEstimate(processed: progress.processed, maxEvents: maxEvents, head: head, cursor: cursor) {
+        guard let computed else {
+            return try await pulseProgress(project: project, processed: 0, cursor: from, head: head, maxEvents: maxEvents, rebuilt: rebuilt)
+        }
+        let requested = ContinuousClock.now
+        let stored = try await db.write { db -> Bool in
+            let waited = ContinuousClock.now - requested
+            let started = ContinuousClock.now
+            let now = try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project])
+            guard (now?["cursor"] as Int64?) == built?.cursor, (now?["version"] as String?) == built?.version else { return false }
+            try Self.savePulseState(db, project: project, state: computed.state)
+            try Self.saveSetAside(db, project: project, computed.setAside)
+            try Self.saveCursor(db, project: project, cursor: computed.through, version: version)
+            rollupSizing.withLock {
+                $0.record(events: computed.events, took: ContinuousClock.now - started, waited: waited, head: head)
+            }
+            return true
+        }
+        return try await pulseProgress(
+            project: project, processed: stored ? computed.events : 0, cursor: stored ? computed.through : from, head: head,
+            maxEvents: maxEvents, rebuilt: rebuilt)
+    }
+
+    static func saveCursor(_ db: Database, project: String, cursor: Int64, version: String) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO pulse_state (project_id, cursor, version, rebuilt_at) VALUES (?, ?, ?, NULL)
+                ON CONFLICT (project_id) DO UPDATE SET cursor = excluded.cursor, version = excluded.version
+                """, arguments: [project, cursor, version])
+    }
+
+    /// A run's progress, with how far it is behind: estimated from log positions when it stopped
+    /// at its limit, else counted (on a reader: the writer is ingest's).
+    private func pulseProgress(
+        project: String, processed: Int, cursor: Int64, head: Int64, maxEvents: Int, rebuilt: Bool
+    ) async throws -> PulseProgress {
+        var progress = PulseProgress(processed: processed, cursor: cursor, behind: 0, rebuilt: rebuilt)
+        if let estimate = PulseProgress.behindEstimate(processed: processed, maxEvents: maxEvents, head: head, cursor: cursor) {
             progress.behind = estimate
         } else {
-            // Counted after the write, on a reader: the writer is ingest's.
             progress.behind = try await db.read { db in
                 try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE +project_id = ? AND id > ? LIMIT ?)",
