@@ -126,6 +126,35 @@ struct PulseRollupTests {
         }
     }
 
+    /// A run reads on a snapshot and stores its result only if the cursor it started from is still
+    /// the stored one: a reset that lands during the run discards it, and the rollups still come
+    /// out as a computation from scratch.
+    @Test func aResetDuringARunDiscardsTheRun() async throws {
+        let store = try SQLiteStore()
+        let events = Self.stream(seed: 11)
+        let half = events.count / 2
+        try await store.insertEvents(Array(events[..<half]))
+        while try await store.pulseRollup(project: "default", catalog: Self.catalog, maxEvents: 50).processed > 0 {}
+        try await store.insertEvents(Array(events[half...]))
+        // The catalogue is loaded after the run has read the stored cursor: reset there.
+        let interrupted = try await store.pulseRollup(project: "default", maxEvents: 50) {
+            try await store.pulseReset(project: "default")
+            return Self.catalog
+        }
+        #expect(interrupted.processed == 0)
+        #expect(interrupted.cursor < Int64(events.count))
+        while try await store.pulseRollup(project: "default", catalog: Self.catalog, maxEvents: 50).processed > 0 {}
+        let want = Self.expected(events, unitType: "userID")
+        let got = try await store.pulseArms(project: "default", subject: "experiment:exp", unitType: "userID")
+        #expect(got.units == want.units)
+        #expect(got.crossovers == want.crossovers)
+        for arm in ["a", "b"] {
+            for source in Set((got.sums[arm] ?? [:]).keys).union((want.sums[arm] ?? [:]).keys) {
+                Self.assertClose(got.sums[arm]?[source] ?? ArmSums(), want.sums[arm]?[source] ?? ArmSums(), "\(arm) \(source)")
+            }
+        }
+    }
+
     @Test func aChangedCatalogueRebuildsFromTheFirstEvent() async throws {
         let store = try SQLiteStore()
         let events = Self.stream(seed: 9)
