@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "VaneStore", dependencies: [
             "VaneCore", "VanePulse",
             .product(name: "GRDB", package: "GRDB.swift"),
-            // SQLite's C API, for the rollup's writes (SQLiteDirectWrite.swift).
+            // SQLite's C API, for the writes repeated per row: event inserts and rollup upserts (SQLiteDirectWrite.swift).
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),

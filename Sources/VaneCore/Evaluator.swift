@@ -113,15 +113,12 @@ public struct RuleSet: Sendable {
     public var layerSpecs: [Spec] { layers.values.map(\.spec) }
 
     public func spec(_ name: String, kind: SpecKind) -> Spec? {
-        table(kind)[name]?.spec
+        compiled(name, kind)?.spec
     }
 
-    func table(_ kind: SpecKind) -> [String: CompiledSpec] {
-        switch kind {
-        case .gate: return gates
-        case .config: return configs
-        case .layer: return layers
-        }
+    /// The compiled spec of a kind by name, matched byte for byte as the evaluator matches it.
+    func compiled(_ name: String, _ kind: SpecKind) -> CompiledSpec? {
+        index.find(name, kind)?.takeUnretainedValue()
     }
 
     func isUnsupported(_ name: String) -> Bool { unsupported.contains { $0.name == name } }

@@ -88,9 +88,9 @@ public struct OFREPEvaluator: Sendable {
 
     private func kind(of name: String) -> OFREPFlag.Kind? {
         // Segments and holdouts are parts of other rules, not flags (as in client initialize).
-        if let g = rules.gates[name], g.spec.entity != "segment", g.spec.entity != "holdout" { return .gate }
-        if rules.configs[name] != nil { return .config }
-        if rules.layers[name] != nil { return .layer }
+        if let g = rules.compiled(name, .gate), g.spec.entity != "segment", g.spec.entity != "holdout" { return .gate }
+        if rules.compiled(name, .config) != nil { return .config }
+        if rules.compiled(name, .layer) != nil { return .layer }
         return nil
     }
 
@@ -192,23 +192,23 @@ public struct OFREPEvaluator: Sendable {
         }
     }
 
-    private func table(_ kind: OFREPFlag.Kind) -> [String: CompiledSpec] {
+    private func compiled(_ kind: OFREPFlag.Kind, _ name: String) -> CompiledSpec? {
         switch kind {
-        case .gate: return rules.gates
-        case .config: return rules.configs
-        case .layer: return rules.layers
+        case .gate: return rules.compiled(name, .gate)
+        case .config: return rules.compiled(name, .config)
+        case .layer: return rules.compiled(name, .layer)
         }
     }
 
     /// Parameters any of the spec's values has (and, for a layer, its experiments' values).
     func knownParameters(_ kind: OFREPFlag.Kind, _ name: String) -> Set<String> {
-        guard let spec = table(kind)[name] else { return [] }
+        guard let spec = compiled(kind, name) else { return [] }
         var out = Set<String>()
         func collect(_ spec: CompiledSpec, delegates: Bool) {
             if let o = spec.defaultValue.objectValue { out.formUnion(o.keys) }
             for rule in spec.rules {
                 if let o = rule.returnValue.objectValue { out.formUnion(o.keys) }
-                if delegates, let d = rule.configDelegate, let experiment = rules.configs[d] { collect(experiment, delegates: false) }
+                if delegates, let d = rule.configDelegate, let experiment = rules.compiled(d, .config) { collect(experiment, delegates: false) }
             }
         }
         collect(spec, delegates: kind == .layer)
@@ -218,7 +218,7 @@ public struct OFREPEvaluator: Sendable {
     private func flag(
         _ key: String, _ kind: OFREPFlag.Kind, _ name: String, parameter: String?, result r: EvaluationResult
     ) -> OFREPFlag {
-        let spec = table(kind)[name]!
+        let spec = compiled(kind, name)!
         var metadata: [String: JSONValue] = ["flagType": .string(spec.spec.entity), "ruleID": .string(r.ruleID)]
         if !r.idType.isEmpty { metadata["idType"] = .string(r.idType) }
         if let v = r.version { metadata["configVersion"] = .int(v) }
@@ -228,7 +228,7 @@ public struct OFREPEvaluator: Sendable {
         var reason: OFREPReason
         var variant: String
         // The rule that decided: the delegated experiment's, for a layer that allocated one.
-        let owner = r.allocatedExperiment.flatMap { rules.configs[$0] } ?? spec
+        let owner = r.allocatedExperiment.flatMap { rules.compiled($0, .config) } ?? spec
         if !spec.enabled || !owner.enabled {
             (reason, variant) = (.disabled, "disabled")
         } else if let rule = owner.rules.first(where: { $0.id == r.ruleID }) {

@@ -2,8 +2,8 @@ import GRDB
 import GRDBSQLite
 
 /// A write statement whose values are bound through SQLite's C API, for writes repeated once per
-/// row by the thousand (the rollup's upserts). GRDB boxes each argument in an existential and
-/// binds them in nested closures: a third of a rollup run's time went there. The statement is
+/// row by the thousand (event inserts, the rollup's upserts). GRDB boxes each argument in an
+/// existential and binds them in nested closures: a third of a rollup run's time went there. The statement is
 /// prepared for its caller alone (not GRDB's statement cache, whose bookkeeping of bound
 /// arguments this bypasses) and runs inside the caller's transaction.
 struct SQLiteDirectWrite {
@@ -43,8 +43,9 @@ struct SQLiteDirectWrite {
                     guard let base = bytes.baseAddress, !bytes.isEmpty else {
                         return sqlite3_bind_text(handle, index, "", 0, Self.transient)
                     }
+                    guard let length = Int32(exactly: bytes.count) else { return SQLITE_TOOBIG }
                     return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
-                        sqlite3_bind_text(handle, index, $0, Int32(bytes.count), Self.transient)
+                        sqlite3_bind_text(handle, index, $0, length, Self.transient)
                     }
                 }
             }

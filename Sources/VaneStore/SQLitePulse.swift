@@ -6,10 +6,8 @@ extension SQLiteStore {
     public func pulseRollup(
         project: String, maxEvents: Int, catalog loadCatalog: @Sendable () async throws -> PulseCatalog
     ) async throws -> PulseProgress {
-        let (head, found) = try await db.read { db -> (Int64, (cursor: Int64, version: String)?) in
-            let head = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events") ?? 0
-            let row = try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project])
-            return (head, row.map { ($0["cursor"], $0["version"]) })
+        let (head, found) = try await db.read { db -> (Int64, RollupCursor?) in
+            (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events") ?? 0, try Self.storedCursor(db, project: project))
         }
         let catalog = try await loadCatalog()
         let version = catalog.version
@@ -26,15 +24,14 @@ extension SQLiteStore {
                 try Self.saveCursor(db, project: project, cursor: 0, version: version)
             }
         }
-        let built = rebuilt ? (cursor: 0, version: version) : found
+        let built = rebuilt ? RollupCursor(cursor: 0, version: version) : found
         let from = built?.cursor ?? 0
         // The batch is read and applied on a reader, on one snapshot of the events and the rollups;
         // the writer, which every ingest request waits for, is held only to store the result. Only
         // this job writes the rollups, and the write checks that the cursor it started from is
         // still the stored one (a reset or a rebuild in between discards the run).
         let computed = try await db.read { db -> (events: Int, state: PulseBatchState, setAside: [PulseSetAside], through: Int64)? in
-            let stored = try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project])
-            guard (stored?["cursor"] as Int64?) == built?.cursor, (stored?["version"] as String?) == built?.version else { return nil }
+            guard try Self.storedCursor(db, project: project) == built else { return nil }
             let metadataEvents = Set(catalog.filteredSources.map(\.event))
             let rows = try Row.fetchCursor(
                 db, sql: """
@@ -60,8 +57,7 @@ extension SQLiteStore {
         let stored = try await db.write { db -> Bool in
             let waited = ContinuousClock.now - requested
             let started = ContinuousClock.now
-            let now = try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project])
-            guard (now?["cursor"] as Int64?) == built?.cursor, (now?["version"] as String?) == built?.version else { return false }
+            guard try Self.storedCursor(db, project: project) == built else { return false }
             try Self.savePulseState(db, project: project, state: computed.state)
             try Self.saveSetAside(db, project: project, computed.setAside)
             try Self.saveCursor(db, project: project, cursor: computed.through, version: version)
@@ -73,6 +69,17 @@ extension SQLiteStore {
         return try await pulseProgress(
             project: project, processed: stored ? computed.events : 0, cursor: stored ? computed.through : from, head: head,
             maxEvents: maxEvents, rebuilt: rebuilt)
+    }
+
+    /// Where a project's rollups stand, and under which catalogue version they were built.
+    struct RollupCursor: Equatable {
+        var cursor: Int64
+        var version: String
+    }
+
+    static func storedCursor(_ db: Database, project: String) throws -> RollupCursor? {
+        try Row.fetchOne(db, sql: "SELECT cursor, version FROM pulse_state WHERE project_id = ?", arguments: [project])
+            .map { RollupCursor(cursor: $0["cursor"], version: $0["version"]) }
     }
 
     static func saveCursor(_ db: Database, project: String, cursor: Int64, version: String) throws {
@@ -484,17 +491,13 @@ extension Array {
     }
 }
 
-/// Events a rollup transaction should read: as many as the last ones say take about `target`
-/// inside the transaction. It holds the one writer, so a long one stalls ingest; the time spent
-/// waiting for the writer is not counted (a busy writer would otherwise shrink the runs until the
-/// rollup starves). When the last few transactions all found the writer free, nothing is writing
-/// (a rebuild of the history, no ingest) and the backlog is worked off in longer transactions,
-/// which cost less per event; one wait is enough to go back.
-/// How many events a rollup transaction takes: what fits about 40 ms while anything else writes,
-/// and up to about 250 ms once three runs in a row found the log quiet (nothing logged since the
-/// previous run looked, and the writer free at once), as in a rebuild. A quiet writer alone is
-/// not enough: under steady ingest the writer is often free at the moment the rollup asks, and a
-/// 250 ms transaction then holds every request that arrives during it.
+/// How many events a rollup run takes. A run holds SQLite's one writer only to store its result,
+/// so it is sized by that time: about 40 ms while anything else writes, and up to about 250 ms once
+/// three runs in a row found the log quiet (nothing logged since the previous run looked, and the
+/// writer free at once), as in a rebuild, where longer runs cost less per event. The wait for the
+/// writer is not counted (a busy writer would otherwise shrink runs until the rollup starves). A
+/// free writer alone is not enough: under steady ingest it is often free at the moment the rollup
+/// asks, and a 250 ms write then holds every request that arrives during it.
 struct RollupTransactionSizing {
     var events = 1_000
     var quietStreak = 0
