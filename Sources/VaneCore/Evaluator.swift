@@ -23,21 +23,25 @@ public enum EvaluationReason: String, Sendable {
 }
 
 /// The outcome of evaluating a gate, config, experiment or layer, with the fields the SDKs report.
+///
+/// Every evaluation builds and destroys one, so it holds few reference-counted fields: what
+/// only delegation (layers) adds travels in one box that other results leave nil, and the ID type
+/// is read from the spec that decided.
 public struct EvaluationResult: Sendable {
     public var value: Bool = false
-    public var idType = ""
-    public var secondaryExposures: [SecondaryExposure] = []
-    /// nil while it is the same list as `secondaryExposures` (no delegation happened).
-    var undelegated: [SecondaryExposure]?
-    public var explicitParameters: [String] = []
-    public var allocatedExperiment: String?
     public var reason: EvaluationReason = .network
     public var version: Int64?
+    public var secondaryExposures: [SecondaryExposure] = []
     /// The spec that decided (nil: not found) and its rule that matched (nil: none did). The
     /// value, rule ID and group are read from them when asked for, so evaluating a rule costs two
     /// references instead of copying its strings and JSON into every result on the way.
     var spec: CompiledSpec?
     var rule: CompiledRule?
+    var delegation: Delegation?
+
+    public var idType: String { spec?.idType ?? "" }
+    public var explicitParameters: [String] { delegation?.explicitParameters ?? [] }
+    public var allocatedExperiment: String? { delegation?.experiment }
 
     public var jsonValue: JSONValue {
         guard let spec else { return .object([:]) }
@@ -53,7 +57,24 @@ public struct EvaluationResult: Sendable {
     public var groupName: String? { rule?.groupName }
     public var isExperimentGroup: Bool { rule?.isExperimentGroup ?? false }
 
-    public var undelegatedSecondaryExposures: [SecondaryExposure] { undelegated ?? secondaryExposures }
+    public var undelegatedSecondaryExposures: [SecondaryExposure] { delegation?.undelegated ?? secondaryExposures }
+}
+
+/// What delegating to an experiment adds to a result.
+final class Delegation: Sendable {
+    /// nil while it is the same list as the result's `secondaryExposures`.
+    let undelegated: [SecondaryExposure]?
+    let explicitParameters: [String]
+    let experiment: String?
+
+    init(undelegated: [SecondaryExposure]?, explicitParameters: [String] = [], experiment: String? = nil) {
+        self.undelegated = undelegated
+        self.explicitParameters = explicitParameters
+        self.experiment = experiment
+    }
+
+    /// After a spec is not found: the SDK resets its whole result, undelegated exposures included.
+    static let reset = Delegation(undelegated: [])
 }
 
 /// What one evaluation carries besides its result, kept out of the result it returns.
@@ -171,9 +192,7 @@ public struct Evaluator: Sendable {
             result.spec = nil
             result.rule = nil
             result.secondaryExposures = []
-            result.undelegated = []
-            result.allocatedExperiment = nil
-            result.explicitParameters = []
+            result.delegation = .reset
             result.reason = rules.isUnsupported(name) ? .unsupported : .unrecognized
             return
         }
@@ -188,10 +207,11 @@ public struct Evaluator: Sendable {
                 let decided = ref._withUnsafeGuaranteedRef { rule -> Bool in
                     guard evaluateRule(user, rule, &result, depth: depth, scratch: &scratch) else { return false }
                     if let delegate = rule.configDelegate, let experiment = rules.index.find(delegate, .config) {
-                        result.undelegated = result.secondaryExposures
+                        result.delegation = Delegation(undelegated: result.secondaryExposures)
                         evaluate(user, delegate, .config, &result, nested: true, depth: depth + 1, scratch: &scratch)
-                        result.explicitParameters = experiment.takeUnretainedValue().spec.explicitParameters ?? []
-                        result.allocatedExperiment = delegate
+                        result.delegation = Delegation(
+                            undelegated: result.delegation?.undelegated,
+                            explicitParameters: experiment.takeUnretainedValue().spec.explicitParameters ?? [], experiment: delegate)
                         finalizeExposures(&result)
                         return true
                     }
@@ -208,7 +228,6 @@ public struct Evaluator: Sendable {
         _ spec: CompiledSpec, _ result: inout EvaluationResult, passed: Bool, rule: CompiledRule?, nested: Bool
     ) {
         result.value = passed
-        result.idType = spec.idType
         if let v = spec.version { result.version = v }
         result.reason = .network
         result.spec = spec
@@ -217,10 +236,14 @@ public struct Evaluator: Sendable {
     }
 
     private func finalizeExposures(_ result: inout EvaluationResult) {
-        if result.secondaryExposures.isEmpty && result.undelegated == nil { return }
-        let cleanedUndelegated = result.undelegated.map(Self.clean)
+        let delegation = result.delegation
+        if result.secondaryExposures.isEmpty && delegation?.undelegated == nil { return }
         result.secondaryExposures = Self.clean(result.secondaryExposures)
-        result.undelegated = cleanedUndelegated
+        if let delegation, let undelegated = delegation.undelegated {
+            result.delegation = Delegation(
+                undelegated: Self.clean(undelegated), explicitParameters: delegation.explicitParameters,
+                experiment: delegation.experiment)
+        }
     }
 
     /// De-duplicated on gate|value|rule, with segment exposures dropped, as the SDK does.

@@ -2,7 +2,7 @@ import Foundation
 
 /// Every compiled spec of a rule set by kind and name, for the evaluator's lookups.
 ///
-/// An open-addressed table hashed with FNV-1a over the name's UTF-8: the standard Dictionary
+/// An open-addressed table hashed eight bytes at a time over the name's UTF-8: the standard Dictionary
 /// hashes with a per-process seeded SipHash, which cost more than evaluating a simple rule. The
 /// names in the table are the rule set's own (written by its admins), so no request can fill it
 /// with colliding names; a looked-up name only walks the probe sequence the table already has.
@@ -15,6 +15,10 @@ struct SpecIndex: Sendable {
 
     private let slots: [Slot]
     private let mask: Int
+    /// A slot is chosen by the hash's top bits: a multiply mixes every input bit into them, while
+    /// the low bits depend only on the low bits of each word (names that differ in their last
+    /// characters all landed in a few slots and were found by long probes).
+    private let shift: UInt64
 
     init(gates: [String: CompiledSpec], configs: [String: CompiledSpec], layers: [String: CompiledSpec]) {
         let count = gates.count + configs.count + layers.count
@@ -22,16 +26,18 @@ struct SpecIndex: Sendable {
         while capacity < count * 2 { capacity *= 2 }
         var slots = [Slot](repeating: Slot(), count: capacity)
         let mask = capacity - 1
+        let shift = UInt64(64 - capacity.trailingZeroBitCount)
         for (kind, table) in [(SpecKind.gate, gates), (.config, configs), (.layer, layers)] {
             for (name, spec) in table {
                 let hash = Self.hash(name, kind)
-                var i = Int(truncatingIfNeeded: hash) & mask
+                var i = Int(truncatingIfNeeded: hash >> shift)
                 while slots[i].spec != nil { i = (i + 1) & mask }
                 slots[i] = Slot(hash: hash, kind: kind, spec: spec)
             }
         }
         self.slots = slots
         self.mask = mask
+        self.shift = shift
     }
 
     /// The spec, unretained: the rule set (so this index) owns every spec for as long as an
@@ -40,7 +46,7 @@ struct SpecIndex: Sendable {
     func find(_ name: String, _ kind: SpecKind) -> Unmanaged<CompiledSpec>? {
         let hash = Self.hash(name, kind)
         return slots.withUnsafeBufferPointer { slots in
-            var i = Int(truncatingIfNeeded: hash) & mask
+            var i = Int(truncatingIfNeeded: hash >> shift)
             while let spec = slots[i].spec {
                 if slots[i].hash == hash, slots[i].kind == kind, Self.sameBytes(spec.name, name) {
                     return Unmanaged.passUnretained(spec)
@@ -64,22 +70,37 @@ struct SpecIndex: Sendable {
         }
     }
 
+    /// Eight bytes per multiply: byte-at-a-time FNV-1a was a quarter of the evaluator's own time,
+    /// one dependent multiply per byte of every name looked up. Collisions only cost a probe; the
+    /// byte comparison decides.
     @inline(__always)
     private static func hash(_ name: String, _ kind: SpecKind) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        let k: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var h: UInt64
         switch kind {
-        case .gate: h ^= 1
-        case .config: h ^= 2
-        case .layer: h ^= 3
+        case .gate: h = 0xcbf2_9ce4_8422_2325
+        case .config: h = 0x8422_2325_cbf2_9ce4
+        case .layer: h = 0x2325_cbf2_9ce4_8422
         }
-        // Over the contiguous bytes: iterating `utf8` re-reads a small string's bytes one by one.
         var name = name
         return name.withUTF8 { bytes in
-            for b in bytes {
-                h ^= UInt64(b)
-                h = h &* 0x0000_0100_0000_01B3
+            let count = bytes.count
+            var i = 0
+            if let base = bytes.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while i + 8 <= count {
+                    h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* k
+                    h ^= h >> 29
+                    i += 8
+                }
             }
-            return h
+            // The last 0-7 bytes in one copy (a shift per byte was a fifth of the evaluator's own time).
+            var tail: UInt64 = 0
+            if i < count, let base = bytes.baseAddress {
+                withUnsafeMutableBytes(of: &tail) { $0.baseAddress!.copyMemory(from: base + i, byteCount: count - i) }
+            }
+            h = (h ^ tail.littleEndian ^ UInt64(truncatingIfNeeded: count) << 56) &* k
+            return h ^ (h >> 32)
         }
     }
 }

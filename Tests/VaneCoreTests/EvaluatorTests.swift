@@ -32,8 +32,10 @@ struct EvaluatorTests {
     @Test func namesAreFoundByteForByteAmongManySpecs() {
         // 600 gates and configs fill the evaluator's index well past its first size; every name
         // is found in its own table only, and a name is matched byte for byte, as the SDK's
-        // dictionaries match it: the decomposed spelling of "café" is another name.
-        let names = (0..<300).map { "spec_\($0)" } + ["café", "", "x.y/z ü"]
+        // dictionaries match it: the decomposed spelling of "café" is another name. Names around
+        // the index hash's 8-byte words, and one that differs from another only by a trailing NUL.
+        let words = ["abcdefg", "abcdefg\u{0}", "abcdefgh", "abcdefghi", "abcdefghijklmno", "abcdefghijklmnop", "abcdefghijklmnopq"]
+        let names = (0..<300).map { "spec_\($0)" } + ["café", "", "x.y/z ü"] + words
         let ev = Build.evaluator(
             gates: names.map { Build.gate($0, [Build.rule("gate_rule")]) },
             configs: names.map { Build.config($0, defaultValue: [:], [Build.rule("config_rule")]) })
@@ -45,6 +47,8 @@ struct EvaluatorTests {
         #expect(ev.checkGate(u1, "cafe\u{301}").reason == .unrecognized)
         #expect(ev.checkGate(u1, "spec_300").reason == .unrecognized)
         #expect(ev.checkGate(u1, "spec_1 ").reason == .unrecognized)
+        #expect(ev.checkGate(u1, "abcdefgh\u{0}").reason == .unrecognized)
+        #expect(ev.checkGate(u1, "abcdefghijklmnopq\u{0}").reason == .unrecognized)
     }
 
     @Test func unsupportedOperatorOrTypeDropsTheWholeSpec() {
