@@ -1,19 +1,22 @@
+import Foundation
+
 /// Gives memory back to the system once a burst of work has passed: the database's page caches
 /// first, then the heap pages glibc keeps after large allocations are freed. Called by the body
 /// budget after a burst of large requests and by the rollup once it has caught up with one.
-struct MemoryReclaimer: Sendable {
+public struct MemoryReclaimer: Sendable {
     /// Empties the store's caches (asynchronously, on the database's own queue).
     let releaseCaches: @Sendable () -> Void
 
     func reclaim() async {
         releaseCaches()
-        trimHeap()
+        Self.trimHeap()
         // The caches are released on the database's queue; trim again once that is done.
         try? await Task.sleep(for: .seconds(1))
-        trimHeap()
+        Self.trimHeap()
     }
 
-    private func trimHeap() {
+    /// Returns the free memory at the top of every heap arena to the system.
+    public static func trimHeap() {
         #if os(Linux)
         _ = glibcMallocTrim(0)
         #endif
@@ -26,7 +29,7 @@ struct MemoryReclaimer: Sendable {
     /// arena keeps up to 64 MB of free memory at its top, which `malloc_trim` does not return for
     /// arenas other than the main one. Fixed thresholds turn that adjustment off: blocks of 1 MB and
     /// more are mapped and unmapped on their own, and an arena gives back any free top over 4 MB.
-    static func tuneAllocator() {
+    public static func tuneAllocator() {
         #if os(Linux)
         _ = glibcMallopt(mallocMmapThreshold, 1 << 20)
         _ = glibcMallopt(mallocTrimThreshold, 4 << 20)
@@ -43,3 +46,17 @@ private func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
 private let mallocTrimThreshold: Int32 = -1  // M_TRIM_THRESHOLD
 private let mallocMmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
 #endif
+
+/// This process's memory as Linux reports it.
+public enum ProcessMemory {
+    /// `RssAnon` in MB: heap and stacks, without the mapped database file that `VmRSS` also counts.
+    /// 0 where /proc is not available.
+    public static func anonymousMB() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("RssAnon:") {
+            let kB = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Double($0) }
+            return (kB ?? 0) / 1024
+        }
+        return 0
+    }
+}
