@@ -310,6 +310,10 @@ public struct Evaluator: Sendable {
         case .ua_based:
             value = userField(user, c) ?? UserAgent.field(c.field, of: user.userAgent)
         case .user_field:
+            if let s = knownField(user, c.fieldKind), !s.isEmpty {
+                guard let op = c.op, c.operatorMatches else { return false }
+                return Operators.apply(op, string: s, c, idLists: rules.idLists)
+            }
             value = userField(user, c)
         case .current_time:
             value = .int(clock())
@@ -338,20 +342,24 @@ public struct Evaluator: Sendable {
         return Operators.apply(op, value ?? .null, c, idLists: rules.idLists)
     }
 
+    @inline(__always)
+    private func knownField(_ user: StatsigUser, _ kind: UserFieldKind) -> String? {
+        switch kind {
+        case .userID: return user.userID
+        case .email: return user.email
+        case .ip: return user.ip
+        case .userAgent: return user.userAgent
+        case .country: return user.country
+        case .locale: return user.locale
+        case .appVersion: return user.appVersion
+        case .other: return nil
+        }
+    }
+
     /// user_field lookup: the known fields, then custom (exact, casefolded), then privateAttributes.
     private func userField(_ user: StatsigUser, _ c: CompiledCondition) -> JSONValue? {
         let field = c.field
-        let value: String?
-        switch c.fieldKind {
-        case .userID: value = user.userID
-        case .email: value = user.email
-        case .ip: value = user.ip
-        case .userAgent: value = user.userAgent
-        case .country: value = user.country
-        case .locale: value = user.locale
-        case .appVersion: value = user.appVersion
-        case .other: value = nil
-        }
+        let value = knownField(user, c.fieldKind)
         if let value, !value.isEmpty { return .string(value) }
         // Python's fallbacks, step by step: the last value assigned wins, even an empty one.
         var result: JSONValue? = value.map { .string($0) }

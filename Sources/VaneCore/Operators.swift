@@ -55,6 +55,30 @@ enum Operators {
         }
     }
 
+    /// `apply` for a value that is a string (a user's own field), without wrapping it in a
+    /// JSONValue: the user field conditions of a rule set take this path on most evaluations.
+    static func apply(
+        _ op: ConditionOperator, string s: String, _ c: CompiledCondition, idLists: [String: Set<String>]
+    ) -> Bool {
+        switch op {
+        case .version_gt: return version(string: s, c.targetVersion) { $0 > 0 }
+        case .version_gte: return version(string: s, c.targetVersion) { $0 >= 0 }
+        case .version_lt: return version(string: s, c.targetVersion) { $0 < 0 }
+        case .version_lte: return version(string: s, c.targetVersion) { $0 <= 0 }
+        case .version_eq: return version(string: s, c.targetVersion) { $0 == 0 }
+        case .version_neq: return version(string: s, c.targetVersion) { $0 != 0 }
+        case .any: return inTargets(string: s, c, casefold: true)
+        case .none: return !inTargets(string: s, c, casefold: true)
+        case .any_case_sensitive: return inTargets(string: s, c, casefold: false)
+        case .none_case_sensitive: return !inTargets(string: s, c, casefold: false)
+        case .str_starts_with_any: return matchAny(string: s, c, .prefix)
+        case .str_ends_with_any: return matchAny(string: s, c, .suffix)
+        case .str_contains_any: return matchAny(string: s, c, .contains)
+        case .str_contains_none: return !matchAny(string: s, c, .contains)
+        default: return apply(op, .string(s), c, idLists: idLists)
+        }
+    }
+
     private static func float(_ v: JSONValue) -> Double? {
         switch v {
         case .int(let i): return Double(i)
@@ -86,7 +110,12 @@ enum Operators {
     }
 
     private static func version(_ v: JSONValue, _ target: [Int64?]?, _ cmp: (Int) -> Bool) -> Bool {
-        guard let s = PythonValue.str(v), let b = target else { return false }
+        guard let s = PythonValue.str(v) else { return false }
+        return version(string: s, target, cmp)
+    }
+
+    private static func version(string s: String, _ target: [Int64?]?, _ cmp: (Int) -> Bool) -> Bool {
+        guard let b = target else { return false }
         if let order = plainVersionOrder(s, b) { return cmp(order) }
         let a = versionParts(s)
         for i in 0..<max(a.count, b.count) {
@@ -106,7 +135,15 @@ enum Operators {
             default: return false
             }
         }
-        if casefold, let targets = c.foldedTargets, case .string(var text) = value {
+        if case .string(let s) = value { return inTargets(string: s, c, casefold: casefold) }
+        guard let s = PythonValue.str(value) else { return false }
+        return inTargetSets(s, c, casefold: casefold)
+    }
+
+    private static func inTargets(string s: String, _ c: CompiledCondition, casefold: Bool) -> Bool {
+        if c.bucketSet != nil { return false }
+        if casefold, let targets = c.foldedTargets {
+            var text = s
             let found: Bool? = text.withUTF8 { bytes in
                 guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
                 return targets.contains { t in
@@ -115,7 +152,10 @@ enum Operators {
             }
             if let found { return found }
         }
-        guard let s = PythonValue.str(value) else { return false }
+        return inTargetSets(s, c, casefold: casefold)
+    }
+
+    private static func inTargetSets(_ s: String, _ c: CompiledCondition, casefold: Bool) -> Bool {
         if casefold {
             guard let set = c.foldedSet else { return false }
             return set.contains(FoldedKey(s))
@@ -129,16 +169,23 @@ enum Operators {
     /// The string operators compare casefolded text with casefolded targets. ASCII text is
     /// lower-cased byte by byte while comparing; other text is casefolded first (it can change length).
     private static func matchAny(_ value: JSONValue, _ c: CompiledCondition, _ placement: Placement) -> Bool {
+        if case .string(let s) = value { return matchAny(string: s, c, placement) }
+        guard let targets = c.targetFoldedBytes, let s = PythonValue.str(value) else { return false }
+        return matchFolded(s, targets, placement)
+    }
+
+    private static func matchAny(string s: String, _ c: CompiledCondition, _ placement: Placement) -> Bool {
         guard let targets = c.targetFoldedBytes else { return false }
-        if case .string(var s) = value {
-            let matched: Bool? = s.withUTF8 { bytes in
-                guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
-                return targets.contains { occurs($0, in: bytes, placement, lowering: true) }
-            }
-            if let matched { return matched }
+        var text = s
+        let matched: Bool? = text.withUTF8 { bytes in
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+            return targets.contains { occurs($0, in: bytes, placement, lowering: true) }
         }
-        guard let s = PythonValue.str(value) else { return false }
-        return PythonValue.foldedBytes(s).withUnsafeBufferPointer { folded in
+        return matched ?? matchFolded(s, targets, placement)
+    }
+
+    private static func matchFolded(_ s: String, _ targets: [[UInt8]], _ placement: Placement) -> Bool {
+        PythonValue.foldedBytes(s).withUnsafeBufferPointer { folded in
             targets.contains { occurs($0, in: folded, placement, lowering: false) }
         }
     }

@@ -94,12 +94,22 @@ struct SpecIndex: Sendable {
                     i += 8
                 }
             }
-            // The last 0-7 bytes in one copy (a shift per byte was a fifth of the evaluator's own time).
+            // The last 0-7 bytes in at most two loads, which may overlap (as wyhash reads them):
+            // the length is mixed in below, and the byte comparison decides. Copying them into a
+            // word first stalled on the store before the load.
             var tail: UInt64 = 0
-            if i < count, let base = bytes.baseAddress {
-                withUnsafeMutableBytes(of: &tail) { $0.baseAddress!.copyMemory(from: base + i, byteCount: count - i) }
+            let rest = count - i
+            if rest > 0, let base = bytes.baseAddress {
+                let raw = UnsafeRawPointer(base + i)
+                if rest >= 4 {
+                    let low = UInt64(raw.loadUnaligned(as: UInt32.self))
+                    let high = UInt64(raw.loadUnaligned(fromByteOffset: rest - 4, as: UInt32.self))
+                    tail = low | high << 32
+                } else {
+                    tail = UInt64(base[i]) << 16 | UInt64(base[i + rest / 2]) << 8 | UInt64(base[i + rest - 1])
+                }
             }
-            h = (h ^ tail.littleEndian ^ UInt64(truncatingIfNeeded: count) << 56) &* k
+            h = (h ^ tail ^ UInt64(truncatingIfNeeded: count) << 56) &* k
             return h ^ (h >> 32)
         }
     }

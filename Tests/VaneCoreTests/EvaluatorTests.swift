@@ -51,6 +51,37 @@ struct EvaluatorTests {
         #expect(ev.checkGate(u1, "abcdefghijklmnopq\u{0}").reason == .unrecognized)
     }
 
+    @Test func knownUserFieldsMatchAsCustomFieldsDo() {
+        // A known field (email) is matched on its string directly; the same text in a custom
+        // field goes through the general JSON path. Every operator must agree between the two.
+        let ops = ["any", "none", "any_case_sensitive", "none_case_sensitive", "str_starts_with_any", "str_ends_with_any",
+                   "str_contains_any", "str_contains_none", "version_gt", "version_gte", "version_lt", "version_lte",
+                   "version_eq", "version_neq", "eq", "neq", "str_matches", "gt", "lte", "in_segment_list", "ANY"]
+        let targets: [JSONValue] = [["Ab", "é", "1.2", "strasse"], "1.2.3", ["ß"], "x", [1, 2.5], "^a.*", .null, "list"]
+        var gates: [Spec] = []
+        for op in ops {
+            for (t, target) in targets.enumerated() {
+                gates.append(Build.gate("known \(op) \(t)", [Build.rule("r", [Build.field("email", op, target)])]))
+                gates.append(Build.gate("custom \(op) \(t)", [Build.rule("r", [Build.field("mail", op, target)])]))
+            }
+        }
+        let ev = Build.evaluator(gates: gates, idLists: ["list": [StatsigHash.idListEntry("ab"), StatsigHash.idListEntry("x")]])
+        let values = ["ab", "AB", "Ab", "1.2.3", "1.10", "1.2.3-beta", "Straße", "STRASSE", "é", "e\u{301}", "x", "2.5", "aX", "ß"]
+        var passed = 0
+        for value in values {
+            let user = StatsigUser(userID: "u", email: value, custom: ["mail": .string(value)])
+            for op in ops {
+                for t in targets.indices {
+                    let known = ev.checkGate(user, "known \(op) \(t)").value
+                    #expect(known == ev.checkGate(user, "custom \(op) \(t)").value, "\(op) target \(t) value \(value)")
+                    if known { passed += 1 }
+                }
+            }
+        }
+        // Both outcomes occur, so the comparison is not between two constant answers.
+        #expect(passed > 100 && passed < values.count * ops.count * targets.count - 100)
+    }
+
     @Test func unsupportedOperatorOrTypeDropsTheWholeSpec() {
         let ev = Build.evaluator(gates: [
             Build.gate("bad_op", [Build.rule("ok_rule"), Build.rule("r", [Build.field("plan", "between", [1, 2])])]),
