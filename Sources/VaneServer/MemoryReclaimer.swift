@@ -1,5 +1,3 @@
-import Foundation
-
 /// Gives memory back to the system once a burst of work has passed: the database's page caches
 /// first, then the heap pages glibc keeps after large allocations are freed. Called by the body
 /// budget after a burst of large requests and by the rollup once it has caught up with one.
@@ -46,17 +44,3 @@ private func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
 private let mallocTrimThreshold: Int32 = -1  // M_TRIM_THRESHOLD
 private let mallocMmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
 #endif
-
-/// This process's memory as Linux reports it.
-public enum ProcessMemory {
-    /// `RssAnon` in MB: heap and stacks, without the mapped database file that `VmRSS` also counts.
-    /// 0 where /proc is not available.
-    public static func anonymousMB() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("RssAnon:") {
-            let kB = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Double($0) }
-            return (kB ?? 0) / 1024
-        }
-        return 0
-    }
-}

@@ -74,16 +74,18 @@ struct BenchPulse: AsyncParsableCommand {
                 })
             }
         }
-        let heapAfterInsert = ProcessMemory.anonymousMB()
+        let heapAfterInsert = ProcessStats.anonymousMB()
+        let writtenByInsert = ProcessStats.writtenGB()
         let services = VaneServices(store: store)
         let rollup = try await clock.measure { try await services.pulseCatchUp() }
-        let heapAfterRollup = ProcessMemory.anonymousMB()
+        let heapAfterRollup = ProcessStats.anonymousMB()
+        let writtenByRollup = ProcessStats.writtenGB() - writtenByInsert
         // What a server does once the rollup has caught up (MemoryReclaimer): empty the page
         // caches and give free heap back.
         store.releaseMemory()
         try await Task.sleep(for: .seconds(1))
         MemoryReclaimer.trimHeap()
-        let heapReclaimed = ProcessMemory.anonymousMB()
+        let heapReclaimed = ProcessStats.anonymousMB()
         var refresh = Double.infinity
         var result: JSONValue = .null
         for _ in 0..<max(1, rounds) {
@@ -96,9 +98,10 @@ struct BenchPulse: AsyncParsableCommand {
         print(String(format: "rollup_seconds=%.3f", rollup.seconds))
         print(String(format: "rollup_us_per_event=%.3f", rollup.seconds * 1e6 / Double(total)))
         print(String(format: "refresh_seconds=%.6f", refresh))
-        // The process also holds the generated events (about 32 bytes each) for the whole run.
+        // The process also holds the generated events (about 24 bytes each) for the whole run.
         print(String(format: "heap_mb_after_insert=%.1f heap_mb_after_rollup=%.1f heap_mb_reclaimed=%.1f",
                      heapAfterInsert, heapAfterRollup, heapReclaimed))
+        print(String(format: "written_gb_by_insert=%.2f written_gb_by_rollup=%.2f", writtenByInsert, writtenByRollup))
         let data = try await store.pulseArms(project: "default", subject: PulseCatalog.experimentSubject("bench_exp"), unitType: "userID")
         for (armID, name) in [("ctl", "Control"), ("trt", "Test")] {
             let s = data.sums[armID]?["purchase"] ?? ArmSums()
