@@ -2,10 +2,10 @@ import Foundation
 
 /// Every compiled spec of a rule set by kind and name, for the evaluator's lookups.
 ///
-/// An open-addressed table hashed eight bytes at a time over the name's UTF-8: the standard Dictionary
-/// hashes with a per-process seeded SipHash, which cost more than evaluating a simple rule. The
-/// names in the table are the rule set's own (written by its admins), so no request can fill it
-/// with colliding names; a looked-up name only walks the probe sequence the table already has.
+/// An open-addressed table hashed eight bytes at a time over the name's UTF-8: the standard
+/// Dictionary hashes with a per-process seeded SipHash, which cost more than evaluating a simple
+/// rule. The names in the table are the rule set's own (written by its admins), so no request can
+/// fill it with colliding names; a looked-up name only walks the probe sequence the table already has.
 struct SpecIndex: Sendable {
     private struct Slot: Sendable {
         var hash: UInt64 = 0
@@ -85,28 +85,25 @@ struct SpecIndex: Sendable {
         var name = name
         return name.withUTF8 { bytes in
             let count = bytes.count
-            var i = 0
+            var tail: UInt64 = 0
             if let base = bytes.baseAddress {
                 let raw = UnsafeRawPointer(base)
+                var i = 0
                 while i + 8 <= count {
                     h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* k
                     h ^= h >> 29
                     i += 8
                 }
-            }
-            // The last 0-7 bytes in at most two loads, which may overlap (as wyhash reads them):
-            // the length is mixed in below, and the byte comparison decides. Copying them into a
-            // word first stalled on the store before the load.
-            var tail: UInt64 = 0
-            let rest = count - i
-            if rest > 0, let base = bytes.baseAddress {
-                let raw = UnsafeRawPointer(base + i)
+                // The last 0-7 bytes in at most two loads, which may overlap (as wyhash reads them):
+                // the length is mixed in below, and the byte comparison decides. Copying them into a
+                // word first stalled on the store before the load.
+                let rest = count - i
                 if rest >= 4 {
-                    let low = UInt64(raw.loadUnaligned(as: UInt32.self))
-                    let high = UInt64(raw.loadUnaligned(fromByteOffset: rest - 4, as: UInt32.self))
+                    let low = UInt64(raw.loadUnaligned(fromByteOffset: i, as: UInt32.self))
+                    let high = UInt64(raw.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self))
                     tail = low | high << 32
-                } else {
-                    tail = UInt64(base[i]) << 16 | UInt64(base[i + rest / 2]) << 8 | UInt64(base[i + rest - 1])
+                } else if rest > 0 {
+                    tail = UInt64(base[i]) << 16 | UInt64(base[i + rest / 2]) << 8 | UInt64(base[count - 1])
                 }
             }
             h = (h ^ tail ^ UInt64(truncatingIfNeeded: count) << 56) &* k
